@@ -1,0 +1,67 @@
+# churn_pipeline: every target builds what it needs first, so a fresh clone only
+# needs Python 3.11 and make.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 3000
+UI_PORT ?= 5000
+TRACKING_URI := sqlite:///$(CURDIR)/mlflow.db
+MODEL_URI ?= models:/churn-model@champion
+
+export UV_PYTHON := $(PYTHON)
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.PHONY: help install install-dev data run test lint format serve ui bench clean
+
+help:  ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+install: $(UV)  ## Build .venv from uv.lock (runtime dependencies)
+	$(UV) sync --frozen --inexact
+
+install-dev: $(UV)  ## Build .venv from uv.lock with the dev extras
+	$(UV) sync --frozen --extra dev
+
+data: install  ## Generate the demo data if data/01_raw holds no table
+	@if [ -z "$$(find data/01_raw -name '*.parquet' -print -quit)" ]; then \
+		echo "data/01_raw is empty: generating the demo SaaS business"; \
+		$(BIN)/kedro run --pipeline demo_data; \
+	else echo "data/01_raw already has tables: keeping them"; fi
+
+run: data  ## Validate, build features, train, evaluate, register, explain, score
+	$(BIN)/kedro run
+
+test: install-dev  ## Lint and run the whole test suite
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest
+
+lint: install-dev  ## Lint and check formatting
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install-dev  ## Fix lint and format
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+serve: install  ## Serve the champion model on 127.0.0.1:$(PORT)
+	MLFLOW_TRACKING_URI=$(TRACKING_URI) CHURN_MODEL_URI=$(MODEL_URI) \
+		$(BIN)/bentoml serve serving.service:ChurnService --host 127.0.0.1 --port $(PORT)
+
+ui: install  ## Open the MLflow UI on the project's tracking store
+	$(BIN)/mlflow ui --backend-store-uri $(TRACKING_URI) --host 127.0.0.1 --port $(UI_PORT)
+
+bench: install-dev  ## Run the benchmarks in benchmarks/ (results in benchmarks/results)
+	$(BIN)/python -m benchmarks
+
+clean:  ## Remove generated data, runs and environments
+	find data -type f ! -name .gitkeep -delete
+	rm -rf mlflow.db mlruns mlartifacts $(VENV) $(TOOLS)

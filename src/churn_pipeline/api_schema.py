@@ -1,0 +1,128 @@
+"""Request and response models of the prediction API, built from the registry.
+
+The service validates with these models and scores through
+:func:`churn_pipeline.scoring.score_accounts`, the code path of batch scoring.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from churn_pipeline.features.registry import FEATURES, NUMERIC_FEATURES, FeatureSpec
+from churn_pipeline.models import ChurnEnsemble
+from churn_pipeline.scoring import RISK_BANDS, ScoringPolicy, score_accounts
+
+MAX_ACCOUNTS_PER_REQUEST = 10_000
+
+
+def _field(spec: FeatureSpec) -> tuple[Any, Any]:
+    """Pydantic type and field of one registry feature, with its bounds."""
+    constraints: dict[str, Any] = {}
+    if spec.kind == "categorical":
+        annotation: Any = str
+        constraints["min_length"] = 1
+    else:
+        annotation = float
+        if spec.minimum is not None:
+            constraints["ge"] = spec.minimum
+        if spec.maximum is not None:
+            constraints["le"] = spec.maximum
+    description = spec.description + (f" Unit: {spec.unit}." if spec.unit else "")
+    default: Any = ...
+    if spec.nullable:
+        annotation, default = annotation | None, None
+    return annotation, Field(
+        default, description=description, examples=[spec.example], **constraints
+    )
+
+
+class _AccountBase(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    account_id: str = Field(
+        ...,
+        min_length=1,
+        description="Your identifier of the account.",
+        examples=["A000123"],
+    )
+
+
+AccountFeatures = create_model(
+    "AccountFeatures",
+    __base__=_AccountBase,
+    __doc__="Point-in-time features of one account (see docs for definitions).",
+    **{spec.name: _field(spec) for spec in FEATURES},
+)
+
+
+class AccountPrediction(BaseModel):
+    """The churn risk of one account."""
+
+    account_id: str = Field(..., description="The account's identifier, as sent.")
+    churn_probability: float = Field(
+        ...,
+        ge=0.0,
+        le=1.0,
+        description="Calibrated probability that the account cancels within the "
+        "model's horizon (30 days by default).",
+        examples=[0.12],
+    )
+    risk_band: str = Field(
+        ...,
+        description=f"Health band, one of {list(RISK_BANDS)}.",
+        examples=["yellow"],
+    )
+    top_reasons: list[str] = Field(
+        ...,
+        description="Strongest risk-raising drivers, strongest first.",
+        examples=[
+            ["no login for 23 days", "2 support tickets open for more than 5 days"]
+        ],
+    )
+    contact: bool = Field(
+        ...,
+        description="Whether contacting the account has positive expected profit.",
+    )
+    expected_contact_profit: float = Field(
+        ..., description="Expected profit of a retention contact (currency units)."
+    )
+
+
+def predict_accounts(
+    model: ChurnEnsemble, policy: ScoringPolicy, accounts: list[BaseModel]
+) -> list[AccountPrediction]:
+    """Score validated accounts.
+
+    Args:
+        model: The fitted ensemble.
+        policy: The policy registered with the model.
+        accounts: Validated ``AccountFeatures``.
+
+    Returns:
+        One prediction per account, in request order.
+    """
+    frame = pd.DataFrame([account.model_dump() for account in accounts])
+    frame[list(NUMERIC_FEATURES)] = frame[list(NUMERIC_FEATURES)].astype(float)
+    scores = score_accounts(model, frame, policy)
+    return [
+        AccountPrediction(
+            account_id=row.account_id,
+            churn_probability=float(row.churn_probability),
+            risk_band=str(row.risk_band),
+            top_reasons=list(row.top_reasons),
+            contact=bool(row.contact),
+            expected_contact_profit=float(row.expected_contact_profit),
+        )
+        for row in scores.itertuples(index=False)
+    ]
+
+
+def example_request() -> dict[str, list[dict[str, Any]]]:
+    """A valid request body built from the registry's example values."""
+    account = {"account_id": "A000123"}
+    for spec in FEATURES:
+        account[spec.name] = spec.example
+    return {"accounts": [account]}

@@ -1,0 +1,79 @@
+"""Command line: generate the demo tables and write one parquet file per table."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from churn_pipeline.demo_data.config import DemoDataConfig
+from churn_pipeline.demo_data.generator import generate_demo_data
+
+logger = logging.getLogger(__name__)
+
+_DEFAULTS = DemoDataConfig()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the generator; return the process exit code.
+
+    Args:
+        argv: Arguments without the program name; ``None`` reads ``sys.argv``.
+    """
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        config = DemoDataConfig(
+            n_accounts=args.n_accounts,
+            start_date=args.start_date,
+            end_date=args.end_date,
+            seed=args.seed,
+            existing_share=args.existing_share,
+            churn_scale=args.churn_scale,
+            signal_strength=args.signal_strength,
+        )
+    except ValueError as exc:
+        parser.error(str(exc))
+    write_tables(generate_demo_data(config), args.output_dir)
+    return 0
+
+
+def write_tables(tables: Mapping[str, pd.DataFrame], output_dir: Path) -> list[Path]:
+    """Write each table to ``<output_dir>/<name>.parquet`` and return the paths."""
+    output_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, frame in tables.items():
+        path = output_dir / f"{name}.parquet"
+        frame.to_parquet(path, index=False)
+        logger.info("Wrote %s: %d rows x %d columns", path, *frame.shape)
+        paths.append(path)
+    return paths
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="churn-demo-data",
+        description="Generate seeded SaaS churn demo data as parquet files.",
+    )
+    parser.add_argument("--n-accounts", type=int, default=_DEFAULTS.n_accounts)
+    parser.add_argument("--seed", type=int, default=_DEFAULTS.seed)
+    parser.add_argument("--start-date", default=_DEFAULTS.start_date)
+    parser.add_argument("--end-date", default=_DEFAULTS.end_date)
+    parser.add_argument(
+        "--existing-share", type=float, default=_DEFAULTS.existing_share
+    )
+    parser.add_argument("--churn-scale", type=float, default=_DEFAULTS.churn_scale)
+    parser.add_argument(
+        "--signal-strength", type=float, default=_DEFAULTS.signal_strength
+    )
+    parser.add_argument("--output-dir", type=Path, default=Path("data/01_raw"))
+    parser.add_argument(
+        "--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"]
+    )
+    return parser

@@ -1,0 +1,171 @@
+"""Turns recorded simulation rows into the six output tables (exact schema)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from churn_pipeline.demo_data import catalog as cat
+from churn_pipeline.demo_data.accounts import Accounts
+from churn_pipeline.demo_data.records import Recorder
+from churn_pipeline.demo_data.timeline import Timeline
+
+ACCOUNT_ID_WIDTH = 6
+ROW_ID_WIDTH = 7
+SECONDS_PER_DAY = 86_400
+
+
+def build_tables(
+    recorder: Recorder, accounts: Accounts, timeline: Timeline
+) -> dict[str, pd.DataFrame]:
+    """Return all output tables; accounts must be in sign-up order.
+
+    Args:
+        recorder: Rows recorded during the simulation.
+        accounts: Static account attributes, index = account number - 1.
+        timeline: Maps day indices to dates.
+    """
+    account_ids = make_ids("A", accounts.size, ACCOUNT_ID_WIDTH)
+    return {
+        "accounts": _accounts(accounts, account_ids, timeline),
+        "subscription_events": _events(recorder, account_ids, timeline),
+        "usage": _usage(recorder, account_ids, timeline),
+        "tickets": _tickets(recorder, account_ids, timeline),
+        "invoices": _invoices(recorder, account_ids, timeline),
+        "nps_responses": _nps(recorder, account_ids, timeline),
+    }
+
+
+def make_ids(prefix: str, n: int, width: int) -> np.ndarray:
+    """Return ``n`` zero-padded ids ``prefix0..01`` as an object array."""
+    width = max(width, len(str(n)))
+    return np.array([f"{prefix}{i:0{width}d}" for i in range(1, n + 1)], dtype=object)
+
+
+def _labels(labels: Sequence[str], codes: np.ndarray) -> np.ndarray:
+    return np.asarray(labels, dtype=object)[codes]
+
+
+def _dates(timeline: Timeline, day: np.ndarray) -> np.ndarray:
+    return timeline.dates(day).astype("datetime64[ns]")
+
+
+def _accounts(
+    accounts: Accounts, account_ids: np.ndarray, timeline: Timeline
+) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "account_id": account_ids,
+            "signup_date": _dates(timeline, accounts.signup_day),
+            "plan": _labels(cat.PLANS, accounts.plan),
+            "seats": accounts.seats.astype(np.int64),
+            "mrr": accounts.mrr.astype(np.float64),
+            "billing_cycle": _labels(cat.BILLING_CYCLES, accounts.annual.astype(int)),
+            "industry": _labels(cat.INDUSTRIES, accounts.industry),
+            "country": _labels(cat.COUNTRIES, accounts.country),
+            "acquisition_channel": _labels(cat.CHANNELS, accounts.channel),
+            "discount_pct": accounts.discount.astype(np.float64),
+        }
+    )
+
+
+def _optional_labels(labels: Sequence[str], codes: np.ndarray) -> np.ndarray:
+    """Map codes to labels; negative codes become None."""
+    out = np.full(codes.size, None, dtype=object)
+    known = codes >= 0
+    out[known] = _labels(labels, codes[known])
+    return out
+
+
+def _events(
+    recorder: Recorder, account_ids: np.ndarray, timeline: Timeline
+) -> pd.DataFrame:
+    rows = recorder.columns("events")
+    order = np.lexsort((rows["acc"], rows["day"]))
+    rows = {name: col[order] for name, col in rows.items()}
+    return pd.DataFrame(
+        {
+            "event_id": make_ids("E", order.size, ROW_ID_WIDTH),
+            "account_id": account_ids[rows["acc"]],
+            "event_date": _dates(timeline, rows["day"]),
+            "event_type": _labels(cat.EVENT_TYPES, rows["kind"]),
+            "plan": _labels(cat.PLANS, rows["plan"]),
+            "seats": rows["seats"].astype(np.int64),
+            "mrr": rows["mrr"].astype(np.float64),
+            "churn_type": _optional_labels(cat.CHURN_TYPES, rows["churn_type"]),
+            "reason": _optional_labels(cat.REASONS, rows["reason"]),
+        }
+    )
+
+
+def _usage(
+    recorder: Recorder, account_ids: np.ndarray, timeline: Timeline
+) -> pd.DataFrame:
+    rows = recorder.columns("usage")
+    frame = {
+        "account_id": account_ids[rows.pop("acc")],
+        "usage_date": _dates(timeline, rows.pop("day")),
+    }
+    frame.update({name: col.astype(np.int64) for name, col in rows.items()})
+    return pd.DataFrame(frame)
+
+
+def _tickets(
+    recorder: Recorder, account_ids: np.ndarray, timeline: Timeline
+) -> pd.DataFrame:
+    rows = recorder.columns("tickets")
+    origin = timeline.origin.astype("datetime64[s]")
+    opened = origin + rows["day"].astype(np.int64) * SECONDS_PER_DAY
+    opened = opened + rows["open_second"].astype(np.int64)
+    closed = opened + rows["duration_seconds"]
+    last_second = timeline.dates(np.array([timeline.end_idx + 1])).astype(
+        "datetime64[s]"
+    )[0] - np.timedelta64(1, "s")
+    is_closed = (rows["duration_seconds"] >= 0) & (closed <= last_second)
+    order = np.lexsort((rows["acc"], opened))
+    return pd.DataFrame(
+        {
+            "ticket_id": make_ids("T", order.size, ROW_ID_WIDTH),
+            "account_id": account_ids[rows["acc"][order]],
+            "opened_at": opened[order].astype("datetime64[ns]"),
+            "closed_at": np.where(is_closed, closed, np.datetime64("NaT"))[
+                order
+            ].astype("datetime64[ns]"),
+            "priority": _labels(cat.PRIORITIES, rows["priority"][order]),
+            "satisfaction": np.where(is_closed, rows["satisfaction"], np.nan)[
+                order
+            ].astype(np.float64),
+        }
+    )
+
+
+def _invoices(
+    recorder: Recorder, account_ids: np.ndarray, timeline: Timeline
+) -> pd.DataFrame:
+    rows = recorder.columns("invoices")
+    return pd.DataFrame(
+        {
+            "invoice_id": make_ids("I", rows["acc"].size, ROW_ID_WIDTH),
+            "account_id": account_ids[rows["acc"]],
+            "invoice_date": _dates(timeline, rows["day"]),
+            "amount": rows["amount"].astype(np.float64),
+            "status": _labels(cat.INVOICE_STATUSES, rows["failed"].astype(int)),
+            "attempts": rows["attempts"].astype(np.int64),
+        }
+    )
+
+
+def _nps(
+    recorder: Recorder, account_ids: np.ndarray, timeline: Timeline
+) -> pd.DataFrame:
+    rows = recorder.columns("nps")
+    return pd.DataFrame(
+        {
+            "response_id": make_ids("N", rows["acc"].size, ROW_ID_WIDTH),
+            "account_id": account_ids[rows["acc"]],
+            "response_date": _dates(timeline, rows["day"]),
+            "score": rows["score"].astype(np.int64),
+        }
+    )

@@ -1,0 +1,17 @@
+"""Point-in-time churn features and the registry that describes them."""
+
+from churn_pipeline.features.registry import (
+    CATEGORICAL_FEATURES,
+    FEATURES,
+    NUMERIC_FEATURES,
+    FeatureSpec,
+    feature_names,
+)
+
+__all__ = [
+    "CATEGORICAL_FEATURES",
+    "FEATURES",
+    "NUMERIC_FEATURES",
+    "FeatureSpec",
+    "feature_names",
+]

@@ -1,0 +1,306 @@
+"""A calibrated XGBoost + logistic-regression churn ensemble with exact SHAP."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import shap
+from scipy.special import expit
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import log_loss
+from sklearn.pipeline import Pipeline
+from xgboost import XGBClassifier
+
+from churn_pipeline.models.preprocessing import (
+    MemberKind,
+    make_preprocessor,
+    source_features,
+)
+from churn_pipeline.time_split import labels_known_by
+
+logger = logging.getLogger(__name__)
+
+MEMBERS: dict[str, MemberKind] = {"xgboost": "tree", "logistic_regression": "linear"}
+_WEIGHT_GRID = np.linspace(0.0, 1.0, 21)
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Exact SHAP contributions to the ensemble's uncalibrated score (log-odds).
+
+    Attributes:
+        base_value: Score of an average training account.
+        contributions: One column per input feature (one-hot columns folded back),
+            one row per account; ``base_value + row sum`` equals the score.
+        calibration_slope: Factor turning contributions into calibrated log-odds.
+    """
+
+    base_value: float
+    contributions: pd.DataFrame
+    calibration_slope: float
+
+
+class ChurnEnsemble(ClassifierMixin, BaseEstimator):
+    """Weighted log-odds average of XGBoost and logistic regression, Platt-calibrated.
+
+    Members are fitted on the older training periods; the member weight and the
+    calibration are fitted on the newest ``n_calibration_periods`` periods, which
+    the members never saw. Rows whose label window reaches into the calibration
+    periods are left out of member fitting so no label leaks across the cut.
+
+    Args:
+        numeric_features: Numeric input columns.
+        categorical_features: Categorical input columns.
+        xgboost_params: Keyword arguments for ``XGBClassifier``.
+        logistic_regression_params: Keyword arguments for ``LogisticRegression``.
+        monotone_constraints: Feature -> +1 (risk may only rise with it) or -1
+            (may only fall), enforced in XGBoost; domain knowledge, not fitted.
+        n_calibration_periods: Newest periods held out for weights and calibration.
+        horizon_days: Label horizon, to keep member-fit labels before the cut.
+        random_state: Seed for every random member.
+    """
+
+    def __init__(
+        self,
+        *,
+        numeric_features: Sequence[str],
+        categorical_features: Sequence[str],
+        xgboost_params: Mapping[str, Any] | None = None,
+        logistic_regression_params: Mapping[str, Any] | None = None,
+        monotone_constraints: Mapping[str, int] | None = None,
+        n_calibration_periods: int = 2,
+        horizon_days: int = 30,
+        random_state: int = 0,
+    ) -> None:
+        self.numeric_features = numeric_features
+        self.categorical_features = categorical_features
+        self.xgboost_params = xgboost_params
+        self.logistic_regression_params = logistic_regression_params
+        self.monotone_constraints = monotone_constraints
+        self.n_calibration_periods = n_calibration_periods
+        self.horizon_days = horizon_days
+        self.random_state = random_state
+
+    # ------------------------------------------------------------------ fitting
+    def fit(
+        self, X: pd.DataFrame, y: pd.Series | np.ndarray, *, periods: pd.Series
+    ) -> ChurnEnsemble:
+        """Fit members, member weight and calibration in time order.
+
+        Args:
+            X: Feature table with at least the configured feature columns.
+            y: Binary churn labels.
+            periods: As-of date of each row; orders the data in time.
+
+        Returns:
+            The fitted ensemble.
+
+        Raises:
+            ValueError: On unknown constraint features or values, too few periods,
+                or a single-class fitting slice.
+        """
+        self._validate_params()
+        features = [*self.numeric_features, *self.categorical_features]
+        missing = sorted(set(features) - set(X.columns))
+        if missing:
+            raise ValueError(f"X lacks feature columns: {missing}")
+        X = X[features]
+        y = np.asarray(y, dtype=int)
+        periods = pd.to_datetime(pd.Series(np.asarray(periods), index=X.index))
+        distinct = np.sort(periods.unique())
+        if len(distinct) <= self.n_calibration_periods:
+            raise ValueError(
+                f"Need more than n_calibration_periods={self.n_calibration_periods} "
+                f"distinct periods to fit, got {len(distinct)}"
+            )
+        calibration_start = pd.Timestamp(distinct[-self.n_calibration_periods])
+        is_calibration = (periods >= calibration_start).to_numpy()
+        is_member_fit = labels_known_by(periods, calibration_start, self.horizon_days)
+        for name, mask in (("member", is_member_fit), ("calibration", is_calibration)):
+            if len(np.unique(y[mask])) < 2:
+                raise ValueError(f"The {name} slice has a single class; add history")
+
+        self.feature_names_in_ = np.asarray(features, dtype=object)
+        self.members_ = {
+            name: self._make_member(name).fit(X[is_member_fit], y[is_member_fit])
+            for name in MEMBERS
+        }
+        member_logits = self._member_logits(X[is_calibration])
+        self.weights_ = self._fit_weights(member_logits, y[is_calibration])
+        score = self._blend(member_logits)
+        platt = LogisticRegression(C=1e6).fit(score.reshape(-1, 1), y[is_calibration])
+        self.calibration_slope_ = float(platt.coef_[0, 0])
+        self.calibration_intercept_ = float(platt.intercept_[0])
+        self.classes_ = np.array([0, 1])
+        self._background_ = X[is_member_fit]
+        self.periods_ = {
+            "member_fit": _dates(periods[is_member_fit]),
+            "calibration": _dates(periods[is_calibration]),
+        }
+        logger.info(
+            "Ensemble fitted: %d member rows, %d calibration rows, weights %s, "
+            "Platt slope %.3f",
+            int(is_member_fit.sum()),
+            int(is_calibration.sum()),
+            {k: round(v, 2) for k, v in self.weights_.items()},
+            self.calibration_slope_,
+        )
+        return self
+
+    def _validate_params(self) -> None:
+        if self.n_calibration_periods < 1:
+            raise ValueError("n_calibration_periods must be >= 1")
+        constraints = self.monotone_constraints or {}
+        unknown = sorted(set(constraints) - set(self.numeric_features))
+        if unknown:
+            raise ValueError(
+                f"monotone_constraints name unknown numeric features {unknown}; "
+                f"allowed: {sorted(self.numeric_features)}"
+            )
+        bad = {k: v for k, v in constraints.items() if v not in (-1, 0, 1)}
+        if bad:
+            raise ValueError(f"monotone_constraints values must be -1, 0 or 1: {bad}")
+
+    def _make_member(self, name: str) -> Pipeline:
+        kind = MEMBERS[name]
+        preprocessor = make_preprocessor(
+            kind, self.numeric_features, self.categorical_features
+        )
+        if kind == "tree":
+            params = {
+                "random_state": self.random_state,
+                "n_jobs": 2,
+                "tree_method": "hist",
+                **(self.xgboost_params or {}),
+            }
+            estimator: BaseEstimator = XGBClassifier(**params)
+        else:
+            params = {
+                "C": 1.0,
+                "max_iter": 2000,
+                **(self.logistic_regression_params or {}),
+            }
+            estimator = LogisticRegression(**params)
+        member = Pipeline([("preprocess", preprocessor), ("model", estimator)])
+        if kind == "tree" and self.monotone_constraints:
+            # Constraints are per output column, known only once columns are fixed.
+            member.set_params(model__monotone_constraints=self._tree_constraints())
+        return member
+
+    def _tree_constraints(self) -> tuple[int, ...]:
+        # Tree preprocessing emits the numeric columns first, in order; one-hot
+        # columns after them stay unconstrained.
+        constraints = self.monotone_constraints or {}
+        return tuple(int(constraints.get(f, 0)) for f in self.numeric_features)
+
+    def _fit_weights(
+        self, member_logits: dict[str, np.ndarray], y: np.ndarray
+    ) -> dict[str, float]:
+        # One free weight for two members: a grid is exact enough and cannot
+        # overfit the way unconstrained stacking can on one calibration slice.
+        first, second = MEMBERS
+        best_weight, best_loss = 0.5, np.inf
+        for weight in _WEIGHT_GRID:
+            score = weight * member_logits[first] + (1 - weight) * member_logits[second]
+            platt = LogisticRegression(C=1e6).fit(score.reshape(-1, 1), y)
+            loss = log_loss(y, platt.predict_proba(score.reshape(-1, 1))[:, 1])
+            if loss < best_loss - 1e-12:
+                best_weight, best_loss = float(weight), loss
+        return {first: best_weight, second: 1.0 - best_weight}
+
+    # --------------------------------------------------------------- predicting
+    def _checked(self, X: pd.DataFrame) -> pd.DataFrame:
+        missing = sorted(set(self.feature_names_in_) - set(X.columns))
+        if missing:
+            raise ValueError(f"X lacks feature columns: {missing}")
+        return X[list(self.feature_names_in_)]
+
+    def _member_logits(self, X: pd.DataFrame) -> dict[str, np.ndarray]:
+        # Raw margins, not logit(probability): exact, so SHAP stays additive.
+        logits = {}
+        for name, member in self.members_.items():
+            transformed = member.named_steps["preprocess"].transform(X)
+            model = member.named_steps["model"]
+            if isinstance(model, XGBClassifier):
+                margin = model.predict(transformed, output_margin=True)
+            else:
+                margin = model.decision_function(transformed)
+            logits[name] = np.asarray(margin, dtype=float)
+        return logits
+
+    def _blend(self, member_logits: Mapping[str, np.ndarray]) -> np.ndarray:
+        return sum(self.weights_[name] * member_logits[name] for name in MEMBERS)
+
+    def decision_function(self, X: pd.DataFrame) -> np.ndarray:
+        """Uncalibrated ensemble score: weighted mean of member log-odds."""
+        return self._blend(self._member_logits(self._checked(X)))
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        """Calibrated churn probabilities, shape ``(n, 2)``."""
+        score = self.decision_function(X)
+        churn = expit(self.calibration_slope_ * score + self.calibration_intercept_)
+        return np.column_stack([1.0 - churn, churn])
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        """Churn (1) when the calibrated probability is at least 0.5."""
+        return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
+
+    def member_probabilities(self, X: pd.DataFrame) -> dict[str, np.ndarray]:
+        """Each member's own (uncalibrated) churn probability."""
+        X = self._checked(X)
+        return {name: m.predict_proba(X)[:, 1] for name, m in self.members_.items()}
+
+    # --------------------------------------------------------------- explaining
+    def explain(self, X: pd.DataFrame) -> Explanation:
+        """Exact SHAP contributions to ``decision_function``.
+
+        Each member is explained exactly in its own log-odds (tree SHAP for
+        XGBoost, linear SHAP against the member-fit rows for the logistic
+        regression); the ensemble score is linear in those, so weighting the
+        members' contributions explains it exactly.
+
+        Args:
+            X: Feature table.
+
+        Returns:
+            The explanation, folded back to input features.
+        """
+        X = self._checked(X)
+        features = list(self.feature_names_in_)
+        total = pd.DataFrame(0.0, index=X.index, columns=features)
+        base_value = 0.0
+        for name, member in self.members_.items():
+            base, values = self._explain_member(member, X)
+            sources = source_features(member.named_steps["preprocess"])
+            folded = pd.DataFrame(values, index=X.index, columns=sources)
+            folded = (
+                folded.T.groupby(level=0)
+                .sum()
+                .T.reindex(columns=features, fill_value=0.0)
+            )
+            weight = self.weights_[name]
+            total += weight * folded
+            base_value += weight * base
+        return Explanation(base_value, total, self.calibration_slope_)
+
+    def _explain_member(self, member: Pipeline, X: pd.DataFrame) -> tuple[float, Any]:
+        transformed = member.named_steps["preprocess"].transform(X)
+        model = member.named_steps["model"]
+        if isinstance(model, XGBClassifier):
+            explainer = shap.TreeExplainer(model)
+            values = np.asarray(explainer.shap_values(transformed), dtype=float)
+            return float(np.ravel(explainer.expected_value)[0]), values
+        background = member.named_steps["preprocess"].transform(self._background_)
+        explainer = shap.LinearExplainer(model, background)
+        values = np.asarray(explainer.shap_values(transformed), dtype=float)
+        return float(np.ravel(explainer.expected_value)[0]), values
+
+
+def _dates(periods: pd.Series) -> list[str]:
+    return [str(pd.Timestamp(d).date()) for d in np.sort(periods.unique())]

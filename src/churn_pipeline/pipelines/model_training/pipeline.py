@@ -1,0 +1,28 @@
+"""The model_training pipeline."""
+
+from kedro.pipeline import Node, Pipeline
+
+from churn_pipeline.pipelines.model_training.nodes import (
+    split_snapshots,
+    train_ensemble,
+)
+
+
+def create_pipeline(**kwargs: object) -> Pipeline:
+    """Create the model_training pipeline."""
+    return Pipeline(
+        [
+            Node(
+                func=split_snapshots,
+                inputs=["model_input_table", "params:model_training"],
+                outputs=["train_snapshots", "test_snapshots", "scoring_snapshots"],
+                name="split_snapshots_node",
+            ),
+            Node(
+                func=train_ensemble,
+                inputs=["train_snapshots", "params:model_training"],
+                outputs="churn_model",
+                name="train_ensemble_node",
+            ),
+        ]
+    )

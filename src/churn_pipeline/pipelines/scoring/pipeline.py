@@ -1,0 +1,25 @@
+"""The scoring pipeline."""
+
+from kedro.pipeline import Node, Pipeline
+
+from churn_pipeline.pipelines.scoring.nodes import score_snapshot
+
+
+def create_pipeline(**kwargs: object) -> Pipeline:
+    """Create the scoring pipeline."""
+    return Pipeline(
+        [
+            Node(
+                func=score_snapshot,
+                inputs=[
+                    "churn_model",
+                    "scoring_snapshots",
+                    "scoring_explanation",
+                    "params:scoring",
+                    "params:profit",
+                ],
+                outputs="churn_scores",
+                name="score_snapshot_node",
+            ),
+        ]
+    )

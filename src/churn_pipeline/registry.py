@@ -1,0 +1,155 @@
+"""Log, register and promote churn models in MLflow; load the champion back."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import mlflow
+import pandas as pd
+from mlflow.models import infer_signature
+from mlflow.tracking import MlflowClient
+
+from churn_pipeline.models import ChurnEnsemble
+from churn_pipeline.scoring import ScoringPolicy
+
+logger = logging.getLogger(__name__)
+
+# Our own registry holds only models this project trained, so loading them is
+# trusted; MLflow refuses to unpickle models unless this is set.
+_ALLOW_UNPICKLE = "MLFLOW_ALLOW_PICKLE_DESERIALIZATION"
+
+
+@dataclass(frozen=True)
+class ChampionDecision:
+    """Whether a new model version became the champion, and why."""
+
+    model_name: str
+    version: str
+    promoted: bool
+    metric: str
+    new_value: float
+    champion_version: str | None
+    champion_value: float | None
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict for JSON and MLflow tags."""
+        return dict(self.__dict__)
+
+
+def log_and_register(
+    model: ChurnEnsemble,
+    input_example: pd.DataFrame,
+    policy: ScoringPolicy,
+    *,
+    model_name: str,
+) -> str:
+    """Log the fitted model in the active run and register a new version.
+
+    Args:
+        model: The fitted ensemble (preprocessing included).
+        input_example: A few rows of model features.
+        policy: Scoring policy served with this model.
+        model_name: Registered model name.
+
+    Returns:
+        The new model version.
+    """
+    features = input_example[list(model.feature_names_in_)]
+    signature = infer_signature(features, model.predict_proba(features)[:, 1])
+    info = mlflow.sklearn.log_model(
+        model,
+        name="model",
+        signature=signature,
+        input_example=features,
+        serialization_format="cloudpickle",
+        pyfunc_predict_fn="predict_proba",
+        metadata={"scoring_policy": policy.to_dict()},
+        registered_model_name=model_name,
+    )
+    version = str(info.registered_model_version)
+    logger.info("Registered %s version %s", model_name, version)
+    return version
+
+
+def promote_if_not_worse(
+    client: MlflowClient,
+    *,
+    model_name: str,
+    alias: str,
+    version: str,
+    metric: str,
+    new_value: float,
+) -> ChampionDecision:
+    """Move ``alias`` to ``version`` unless the current holder scores higher.
+
+    Args:
+        client: MLflow client on the tracking/registry store.
+        model_name: Registered model name.
+        alias: Alias marking the champion.
+        version: The candidate version.
+        metric: Run metric compared (higher is better).
+        new_value: The candidate's value of ``metric``.
+
+    Returns:
+        The decision with the numbers it used.
+    """
+    try:
+        current = client.get_model_version_by_alias(model_name, alias)
+    except mlflow.exceptions.MlflowException:
+        current = None
+    if current is None:
+        promoted, old_version, old_value = True, None, None
+        reason = f"no version held alias '{alias}'"
+    else:
+        old_version = str(current.version)
+        old_value = client.get_run(current.run_id).data.metrics.get(metric)
+        if old_value is None:
+            promoted = True
+            reason = f"champion v{old_version} has no {metric}"
+        else:
+            promoted = new_value >= old_value
+            comparison = ">=" if promoted else "<"
+            reason = (
+                f"{metric} {new_value:.4f} {comparison} champion v{old_version}'s "
+                f"{old_value:.4f}"
+            )
+    if promoted:
+        client.set_registered_model_alias(model_name, alias, version)
+    decision = ChampionDecision(
+        model_name=model_name,
+        version=version,
+        promoted=promoted,
+        metric=metric,
+        new_value=float(new_value),
+        champion_version=old_version,
+        champion_value=None if old_value is None else float(old_value),
+        reason=reason,
+    )
+    logger.info(
+        "%s v%s %s: %s",
+        model_name,
+        version,
+        "promoted to champion" if promoted else "not promoted",
+        reason,
+    )
+    return decision
+
+
+def load_model(model_uri: str) -> tuple[ChurnEnsemble, ScoringPolicy]:
+    """Load a registered churn model and the scoring policy stored with it.
+
+    Args:
+        model_uri: e.g. ``models:/churn-model@champion``.
+
+    Returns:
+        The fitted ensemble and its scoring policy.
+    """
+    os.environ.setdefault(_ALLOW_UNPICKLE, "true")
+    model = mlflow.sklearn.load_model(model_uri)
+    metadata = mlflow.models.get_model_info(model_uri).metadata or {}
+    policy = ScoringPolicy(**metadata["scoring_policy"])
+    return model, policy

@@ -1,0 +1,1 @@
+"""Figures for MLflow artifacts and reports."""
