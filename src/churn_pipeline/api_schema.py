@@ -6,6 +6,8 @@ The service validates with these models and scores through
 
 from __future__ import annotations
 
+import json
+import sys
 from typing import Any
 
 import pandas as pd
@@ -26,6 +28,8 @@ def _field(spec: FeatureSpec) -> tuple[Any, Any]:
         constraints["min_length"] = 1
     else:
         annotation = float
+        # JSON parsing accepts Infinity and NaN; neither is a feature value.
+        constraints["allow_inf_nan"] = False
         if spec.minimum is not None:
             constraints["ge"] = spec.minimum
         if spec.maximum is not None:
@@ -120,9 +124,32 @@ def predict_accounts(
     ]
 
 
+# A second example account showing the warning signs, next to the typical one.
+_AT_RISK_EXAMPLE = {
+    "account_id": "A000456",
+    "tenure_days": 45.0,
+    "logins_30d": 6.0,
+    "logins_trend_30d": -0.7,
+    "active_days_30d": 3.0,
+    "active_users_per_seat_30d": 0.1,
+    "key_feature_uses_30d": 4.0,
+    "days_since_last_login": 12.0,
+    "tickets_30d": 3.0,
+    "tickets_open": 2.0,
+    "tickets_open_over_5d": 2.0,
+    "failed_payments_90d": 1.0,
+    "last_nps": 4.0,
+    "plan": "basic",
+}
+
+
 def example_request() -> dict[str, list[dict[str, Any]]]:
-    """A valid request body built from the registry's example values."""
-    account = {"account_id": "A000123"}
-    for spec in FEATURES:
-        account[spec.name] = spec.example
-    return {"accounts": [account]}
+    """A valid request body: a typical account and one showing warning signs."""
+    typical: dict[str, Any] = {"account_id": "A000123"}
+    typical.update({spec.name: spec.example for spec in FEATURES})
+    return {"accounts": [typical, {**typical, **_AT_RISK_EXAMPLE}]}
+
+
+if __name__ == "__main__":
+    json.dump(example_request(), sys.stdout, indent=2)
+    sys.stdout.write("\n")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from importlib.metadata import version
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,22 @@ logger = logging.getLogger(__name__)
 # Our own registry holds only models this project trained, so loading them is
 # trusted; MLflow refuses to unpickle models unless this is set.
 _ALLOW_UNPICKLE = "MLFLOW_ALLOW_PICKLE_DESERIALIZATION"
+
+
+# What unpickling the model needs. Listing it spares MLflow a slow import-tracing
+# subprocess; churn_pipeline itself must be installed wherever the model loads.
+_MODEL_DISTRIBUTIONS = (
+    "scikit-learn",
+    "xgboost-cpu",
+    "shap",
+    "pandas",
+    "numpy",
+    "scipy",
+)
+
+
+def _pinned_requirements() -> list[str]:
+    return [f"{name}=={version(name)}" for name in _MODEL_DISTRIBUTIONS]
 
 
 @dataclass(frozen=True)
@@ -68,6 +85,7 @@ def log_and_register(
         serialization_format="cloudpickle",
         pyfunc_predict_fn="predict_proba",
         metadata={"scoring_policy": policy.to_dict()},
+        pip_requirements=_pinned_requirements(),
         registered_model_name=model_name,
     )
     version = str(info.registered_model_version)

@@ -37,14 +37,15 @@ class InvoiceDraw:
 
 
 def update_cards(
-    rng: np.random.Generator, state: SimState, pay_risk: np.ndarray, alive: np.ndarray
+    rng: np.random.Generator, state: SimState, pay_risk: np.ndarray, idx: np.ndarray
 ) -> None:
-    """Break and repair payment cards of alive accounts for one day."""
-    u = rng.random(state.size)
-    engagement = 0.5 + 1.0 / (1.0 + np.exp(-state.health))
-    breaks = alive & ~state.bad_card & (u < CARD_BREAK_RATE * pay_risk)
-    fixes = state.bad_card & (u < CARD_FIX_RATE * engagement)
-    state.bad_card = (state.bad_card & ~fixes) | breaks
+    """Break and repair payment cards of alive accounts ``idx`` for one day."""
+    u = rng.random(idx.size)
+    bad = state.bad_card[idx]
+    engagement = 0.5 + 1.0 / (1.0 + np.exp(-state.health[idx]))
+    breaks = ~bad & (u < CARD_BREAK_RATE * pay_risk[idx])
+    fixes = bad & (u < CARD_FIX_RATE * engagement)
+    state.bad_card[idx] = (bad & ~fixes) | breaks
 
 
 def issue_invoices(
@@ -53,11 +54,10 @@ def issue_invoices(
     state: SimState,
     annual: np.ndarray,
     pay_risk: np.ndarray,
-    alive: np.ndarray,
+    due: np.ndarray,
     timeline: Timeline,
 ) -> InvoiceDraw:
-    """Bill alive accounts whose anniversary is ``day`` and schedule dunning."""
-    due = np.flatnonzero(alive & (state.next_bill_day == day))
+    """Bill accounts ``due`` on their anniversary ``day`` and schedule dunning."""
     attempt_failure = np.where(
         state.bad_card[due],
         BAD_CARD_ATTEMPT_FAILURE,

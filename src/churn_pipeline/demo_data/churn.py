@@ -16,7 +16,7 @@ from churn_pipeline.demo_data import catalog as cat
 from churn_pipeline.demo_data.bundle import ArrayBundle
 from churn_pipeline.demo_data.state import SimState
 
-BASE_HAZARD = 0.00035
+BASE_HAZARD = 0.0003
 # Churn with no visible warning (acquired, closed, budget freeze).
 UNEXPLAINED_HAZARD = 0.0001
 # New customers churn most: hazard is (1 + boost) times higher at sign-up and
@@ -31,9 +31,9 @@ RENEWAL_WINDOW_DAYS = 30
 ANNUAL_IN_WINDOW = 8.0
 ANNUAL_OUTSIDE_WINDOW = 0.05
 # Log-hazard weights of the warning signs, scaled by ``signal_strength``.
-W_HEALTH = 1.1
+W_HEALTH = 1.2
 W_DECLINE = 1.0
-W_INACTIVE = 0.35
+W_INACTIVE = 0.5
 W_OLD_TICKETS = 0.5
 W_DETRACTOR = 0.4
 W_VALUE_GAP = 0.4

@@ -154,16 +154,14 @@ def _step(world: _World, day: int) -> None:
     alive = alive_mask(world.accounts, world.state, day)
     support = world.book.signals(day)
     alive &= ~_cancel(world, day, alive, support.old_open)
-    evolve_health(
-        world.rng, world.state, world.accounts.base_health, alive, day, support
-    )
     idx = np.flatnonzero(alive)
+    evolve_health(world.rng, world.state, world.accounts.base_health, idx, day, support)
     observed = day >= world.timeline.start_idx
     weekday_factor = float(world.timeline.weekday_factor[day])
     _use_product(world, day, idx, weekday_factor, observed)
     _open_tickets(world, day, idx, weekday_factor, observed)
     _survey(world, day, idx, observed)
-    _bill(world, day, alive, observed)
+    _bill(world, day, idx, observed)
     _change_plans(world, day, idx)
     if day % PRUNE_EVERY_DAYS == 0:
         world.book.prune(day)
@@ -242,18 +240,17 @@ def _use_product(
     state.ema_active[idx] += (usage.active_users - state.ema_active[idx]) / (
         EMA_ACTIVE_DAYS
     )
-    used = usage.active_users > 0
-    state.last_login_day[idx[used]] = day
+    state.last_login_day[usage.idx] = day
     if not observed:
         return
-    features = usage.features[used]
+    features = usage.features
     world.recorder.add(
         "usage",
         {
-            "acc": idx[used],
+            "acc": usage.idx,
             "day": day,
-            "logins": usage.logins[used],
-            "active_users": usage.active_users[used],
+            "logins": usage.logins,
+            "active_users": usage.active_users[usage.used],
             "uses_reports": features[:, 0],
             "uses_dashboards": features[:, 1],
             "uses_integrations": features[:, 2],
@@ -299,16 +296,17 @@ def _survey(world: _World, day: int, idx: np.ndarray, observed: bool) -> None:
         world.recorder.add("nps", {"acc": responders, "day": day, "score": scores})
 
 
-def _bill(world: _World, day: int, alive: np.ndarray, observed: bool) -> None:
+def _bill(world: _World, day: int, idx: np.ndarray, observed: bool) -> None:
     accounts = world.accounts
-    update_cards(world.rng, world.state, accounts.pay_risk, alive)
+    update_cards(world.rng, world.state, accounts.pay_risk, idx)
+    due = idx[world.state.next_bill_day[idx] == day]
     invoices = issue_invoices(
         world.rng,
         day,
         world.state,
         accounts.annual,
         accounts.pay_risk,
-        alive,
+        due,
         world.timeline,
     )
     if observed:

@@ -41,45 +41,41 @@ def evolve_health(
     rng: np.random.Generator,
     state: SimState,
     base_health: np.ndarray,
-    alive: np.ndarray,
+    idx: np.ndarray,
     day: int,
     support: SupportSignals,
 ) -> None:
-    """Advance health, baseline and support pain of alive accounts by one day."""
-    n = state.size
-    noise = rng.standard_normal((n, 2))
-    shock = rng.random((n, 3))
-    champion_left = alive & (shock[:, 0] < P_CHAMPION_LEAVES)
-    competitor = alive & (shock[:, 1] < P_COMPETITOR)
-    new_champion = alive & (shock[:, 2] < P_NEW_CHAMPION)
+    """Advance health, baseline and support pain of alive accounts ``idx``."""
+    noise = rng.standard_normal((idx.size, 2))
+    shock = rng.random((idx.size, 3))
+    competitor = shock[:, 1] < P_COMPETITOR
     baseline_shock = (
-        NEW_CHAMPION_LIFT * new_champion
-        - CHAMPION_HIT * champion_left
+        NEW_CHAMPION_LIFT * (shock[:, 2] < P_NEW_CHAMPION)
+        - CHAMPION_HIT * (shock[:, 0] < P_CHAMPION_LEAVES)
         - COMPETITOR_HIT * competitor
     )
-    state.baseline += alive * (
-        BASELINE_PULL * (base_health - state.baseline)
+    baseline = state.baseline[idx]
+    baseline += (
+        BASELINE_PULL * (base_health[idx] - baseline)
         + BASELINE_DRIFT_SD * noise[:, 1]
         + baseline_shock
     )
-    support_effect = (
-        HIGH_SATISFACTION_LIFT * support.high_satisfaction
-        - LOW_SATISFACTION_HIT * support.low_satisfaction
-        - OLD_TICKET_DRAG * support.old_open
-    )
-    step = (
-        MEAN_REVERSION * (state.baseline - state.health)
+    low = support.low_satisfaction[idx]
+    old_open = support.old_open[idx]
+    health = state.health[idx]
+    health += (
+        MEAN_REVERSION * (baseline - health)
         + HEALTH_NOISE_SD * noise[:, 0]
         + 0.5 * baseline_shock
-        + support_effect
+        + HIGH_SATISFACTION_LIFT * support.high_satisfaction[idx]
+        - LOW_SATISFACTION_HIT * low
+        - OLD_TICKET_DRAG * old_open
     )
-    state.health = np.clip(state.health + alive * step, -HEALTH_LIMIT, HEALTH_LIMIT)
-    state.recent_health += (
-        alive * (state.health - state.recent_health) / RECENT_HEALTH_DAYS
+    health = np.clip(health, -HEALTH_LIMIT, HEALTH_LIMIT)
+    state.baseline[idx] = baseline
+    state.health[idx] = health
+    state.recent_health[idx] += (health - state.recent_health[idx]) / RECENT_HEALTH_DAYS
+    state.support_pain[idx] = (
+        SUPPORT_PAIN_DECAY * state.support_pain[idx] + old_open + 2.0 * low
     )
-    state.support_pain = (
-        SUPPORT_PAIN_DECAY * state.support_pain
-        + support.old_open
-        + 2.0 * support.low_satisfaction
-    )
-    state.competitor_until[competitor] = day + COMPETITOR_MEMORY_DAYS
+    state.competitor_until[idx[competitor]] = day + COMPETITOR_MEMORY_DAYS

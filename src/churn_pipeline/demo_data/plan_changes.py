@@ -12,7 +12,7 @@ from churn_pipeline.demo_data import catalog as cat
 UPGRADE_RATE = 0.0005
 DOWNGRADE_RATE = 0.0003
 SEAT_CHANGE_RATE = 0.0015
-PLAN_CHANGE_HEALTH_SLOPE = 1.0
+PLAN_CHANGE_HEALTH_SLOPE = 1.4
 # Seat changes follow health and how many seats are really used.
 TYPICAL_UTILISATION = 0.45
 SEAT_DIRECTION_NOISE_SD = 0.7

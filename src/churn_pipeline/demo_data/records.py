@@ -62,20 +62,25 @@ class Recorder:
         if length == 0:
             return
         chunk = {
-            name: np.broadcast_to(np.asarray(columns[name], dtype=dtype), length)
+            name: _column(columns[name], dtype, length)
             for name, dtype in schema.items()
         }
         self._chunks[table].append(chunk)
 
-    def columns(self, table: str) -> dict[str, np.ndarray]:
-        """Return all rows of ``table`` as one array per column."""
+    def pop_columns(self, table: str) -> dict[str, np.ndarray]:
+        """Remove all rows of ``table`` and return them as one array per column.
+
+        Chunks are released column by column, so the peak memory is one table
+        plus one column rather than two copies of the table.
+        """
         chunks = self._chunks[table]
-        return {
-            name: np.concatenate([c[name] for c in chunks])
-            if chunks
-            else np.empty(0, dtype=dtype)
-            for name, dtype in SCHEMAS[table].items()
-        }
+        self._chunks[table] = []
+        columns = {}
+        for name, dtype in SCHEMAS[table].items():
+            parts = [chunk.pop(name) for chunk in chunks]
+            columns[name] = np.concatenate(parts) if parts else np.empty(0, dtype)
+            del parts
+        return columns
 
     def remap_accounts(self, new_index: np.ndarray) -> None:
         """Renumber accounts; rows of accounts mapped to -1 are dropped."""
@@ -89,3 +94,11 @@ class Recorder:
                 if keep.any():
                     remapped.append(kept)
             self._chunks[table] = remapped
+
+
+def _column(
+    value: np.ndarray | int, dtype: type[np.generic], length: int
+) -> np.ndarray:
+    array = np.asarray(value, dtype=dtype)
+    # A zero-stride view stores a per-chunk constant (e.g. the day) in one slot.
+    return np.broadcast_to(array, length) if array.ndim == 0 else array

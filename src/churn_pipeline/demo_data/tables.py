@@ -9,12 +9,13 @@ import pandas as pd
 
 from churn_pipeline.demo_data import catalog as cat
 from churn_pipeline.demo_data.accounts import Accounts
-from churn_pipeline.demo_data.records import Recorder
+from churn_pipeline.demo_data.records import SCHEMAS, Recorder
 from churn_pipeline.demo_data.timeline import Timeline
 
 ACCOUNT_ID_WIDTH = 6
 ROW_ID_WIDTH = 7
 SECONDS_PER_DAY = 86_400
+USAGE_COUNTS = tuple(name for name in SCHEMAS["usage"] if name not in ("acc", "day"))
 
 
 def build_tables(
@@ -82,7 +83,7 @@ def _optional_labels(labels: Sequence[str], codes: np.ndarray) -> np.ndarray:
 def _events(
     recorder: Recorder, account_ids: np.ndarray, timeline: Timeline
 ) -> pd.DataFrame:
-    rows = recorder.columns("events")
+    rows = recorder.pop_columns("events")
     order = np.lexsort((rows["acc"], rows["day"]))
     rows = {name: col[order] for name, col in rows.items()}
     return pd.DataFrame(
@@ -103,19 +104,24 @@ def _events(
 def _usage(
     recorder: Recorder, account_ids: np.ndarray, timeline: Timeline
 ) -> pd.DataFrame:
-    rows = recorder.columns("usage")
-    frame = {
-        "account_id": account_ids[rows.pop("acc")],
-        "usage_date": _dates(timeline, rows.pop("day")),
-    }
-    frame.update({name: col.astype(np.int64) for name, col in rows.items()})
-    return pd.DataFrame(frame)
+    rows = recorder.pop_columns("usage")
+    account_id = account_ids[rows.pop("acc")]
+    usage_date = _dates(timeline, rows.pop("day"))
+    # The usage log is the big table: fill one int64 block in place instead of
+    # letting pandas consolidate separate columns (a second full copy).
+    counts = np.empty((account_id.size, len(rows)), dtype=np.int64)
+    for position, name in enumerate(list(rows)):
+        counts[:, position] = rows.pop(name)
+    frame = pd.DataFrame(counts, columns=list(USAGE_COUNTS), copy=False)
+    frame.insert(0, "account_id", account_id)
+    frame.insert(1, "usage_date", usage_date)
+    return frame
 
 
 def _tickets(
     recorder: Recorder, account_ids: np.ndarray, timeline: Timeline
 ) -> pd.DataFrame:
-    rows = recorder.columns("tickets")
+    rows = recorder.pop_columns("tickets")
     origin = timeline.origin.astype("datetime64[s]")
     opened = origin + rows["day"].astype(np.int64) * SECONDS_PER_DAY
     opened = opened + rows["open_second"].astype(np.int64)
@@ -144,7 +150,7 @@ def _tickets(
 def _invoices(
     recorder: Recorder, account_ids: np.ndarray, timeline: Timeline
 ) -> pd.DataFrame:
-    rows = recorder.columns("invoices")
+    rows = recorder.pop_columns("invoices")
     return pd.DataFrame(
         {
             "invoice_id": make_ids("I", rows["acc"].size, ROW_ID_WIDTH),
@@ -160,7 +166,7 @@ def _invoices(
 def _nps(
     recorder: Recorder, account_ids: np.ndarray, timeline: Timeline
 ) -> pd.DataFrame:
-    rows = recorder.columns("nps")
+    rows = recorder.pop_columns("nps")
     return pd.DataFrame(
         {
             "response_id": make_ids("N", rows["acc"].size, ROW_ID_WIDTH),

@@ -9,9 +9,9 @@ import numpy as np
 # Share of seats active on a working day = sigmoid(bias + slope * health):
 # about 45 % for a typical account, 25 % for a struggling one.
 ADOPTION_BIAS = -0.2
-ADOPTION_SLOPE = 0.7
+ADOPTION_SLOPE = 0.85
 # Extra logins per active user beyond the first.
-EXTRA_LOGINS_PER_USER = 0.6
+EXTRA_LOGINS = 0.6
 # Key-feature uses per active user by plan (rows: basic, pro, enterprise;
 # columns: reports, dashboards, integrations, automations). Lower tiers limit
 # integrations and automations.
@@ -29,10 +29,16 @@ EMA_ACTIVE_DAYS = 30.0
 
 @dataclass(frozen=True)
 class UsageDraw:
-    """Usage of the accounts ``idx`` on one day (zeros included)."""
+    """One day of usage.
 
-    idx: np.ndarray
+    ``active_users`` covers all drawn accounts; ``used`` marks those with
+    activity, whose positions, logins and feature counts are ``idx``,
+    ``logins`` and ``features``.
+    """
+
     active_users: np.ndarray
+    used: np.ndarray
+    idx: np.ndarray
     logins: np.ndarray
     features: np.ndarray
 
@@ -52,16 +58,17 @@ def draw_usage(
 ) -> UsageDraw:
     """Draw one day of usage for accounts ``idx`` (other arrays aligned to it)."""
     active = rng.binomial(seats, adoption(health) * weekday_factor)
-    per_user = np.column_stack(
-        [
-            np.full(idx.size, EXTRA_LOGINS_PER_USER),
-            FEATURE_RATE[plan] * np.exp(FEATURE_HEALTH_SLOPE * health[:, None]),
-        ]
+    used = active > 0
+    # Only accounts with activity can log in or use features; skipping the rest
+    # saves most of the Poisson draws on weekends.
+    rate = FEATURE_RATE[plan[used]] * np.exp(FEATURE_HEALTH_SLOPE * health[used, None])
+    counts = rng.poisson(
+        active[used, None] * np.column_stack([np.full(used.sum(), EXTRA_LOGINS), rate])
     )
-    counts = rng.poisson(active[:, None] * per_user)
     return UsageDraw(
-        idx=idx,
         active_users=active,
-        logins=active + counts[:, 0],
+        used=used,
+        idx=idx[used],
+        logins=active[used] + counts[:, 0],
         features=counts[:, 1:],
     )

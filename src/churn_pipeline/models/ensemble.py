@@ -17,6 +17,7 @@ from sklearn.metrics import log_loss
 from sklearn.pipeline import Pipeline
 from xgboost import XGBClassifier
 
+from churn_pipeline.models.linear import SignConstrainedLogisticRegression
 from churn_pipeline.models.preprocessing import (
     MemberKind,
     make_preprocessor,
@@ -60,7 +61,9 @@ class ChurnEnsemble(ClassifierMixin, BaseEstimator):
         xgboost_params: Keyword arguments for ``XGBClassifier``.
         logistic_regression_params: Keyword arguments for ``LogisticRegression``.
         monotone_constraints: Feature -> +1 (risk may only rise with it) or -1
-            (may only fall), enforced in XGBoost; domain knowledge, not fitted.
+            (may only fall), enforced in both members (XGBoost monotone
+            constraints; coefficient signs in the logistic regression); domain
+            knowledge, not fitted.
         n_calibration_periods: Newest periods held out for weights and calibration.
         horizon_days: Label horizon, to keep member-fit labels before the cut.
         random_state: Seed for every random member.
@@ -128,7 +131,7 @@ class ChurnEnsemble(ClassifierMixin, BaseEstimator):
 
         self.feature_names_in_ = np.asarray(features, dtype=object)
         self.members_ = {
-            name: self._make_member(name).fit(X[is_member_fit], y[is_member_fit])
+            name: self._fit_member(name, X[is_member_fit], y[is_member_fit])
             for name in MEMBERS
         }
         member_logits = self._member_logits(X[is_calibration])
@@ -186,11 +189,26 @@ class ChurnEnsemble(ClassifierMixin, BaseEstimator):
                 "max_iter": 2000,
                 **(self.logistic_regression_params or {}),
             }
-            estimator = LogisticRegression(**params)
+            estimator = SignConstrainedLogisticRegression(params=params)
         member = Pipeline([("preprocess", preprocessor), ("model", estimator)])
         if kind == "tree" and self.monotone_constraints:
             # Constraints are per output column, known only once columns are fixed.
             member.set_params(model__monotone_constraints=self._tree_constraints())
+        return member
+
+    def _fit_member(self, name: str, X: pd.DataFrame, y: np.ndarray) -> Pipeline:
+        member = self._make_member(name)
+        if MEMBERS[name] == "tree" or not self.monotone_constraints:
+            return member.fit(X, y)
+        # A linear coefficient has the same sign as the risk's slope in its
+        # feature; which output column is which is known once fitted.
+        preprocess = member.named_steps["preprocess"].fit(X)
+        constraints = self.monotone_constraints
+        signs = [
+            int(constraints.get(str(c), 0)) for c in preprocess.get_feature_names_out()
+        ]
+        model = member.named_steps["model"].set_params(signs=signs)
+        model.fit(preprocess.transform(X), y)
         return member
 
     def _tree_constraints(self) -> tuple[int, ...]:

@@ -1,0 +1,134 @@
+"""End to end: validate, train, evaluate, track, register, explain, score."""
+
+from __future__ import annotations
+
+import json
+
+import mlflow
+import pandas as pd
+import pytest
+from mlflow.tracking import MlflowClient
+
+from churn_pipeline.registry import load_model
+
+pytestmark = pytest.mark.e2e
+
+TEST_METRICS = (
+    "test_roc_auc",
+    "test_pr_auc",
+    "test_brier",
+    "test_top_decile_lift",
+    "test_empc",
+    "test_mpc",
+)
+
+
+@pytest.fixture(scope="module")
+def client(trained_project) -> MlflowClient:
+    mlflow.set_tracking_uri(trained_project.tracking_uri)
+    return MlflowClient(trained_project.tracking_uri)
+
+
+@pytest.fixture(scope="module")
+def runs(client) -> pd.DataFrame:
+    experiment = client.get_experiment_by_name("churn")
+    assert experiment is not None
+    found = client.search_runs(
+        [experiment.experiment_id], order_by=["attributes.start_time ASC"]
+    )
+    return found
+
+
+def test_each_run_tracks_ensemble_and_member_metrics(runs):
+    assert len(runs) == 2
+    for run in runs:
+        metrics = run.data.metrics
+        for name in TEST_METRICS:
+            assert name in metrics
+            for member in ("xgboost", "logistic_regression"):
+                assert f"{member}_{name}" in metrics
+        assert 0.5 < metrics["test_roc_auc"] <= 1.0
+        assert run.data.params["model_training.xgboost.max_depth"] == "4"
+
+
+def test_each_run_logs_plots_scores_and_decision(client, runs):
+    artifacts = {a.path for a in client.list_artifacts(runs[0].info.run_id)}
+    for expected in (
+        "roc_curve.png",
+        "profit_curve.png",
+        "calibration.png",
+        "shap_importance.png",
+        "churn_scores.parquet",
+        "champion_decision.json",
+        "evaluation_metrics.json",
+    ):
+        assert expected in artifacts
+
+
+def test_champion_alias_moves_only_when_not_worse(client, runs):
+    first, second = runs
+    assert first.data.tags["champion_promoted"] == "true"
+    assert first.data.tags["model_version"] == "1"
+    # Same seed and data: the second run's EMPC ties the champion's, and a tie
+    # is "not worse", so the alias moves to version 2.
+    assert second.data.metrics["test_empc"] == pytest.approx(
+        first.data.metrics["test_empc"], abs=1e-12
+    )
+    assert second.data.tags["champion_promoted"] == "true"
+    assert "champion v1" in second.data.tags["champion_decision_reason"]
+    champion = client.get_model_version_by_alias("churn-model", "champion")
+    assert str(champion.version) == "2"
+    assert champion.run_id == second.info.run_id
+
+
+def test_scores_file_is_the_actionable_list(trained_project):
+    scores = pd.read_parquet(
+        trained_project.path / "data/07_model_output/churn_scores.parquet"
+    )
+    assert list(scores.columns) == [
+        "account_id",
+        "as_of_date",
+        "churn_probability",
+        "risk_band",
+        "top_reasons",
+        "expected_contact_profit",
+        "contact",
+    ]
+    assert scores["account_id"].is_unique
+    assert scores["as_of_date"].nunique() == 1
+    assert scores["churn_probability"].between(0, 1).all()
+    assert scores["churn_probability"].is_monotonic_decreasing
+    assert set(scores["risk_band"]) <= {"green", "yellow", "red"}
+    assert scores["top_reasons"].map(len).between(0, 3).all()
+    assert scores["top_reasons"].map(len).max() == 3
+
+
+def test_scored_accounts_are_those_active_at_the_newest_date(trained_project):
+    data = trained_project.path / "data"
+    scores = pd.read_parquet(data / "07_model_output/churn_scores.parquet")
+    table = pd.read_parquet(data / "05_model_input/model_input_table.parquet")
+    newest = table[table["as_of_date"] == table["as_of_date"].max()]
+    assert not newest["is_labelled"].any()
+    assert set(scores["account_id"]) == set(newest["account_id"])
+
+
+def test_champion_reproduces_batch_scores(trained_project):
+    mlflow.set_tracking_uri(trained_project.tracking_uri)
+    model, _ = load_model("models:/churn-model@champion")
+    data = trained_project.path / "data"
+    scoring = pd.read_parquet(data / "05_model_input/scoring_snapshots.parquet")
+    scores = pd.read_parquet(data / "07_model_output/churn_scores.parquet")
+    expected = scores.set_index("account_id")["churn_probability"]
+    got = pd.Series(model.predict_proba(scoring)[:, 1], index=scoring["account_id"])
+    pd.testing.assert_series_equal(
+        got.sort_index(), expected.sort_index(), check_names=False, rtol=0, atol=1e-12
+    )
+
+
+def test_champion_decision_file_explains_itself(trained_project):
+    decision = json.loads(
+        (trained_project.path / "data/08_reporting/champion_decision.json").read_text()
+    )
+    assert decision["metric"] == "test_empc"
+    assert decision["promoted"] is True
+    assert decision["champion_version"] == "1"
