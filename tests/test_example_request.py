@@ -7,7 +7,7 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "serving/example_request.json"
 
 
 def test_example_request_file_matches_the_feature_registry():
-    """Regenerate with: python -m churn_pipeline.api_schema > serving/example_request.json"""
+    """Regenerate: python -m churn_pipeline.api_schema > serving/example_request.json"""
     assert json.loads(EXAMPLE.read_text()) == example_request()
     for account in example_request()["accounts"]:
         AccountFeatures.model_validate(account)

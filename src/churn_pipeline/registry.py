@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
-from importlib.metadata import version
 from dataclasses import dataclass
+from importlib.metadata import version
 from typing import Any
 
 import mlflow
