@@ -8,34 +8,20 @@ against the account's signup are checked with the already-validated accounts tab
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 
 import pandas as pd
 import pandera.pandas as pa
 
 from churn_pipeline.validation.report import RULE_SEPARATOR
 
-
-@dataclass(frozen=True)
-class TableSpec:
-    """What identifies a raw table.
-
-    Attributes:
-        key: Primary-key column(s); must be unique.
-        date_column: The column that orders the table in time.
-    """
-
-    key: tuple[str, ...]
-    date_column: str
-
-
-RAW_TABLES: dict[str, TableSpec] = {
-    "accounts": TableSpec(key=("account_id",), date_column="signup_date"),
-    "subscription_events": TableSpec(key=("event_id",), date_column="event_date"),
-    "usage": TableSpec(key=("account_id", "usage_date"), date_column="usage_date"),
-    "tickets": TableSpec(key=("ticket_id",), date_column="opened_at"),
-    "invoices": TableSpec(key=("invoice_id",), date_column="invoice_date"),
-    "nps_responses": TableSpec(key=("response_id",), date_column="response_date"),
+# Each raw table and its primary key, in dependency order (accounts first).
+RAW_TABLES: dict[str, tuple[str, ...]] = {
+    "accounts": ("account_id",),
+    "subscription_events": ("event_id",),
+    "usage": ("account_id", "usage_date"),
+    "tickets": ("ticket_id",),
+    "invoices": ("invoice_id",),
+    "nps_responses": ("response_id",),
 }
 
 RowRule = Callable[[pd.DataFrame], pd.Series]
@@ -60,9 +46,8 @@ def _references_account(account_ids: pd.Index) -> pa.Column:
     )
 
 
-def _on_or_after_signup(
-    column: str, signup_dates: pd.Series
-) -> pa.Check:  # signup_dates is indexed by account_id
+def _on_or_after_signup(column: str, signup_dates: pd.Series) -> pa.Check:
+    """Dates in ``column`` are not before the account's signup (indexed by id)."""
     return row_rule(
         column,
         f"{column} >= account signup_date",
@@ -95,9 +80,8 @@ def _accounts_schema(allowed: Mapping[str, Sequence[str]]) -> pa.DataFrameSchema
 
 
 def _subscription_events_schema(
-    allowed: Mapping[str, Sequence[str]], accounts: pd.DataFrame
+    allowed: Mapping[str, Sequence[str]], signup: pd.Series
 ) -> pa.DataFrameSchema:
-    signup = accounts.set_index("account_id")["signup_date"]
     is_cancel = "cancellation"
     return pa.DataFrameSchema(
         {
@@ -153,9 +137,8 @@ def _subscription_events_schema(
 
 
 def _usage_schema(
-    usage_columns: Sequence[str], accounts: pd.DataFrame
+    usage_columns: Sequence[str], signup: pd.Series
 ) -> pa.DataFrameSchema:
-    signup = accounts.set_index("account_id")["signup_date"]
     counts = {column: pa.Column(int, pa.Check.ge(0)) for column in usage_columns}
     return pa.DataFrameSchema(
         {
@@ -172,9 +155,8 @@ def _usage_schema(
 
 
 def _tickets_schema(
-    allowed: Mapping[str, Sequence[str]], accounts: pd.DataFrame
+    allowed: Mapping[str, Sequence[str]], signup: pd.Series
 ) -> pa.DataFrameSchema:
-    signup = accounts.set_index("account_id")["signup_date"]
     return pa.DataFrameSchema(
         {
             "ticket_id": pa.Column(str, unique=True),
@@ -204,9 +186,8 @@ def _tickets_schema(
 
 
 def _invoices_schema(
-    allowed: Mapping[str, Sequence[str]], accounts: pd.DataFrame
+    allowed: Mapping[str, Sequence[str]], signup: pd.Series
 ) -> pa.DataFrameSchema:
-    signup = accounts.set_index("account_id")["signup_date"]
     return pa.DataFrameSchema(
         {
             "invoice_id": pa.Column(str, unique=True),
@@ -223,8 +204,7 @@ def _invoices_schema(
     )
 
 
-def _nps_schema(accounts: pd.DataFrame) -> pa.DataFrameSchema:
-    signup = accounts.set_index("account_id")["signup_date"]
+def _nps_schema(signup: pd.Series) -> pa.DataFrameSchema:
     return pa.DataFrameSchema(
         {
             "response_id": pa.Column(str, unique=True),
@@ -266,13 +246,15 @@ def build_schema(
         return _accounts_schema(allowed_values)
     if accounts is None:
         raise ValueError(f"Validating {table!r} needs the validated accounts table")
+    # Signup date per account id: foreign keys and "not before signup" rules.
+    signup = accounts.set_index("account_id")["signup_date"]
     builders: dict[str, Callable[[], pa.DataFrameSchema]] = {
         "subscription_events": lambda: _subscription_events_schema(
-            allowed_values, accounts
+            allowed_values, signup
         ),
-        "usage": lambda: _usage_schema(usage_columns, accounts),
-        "tickets": lambda: _tickets_schema(allowed_values, accounts),
-        "invoices": lambda: _invoices_schema(allowed_values, accounts),
-        "nps_responses": lambda: _nps_schema(accounts),
+        "usage": lambda: _usage_schema(usage_columns, signup),
+        "tickets": lambda: _tickets_schema(allowed_values, signup),
+        "invoices": lambda: _invoices_schema(allowed_values, signup),
+        "nps_responses": lambda: _nps_schema(signup),
     }
     return builders[table]()

@@ -50,7 +50,7 @@ def validate_table(
     try:
         validated = schema.validate(data, lazy=True)
     except pa.errors.SchemaErrors as errors:
-        key = RAW_TABLES[table].key
+        key = RAW_TABLES[table]
         failures = summarise_failure_cases(
             errors.failure_cases, data, key[0] if len(key) == 1 else None
         )

@@ -7,15 +7,9 @@ from typing import Any
 import pandas as pd
 
 from churn_pipeline.demo_data import DemoDataConfig, generate_demo_data
+from churn_pipeline.validation import RAW_TABLES
 
-RAW_TABLE_NAMES = (
-    "accounts",
-    "subscription_events",
-    "usage",
-    "tickets",
-    "invoices",
-    "nps_responses",
-)
+RAW_TABLE_NAMES = tuple(RAW_TABLES)
 
 
 def generate_raw_tables(params: dict[str, Any]) -> tuple[pd.DataFrame, ...]:
