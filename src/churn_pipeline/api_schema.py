@@ -28,8 +28,10 @@ def _field(spec: FeatureSpec) -> tuple[Any, Any]:
         constraints["min_length"] = 1
     else:
         annotation = float
-        # JSON parsing accepts Infinity and NaN; neither is a feature value.
+        # JSON parsing accepts Infinity and NaN; neither is a feature value. Strict
+        # mode keeps true/false and "12" from passing as numbers.
         constraints["allow_inf_nan"] = False
+        constraints["strict"] = True
         if spec.minimum is not None:
             constraints["ge"] = spec.minimum
         if spec.maximum is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 from dataclasses import dataclass
 from importlib.metadata import version
@@ -125,9 +126,10 @@ def promote_if_not_worse(
     else:
         old_version = str(current.version)
         old_value = client.get_run(current.run_id).data.metrics.get(metric)
-        if old_value is None:
-            promoted = True
-            reason = f"champion v{old_version} has no {metric}"
+        if old_value is None or math.isnan(old_value):
+            # A champion without a usable score must not block every successor.
+            promoted, old_value = True, None
+            reason = f"champion v{old_version} has no usable {metric}"
         else:
             promoted = new_value >= old_value
             comparison = ">=" if promoted else "<"

@@ -51,6 +51,11 @@ class ScoringPolicy:
                 "Risk bands need 0 < yellow_from < red_from < 1, got "
                 f"yellow_from={self.yellow_from}, red_from={self.red_from}"
             )
+        if not 0.0 <= self.contact_threshold <= 1.0:
+            raise ValueError(
+                "contact_threshold is a probability and must be in [0, 1], got "
+                f"{self.contact_threshold}"
+            )
         if self.n_reasons < 1:
             raise ValueError(f"n_reasons must be >= 1, got {self.n_reasons}")
 

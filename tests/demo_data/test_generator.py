@@ -155,6 +155,11 @@ def _tiny(seed: int) -> dict[str, pd.DataFrame]:
     return generate_demo_data(config)
 
 
+@pytest.fixture(scope="module")
+def tiny() -> dict[str, pd.DataFrame]:
+    return _tiny(seed=5)
+
+
 def _cancel_dates(tables: dict[str, pd.DataFrame], frame: pd.DataFrame) -> pd.Series:
     events = tables["subscription_events"]
     cancelled = events[events["event_type"] == "cancellation"]
@@ -190,17 +195,19 @@ def _at_time(
     return merged
 
 
-def test_same_seed_gives_identical_tables() -> None:
-    first, second = _tiny(seed=5), _tiny(seed=5)
-    assert first.keys() == second.keys()
-    for name in first:
-        pd.testing.assert_frame_equal(first[name], second[name])
+def test_same_seed_gives_identical_tables(tiny: dict[str, pd.DataFrame]) -> None:
+    again = _tiny(seed=5)
+    assert tiny.keys() == again.keys()
+    for name, frame in tiny.items():
+        pd.testing.assert_frame_equal(frame, again[name])
 
 
-def test_different_seed_gives_different_tables() -> None:
-    first, other = _tiny(seed=5), _tiny(seed=6)
-    assert not first["accounts"].equals(other["accounts"])
-    assert not first["usage"].equals(other["usage"])
+def test_different_seed_gives_different_tables(
+    tiny: dict[str, pd.DataFrame],
+) -> None:
+    other = _tiny(seed=6)
+    assert not tiny["accounts"].equals(other["accounts"])
+    assert not tiny["usage"].equals(other["usage"])
 
 
 def test_tables_have_exact_columns_and_dtypes(

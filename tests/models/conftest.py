@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from tests.models import synthetic
 
 from churn_pipeline.models import ChurnEnsemble
-from tests.models import synthetic
 
 
 @pytest.fixture(scope="session")

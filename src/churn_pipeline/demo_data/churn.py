@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from churn_pipeline.demo_data import catalog as cat
+from churn_pipeline.demo_data.accounts import Accounts
 from churn_pipeline.demo_data.bundle import ArrayBundle
 from churn_pipeline.demo_data.state import SimState
 
@@ -112,6 +113,29 @@ def base_hazard(
         annual, np.where(near_renewal, ANNUAL_IN_WINDOW, ANNUAL_OUTSIDE_WINDOW), 1.0
     )
     return BASE_HAZARD * tenure_shape * PLAN_HAZARD[plan] * cycle
+
+
+def voluntary_hazard(
+    state: SimState,
+    accounts: Accounts,
+    idx: np.ndarray,
+    day: int,
+    old_open: np.ndarray,
+    signal_strength: float,
+) -> tuple[Drivers, np.ndarray]:
+    """Return the warning signs and today's voluntary hazard of accounts ``idx``.
+
+    The no-warning hazard ``UNEXPLAINED_HAZARD`` is not included.
+    """
+    drivers = churn_drivers(state, idx, day, old_open)
+    shape = base_hazard(
+        day - accounts.signup_day[idx],
+        state.plan[idx],
+        accounts.annual[idx],
+        state.next_bill_day[idx] - day,
+    )
+    risk = accounts.frailty[idx] + signal_strength * warning_score(drivers)
+    return drivers, shape * np.exp(risk)
 
 
 def draw_reasons(

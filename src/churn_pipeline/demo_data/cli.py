@@ -61,19 +61,34 @@ def _parser() -> argparse.ArgumentParser:
         prog="churn-demo-data",
         description="Generate seeded SaaS churn demo data as parquet files.",
     )
-    parser.add_argument("--n-accounts", type=int, default=_DEFAULTS.n_accounts)
-    parser.add_argument("--seed", type=int, default=_DEFAULTS.seed)
-    parser.add_argument("--start-date", default=_DEFAULTS.start_date)
-    parser.add_argument("--end-date", default=_DEFAULTS.end_date)
-    parser.add_argument(
-        "--existing-share", type=float, default=_DEFAULTS.existing_share
+    add = parser.add_argument
+    add("--n-accounts", type=int, default=_DEFAULTS.n_accounts, help="accounts")
+    add("--seed", type=int, default=_DEFAULTS.seed, help="random seed")
+    add("--start-date", default=_DEFAULTS.start_date, help="first observed day")
+    add("--end-date", default=_DEFAULTS.end_date, help="observation end")
+    add(
+        "--existing-share",
+        type=float,
+        default=_DEFAULTS.existing_share,
+        help="share of accounts already customers at the start date",
     )
-    parser.add_argument("--churn-scale", type=float, default=_DEFAULTS.churn_scale)
-    parser.add_argument(
-        "--signal-strength", type=float, default=_DEFAULTS.signal_strength
+    add(
+        "--churn-scale",
+        type=float,
+        default=_DEFAULTS.churn_scale,
+        help="multiplier of the voluntary churn hazard",
     )
-    parser.add_argument("--output-dir", type=Path, default=Path("data/01_raw"))
-    parser.add_argument(
-        "--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"]
+    add(
+        "--signal-strength",
+        type=float,
+        default=_DEFAULTS.signal_strength,
+        help="weight of the warning signs in the churn hazard",
     )
+    add(
+        "--output-dir",
+        type=Path,
+        default=Path("data/01_raw"),
+        help="directory for <table>.parquet",
+    )
+    add("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     return parser

@@ -24,11 +24,14 @@ class DemoDataConfig:
         seed: Seed of ``numpy.random.default_rng``; 0 to 2**63 - 1.
         existing_share: Share of accounts that are already customers at
             ``start_date`` (signed up in the year before it); 0 to 0.95.
-        churn_scale: Multiplier of every cancellation hazard; 0 to 5. The
-            default 1 gives roughly 3 % monthly churn.
-        signal_strength: Weight of the warning signs (usage, inactivity, tickets,
-            NPS, price vs value) in the voluntary churn hazard; 0 to 3. 0 makes
-            churn independent of them, 1 is the calibrated default.
+        churn_scale: Multiplier of the voluntary cancellation hazard; 0 to 5.
+            The default 1 gives roughly 2.5-3 % monthly churn (voluntary and
+            involuntary); 2 gives about 4 %.
+        signal_strength: Weight of the warning signs (health, usage decline,
+            inactivity, old tickets, NPS, price vs value) in the voluntary
+            hazard; 0 to 3. 0 leaves only tenure, plan, renewal timing, payment
+            failures and noise; 1 is the calibrated default. Stronger signals
+            also raise the churn rate.
     """
 
     n_accounts: int = 3000

@@ -22,10 +22,8 @@ from churn_pipeline.demo_data.accounts import Accounts, draw_accounts, monthly_r
 from churn_pipeline.demo_data.billing import issue_invoices, update_cards
 from churn_pipeline.demo_data.churn import (
     UNEXPLAINED_HAZARD,
-    base_hazard,
-    churn_drivers,
     draw_reasons,
-    warning_score,
+    voluntary_hazard,
 )
 from churn_pipeline.demo_data.config import DemoDataConfig
 from churn_pipeline.demo_data.health import evolve_health
@@ -76,18 +74,11 @@ def generate_demo_data(config: DemoDataConfig) -> dict[str, pd.DataFrame]:
     timeline = Timeline.build(config.start, config.end)
     n_existing = round(config.n_accounts * config.existing_share)
     history = _simulate_history(rng, timeline, n_existing, config)
-    newcomers = draw_accounts(
-        rng, config.n_accounts - n_existing, timeline.start_idx, timeline.end_idx
+    window = (timeline.start_idx, timeline.end_idx)
+    newcomers = _fresh_world(
+        rng, timeline, config.n_accounts - n_existing, window, config
     )
-    world = _World(
-        rng=rng,
-        timeline=timeline,
-        accounts=history.accounts.concat(newcomers),
-        state=history.state.concat(init_state(rng, newcomers, timeline)),
-        book=TicketBook(config.n_accounts),
-        recorder=history.recorder,
-        config=config,
-    )
+    world = _join(history, newcomers)
     _run(world, timeline.start_idx, timeline.end_idx)
     tables = build_tables(world.recorder, world.accounts, timeline)
     logger.info(
@@ -111,17 +102,11 @@ def _simulate_history(
     factor = CANDIDATE_FACTOR
     while True:
         n_candidates = math.ceil(n_existing * factor) + 10 if n_existing else 0
-        candidates = draw_accounts(rng, n_candidates, 0, timeline.start_idx - 1)
-        world = _World(
-            rng=rng,
-            timeline=timeline,
-            accounts=candidates,
-            state=init_state(rng, candidates, timeline),
-            book=TicketBook(n_candidates),
-            recorder=Recorder(),
-            config=config,
+        world = _fresh_world(
+            rng, timeline, n_candidates, (0, timeline.start_idx - 1), config
         )
-        _run(world, 0, timeline.start_idx - 1)
+        if n_candidates:
+            _run(world, 0, timeline.start_idx - 1)
         # A customer already in dunning would cancel without a visible failed
         # invoice, so it does not count as a survivor.
         survived = ~world.state.cancelled & (world.state.involuntary_day == NO_DAY)
@@ -142,6 +127,43 @@ def _simulate_history(
     # react to them.
     world.state.last_nps[:] = np.nan
     return world
+
+
+def _fresh_world(
+    rng: np.random.Generator,
+    timeline: Timeline,
+    n: int,
+    signup_days: tuple[int, int],
+    config: DemoDataConfig,
+) -> _World:
+    """Return ``n`` new accounts signing up within ``signup_days`` (inclusive)."""
+    accounts = draw_accounts(rng, n, *signup_days)
+    return _World(
+        rng=rng,
+        timeline=timeline,
+        accounts=accounts,
+        state=init_state(rng, accounts, timeline),
+        book=TicketBook(n),
+        recorder=Recorder(),
+        config=config,
+    )
+
+
+def _join(history: _World, newcomers: _World) -> _World:
+    """Continue the history with the newcomers appended (sign-up order kept).
+
+    Tickets opened before start_date are not in the data either, so the new
+    ticket book leaves them out.
+    """
+    return _World(
+        rng=history.rng,
+        timeline=history.timeline,
+        accounts=history.accounts.concat(newcomers.accounts),
+        state=history.state.concat(newcomers.state),
+        book=TicketBook(history.accounts.size + newcomers.accounts.size),
+        recorder=history.recorder,
+        config=history.config,
+    )
 
 
 def _run(world: _World, first_day: int, last_day: int) -> None:
@@ -172,18 +194,14 @@ def _cancel(
 ) -> np.ndarray:
     """Cancel accounts today; return the mask of cancelled accounts."""
     state, accounts, rng = world.state, world.accounts, world.rng
+    # Dunning that ran out takes precedence over a voluntary decision.
     involuntary = np.flatnonzero(alive & (state.involuntary_day == day))
-    alive_voluntary = alive.copy()
-    alive_voluntary[involuntary] = False
-    idx = np.flatnonzero(alive_voluntary)
-    drivers = churn_drivers(state, idx, day, old_open)
-    warned = base_hazard(
-        day - accounts.signup_day[idx],
-        state.plan[idx],
-        accounts.annual[idx],
-        state.next_bill_day[idx] - day,
-    ) * np.exp(
-        accounts.frailty[idx] + world.config.signal_strength * warning_score(drivers)
+    # Nobody cancels on the day they sign up.
+    deciding = alive & (accounts.signup_day < day)
+    deciding[involuntary] = False
+    idx = np.flatnonzero(deciding)
+    drivers, warned = voluntary_hazard(
+        state, accounts, idx, day, old_open, world.config.signal_strength
     )
     warned *= world.config.churn_scale
     unexplained = UNEXPLAINED_HAZARD * world.config.churn_scale

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
+import numpy.typing as npt
 
 # Narrow dtypes keep the usage log (the big table) memory-lean until the end.
 SCHEMAS: dict[str, dict[str, type[np.generic]]] = {
@@ -48,17 +49,17 @@ SCHEMAS: dict[str, dict[str, type[np.generic]]] = {
 
 
 class Recorder:
-    """Append-only store of row chunks per table."""
+    """Row chunks per table, appended day by day and concatenated at the end."""
 
     def __init__(self) -> None:
         self._chunks: dict[str, list[dict[str, np.ndarray]]] = {
             table: [] for table in SCHEMAS
         }
 
-    def add(self, table: str, columns: Mapping[str, np.ndarray | int]) -> None:
+    def add(self, table: str, columns: Mapping[str, npt.ArrayLike]) -> None:
         """Append rows; scalar values are broadcast to the chunk length."""
         schema = SCHEMAS[table]
-        length = len(columns["acc"])
+        length = np.size(columns["acc"])
         if length == 0:
             return
         chunk = {
@@ -96,9 +97,7 @@ class Recorder:
             self._chunks[table] = remapped
 
 
-def _column(
-    value: np.ndarray | int, dtype: type[np.generic], length: int
-) -> np.ndarray:
+def _column(value: npt.ArrayLike, dtype: type[np.generic], length: int) -> np.ndarray:
     array = np.asarray(value, dtype=dtype)
     # A zero-stride view stores a per-chunk constant (e.g. the day) in one slot.
     return np.broadcast_to(array, length) if array.ndim == 0 else array

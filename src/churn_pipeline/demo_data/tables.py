@@ -122,27 +122,25 @@ def _tickets(
     recorder: Recorder, account_ids: np.ndarray, timeline: Timeline
 ) -> pd.DataFrame:
     rows = recorder.pop_columns("tickets")
-    origin = timeline.origin.astype("datetime64[s]")
-    opened = origin + rows["day"].astype(np.int64) * SECONDS_PER_DAY
-    opened = opened + rows["open_second"].astype(np.int64)
+    seconds = rows["day"].astype(np.int64) * SECONDS_PER_DAY + rows["open_second"]
+    opened = timeline.origin.astype("datetime64[s]") + seconds
     closed = opened + rows["duration_seconds"]
-    last_second = timeline.dates(np.array([timeline.end_idx + 1])).astype(
+    last_second = (timeline.origin + timeline.end_idx + 1).astype(
         "datetime64[s]"
-    )[0] - np.timedelta64(1, "s")
+    ) - np.timedelta64(1, "s")
+    # Tickets that close after the observation end are still open in the data.
     is_closed = (rows["duration_seconds"] >= 0) & (closed <= last_second)
+    closed = np.where(is_closed, closed, np.datetime64("NaT"))
+    satisfaction = np.where(is_closed, rows["satisfaction"], np.nan)
     order = np.lexsort((rows["acc"], opened))
     return pd.DataFrame(
         {
             "ticket_id": make_ids("T", order.size, ROW_ID_WIDTH),
             "account_id": account_ids[rows["acc"][order]],
             "opened_at": opened[order].astype("datetime64[ns]"),
-            "closed_at": np.where(is_closed, closed, np.datetime64("NaT"))[
-                order
-            ].astype("datetime64[ns]"),
+            "closed_at": closed[order].astype("datetime64[ns]"),
             "priority": _labels(cat.PRIORITIES, rows["priority"][order]),
-            "satisfaction": np.where(is_closed, rows["satisfaction"], np.nan)[
-                order
-            ].astype(np.float64),
+            "satisfaction": satisfaction[order].astype(np.float64),
         }
     )
 

@@ -124,6 +124,7 @@ FEATURES: tuple[FeatureSpec, ...] = (
         "30d",
         "active on {value:.0f} of the last 30 days",
         18.0,
+        maximum=30.0,
     ),
     FeatureSpec(
         "active_users_per_seat_30d",

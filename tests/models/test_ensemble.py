@@ -1,0 +1,410 @@
+"""The calibrated ensemble: fitting rules, errors, calibration and exact SHAP."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.special import expit
+from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
+from tests.models import synthetic
+
+from churn_pipeline.features import FEATURES, NUMERIC_FEATURES
+from churn_pipeline.models import ChurnEnsemble, Explanation
+from churn_pipeline.models.linear import SignConstrainedLogisticRegression
+from churn_pipeline.time_split import labels_known_by
+
+FEATURE_NAMES = [spec.name for spec in FEATURES]
+# XGBoost computes tree SHAP values and margins in float32 (about 7 significant
+# digits); margins here are of order 1-10 summed over 50 trees, so float32
+# rounding stays well below 1e-4 while a wrong base value or a dropped feature
+# would be off by 1e-2 or more. (Measured: below 1e-6.)
+SHAP_ATOL = 1e-4
+
+
+def _small_table(seed: int = 5) -> pd.DataFrame:
+    return synthetic.make_snapshots(synthetic.FIT_DATES, 150, seed=seed)
+
+
+# ---------------------------------------------------------------- predictions
+def test_predict_proba_shapes_and_range(
+    fitted_model: ChurnEnsemble, holdout: pd.DataFrame
+) -> None:
+    proba = fitted_model.predict_proba(holdout)
+
+    assert proba.shape == (len(holdout), 2)
+    assert np.all((proba >= 0.0) & (proba <= 1.0))
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    assert fitted_model.decision_function(holdout).shape == (len(holdout),)
+    assert set(np.unique(fitted_model.predict(holdout))) <= {0, 1}
+    np.testing.assert_array_equal(fitted_model.classes_, [0, 1])
+
+
+def test_predict_proba_is_platt_scaled_decision_function(
+    fitted_model: ChurnEnsemble, holdout: pd.DataFrame
+) -> None:
+    score = fitted_model.decision_function(holdout)
+    expected = expit(
+        fitted_model.calibration_slope_ * score + fitted_model.calibration_intercept_
+    )
+
+    np.testing.assert_array_equal(fitted_model.predict_proba(holdout)[:, 1], expected)
+
+
+def test_member_probabilities_cover_both_members(
+    fitted_model: ChurnEnsemble, holdout: pd.DataFrame
+) -> None:
+    members = fitted_model.member_probabilities(holdout)
+
+    assert set(members) == {"xgboost", "logistic_regression"}
+    for probability in members.values():
+        assert probability.shape == (len(holdout),)
+        assert np.all((probability >= 0.0) & (probability <= 1.0))
+
+
+def test_model_has_real_signal_on_later_data(
+    fitted_model: ChurnEnsemble, holdout: pd.DataFrame
+) -> None:
+    probability = fitted_model.predict_proba(holdout)[:, 1]
+
+    # The synthetic label depends on the features; a model that learnt nothing
+    # (or leaked nothing useful) would sit at 0.5.
+    assert roc_auc_score(holdout["label"], probability) > 0.65
+
+
+def test_same_random_state_gives_identical_probabilities() -> None:
+    table = _small_table()
+    params = {"xgboost_params": {"n_estimators": 30, "subsample": 0.7, "n_jobs": 1}}
+
+    first = synthetic.fit(synthetic.make_model(random_state=7, **params), table)
+    second = synthetic.fit(synthetic.make_model(random_state=7, **params), table)
+    other = synthetic.fit(synthetic.make_model(random_state=8, **params), table)
+
+    np.testing.assert_array_equal(
+        first.predict_proba(table), second.predict_proba(table)
+    )
+    assert first.weights_ == second.weights_
+    first_members = first.member_probabilities(table)
+    second_members = second.member_probabilities(table)
+    for name, probability in first_members.items():
+        np.testing.assert_array_equal(probability, second_members[name])
+    # The seed reaches XGBoost's row subsampling, so the check is not vacuous.
+    assert not np.array_equal(
+        first_members["xgboost"], other.member_probabilities(table)["xgboost"]
+    )
+
+
+def test_clone_keeps_params_and_drops_fitted_state(
+    fitted_model: ChurnEnsemble,
+) -> None:
+    copy = clone(fitted_model)
+
+    assert copy.get_params() == fitted_model.get_params()
+    assert not hasattr(copy, "members_")
+
+
+def test_extra_columns_and_column_order_do_not_matter(
+    fitted_model: ChurnEnsemble, holdout: pd.DataFrame
+) -> None:
+    shuffled = holdout[list(reversed(holdout.columns))].assign(unused=1.0)
+
+    np.testing.assert_array_equal(
+        fitted_model.predict_proba(shuffled), fitted_model.predict_proba(holdout)
+    )
+
+
+# --------------------------------------------------------------------- errors
+@pytest.mark.parametrize(
+    "dropped", [["logins_30d"], ["plan", "tenure_days"], ["last_nps"]]
+)
+def test_fit_without_feature_columns_names_them(
+    train: pd.DataFrame, dropped: list[str]
+) -> None:
+    with pytest.raises(ValueError, match="lacks feature columns") as error:
+        synthetic.fit(synthetic.make_model(), train.drop(columns=dropped))
+
+    for column in dropped:
+        assert repr(column) in str(error.value)
+
+
+def test_predict_without_feature_column_names_it(
+    fitted_model: ChurnEnsemble, holdout: pd.DataFrame
+) -> None:
+    with pytest.raises(ValueError, match=r"lacks feature columns: \['country'\]"):
+        fitted_model.predict_proba(holdout.drop(columns="country"))
+
+
+@pytest.mark.parametrize(
+    ("n_dates", "n_calibration_periods"), [(2, 2), (1, 1), (3, 3), (3, 5)]
+)
+def test_too_few_periods(n_dates: int, n_calibration_periods: int) -> None:
+    table = synthetic.make_snapshots(synthetic.FIT_DATES[:n_dates], 50, seed=2)
+    model = synthetic.make_model(n_calibration_periods=n_calibration_periods)
+
+    with pytest.raises(ValueError, match="Need more than n_calibration_periods"):
+        synthetic.fit(model, table)
+
+
+def test_zero_calibration_periods_rejected(train: pd.DataFrame) -> None:
+    with pytest.raises(ValueError, match="n_calibration_periods must be >= 1"):
+        synthetic.fit(synthetic.make_model(n_calibration_periods=0), train)
+
+
+@pytest.mark.parametrize("feature", ["logins_7d", "plan", "account_id"])
+def test_unknown_monotone_constraint_feature_lists_allowed(
+    train: pd.DataFrame, feature: str
+) -> None:
+    model = synthetic.make_model(monotone_constraints={feature: 1})
+
+    with pytest.raises(ValueError, match="unknown numeric features") as error:
+        synthetic.fit(model, train)
+
+    message = str(error.value)
+    assert repr(feature) in message
+    assert "allowed:" in message
+    assert all(repr(name) in message for name in NUMERIC_FEATURES)
+
+
+@pytest.mark.parametrize("value", [2, -2, 0.5, "up"])
+def test_bad_monotone_constraint_value(train: pd.DataFrame, value: object) -> None:
+    model = synthetic.make_model(monotone_constraints={"logins_30d": value})
+
+    with pytest.raises(ValueError, match="must be -1, 0 or 1"):
+        synthetic.fit(model, train)
+
+
+@pytest.mark.parametrize(
+    ("dates", "slice_name"),
+    [
+        (synthetic.FIT_DATES[:5], "member"),
+        (synthetic.FIT_DATES[-2:], "calibration"),
+    ],
+)
+def test_single_class_slice_rejected(
+    train: pd.DataFrame, dates: pd.DatetimeIndex, slice_name: str
+) -> None:
+    train.loc[train["as_of_date"].isin(dates), "label"] = 0.0
+
+    with pytest.raises(ValueError, match=f"The {slice_name} slice has a single class"):
+        synthetic.fit(synthetic.make_model(), train)
+
+
+# ------------------------------------------------------------ fitting in time
+def test_member_weights_sum_to_one(fitted_model: ChurnEnsemble) -> None:
+    weights = fitted_model.weights_
+
+    assert set(weights) == {"xgboost", "logistic_regression"}
+    assert sum(weights.values()) == pytest.approx(1.0, abs=1e-12)
+    assert all(0.0 <= weight <= 1.0 for weight in weights.values())
+
+
+def test_member_fit_rows_never_reach_the_calibration_start(
+    fitted_model: ChurnEnsemble,
+) -> None:
+    periods = fitted_model.periods_
+    calibration_start = pd.Timestamp(periods["calibration"][0])
+    horizon = pd.Timedelta(days=synthetic.HORIZON_DAYS)
+    allowed = [
+        str(d.date()) for d in synthetic.FIT_DATES if d + horizon <= calibration_start
+    ]
+
+    assert calibration_start == synthetic.CALIBRATION_START
+    assert periods["calibration"] == [str(d.date()) for d in synthetic.FIT_DATES[-2:]]
+    assert periods["member_fit"] == allowed
+    for date in periods["member_fit"]:
+        assert pd.Timestamp(date) + horizon <= calibration_start
+    # 2024-01-31's label window ends 2024-03-01, after the calibration start.
+    excluded = str(synthetic.EXCLUDED_DATE.date())
+    assert excluded not in periods["member_fit"] + periods["calibration"]
+
+
+def test_labels_of_excluded_rows_do_not_influence_the_model(
+    fitted_model: ChurnEnsemble, train: pd.DataFrame, holdout: pd.DataFrame
+) -> None:
+    """Flipping every label whose window straddles the cut changes nothing."""
+    straddling = train["as_of_date"] == synthetic.EXCLUDED_DATE
+    assert not labels_known_by(
+        train.loc[straddling, "as_of_date"],
+        synthetic.CALIBRATION_START,
+        synthetic.HORIZON_DAYS,
+    ).any()
+    train.loc[straddling, "label"] = 1.0 - train.loc[straddling, "label"]
+
+    refitted = synthetic.fit(synthetic.make_model(), train)
+
+    np.testing.assert_array_equal(
+        refitted.predict_proba(holdout), fitted_model.predict_proba(holdout)
+    )
+
+
+def test_platt_calibration_matches_the_calibration_slice_rate(
+    fitted_model: ChurnEnsemble, train: pd.DataFrame
+) -> None:
+    # An (effectively) unpenalised logistic fit with an intercept reproduces the
+    # observed rate of the data it was fitted on.
+    calibration = train[train["as_of_date"] >= synthetic.CALIBRATION_START]
+
+    predicted = fitted_model.predict_proba(calibration)[:, 1].mean()
+
+    assert predicted == pytest.approx(calibration["label"].mean(), abs=1e-4)
+
+
+def test_calibrated_on_later_data(
+    fitted_model: ChurnEnsemble, train: pd.DataFrame, holdout: pd.DataFrame
+) -> None:
+    """Mean predicted probability on later periods is close to the churn rate.
+
+    The model is calibrated on 800 rows and judged on 4,000 later rows; both
+    rates are binomial estimates of the same stationary rate, so three standard
+    errors of their difference is an honest tolerance (about 0.035 here).
+    """
+    n_calibration = int((train["as_of_date"] >= synthetic.CALIBRATION_START).sum())
+    observed = holdout["label"].mean()
+    standard_error = np.sqrt(
+        observed * (1 - observed) * (1 / n_calibration + 1 / len(holdout))
+    )
+
+    predicted = fitted_model.predict_proba(holdout)[:, 1].mean()
+
+    assert abs(predicted - observed) <= 3 * standard_error
+
+
+def test_unseen_categories_are_scored(
+    fitted_model: ChurnEnsemble, holdout: pd.DataFrame
+) -> None:
+    rows = holdout.head(50).assign(
+        plan="ultimate",
+        billing_cycle="weekly",
+        industry="biotech",
+        acquisition_channel="podcast",
+        country="JP",
+    )
+
+    proba = fitted_model.predict_proba(rows)[:, 1]
+    explanation = fitted_model.explain(rows)
+
+    assert np.all(np.isfinite(proba))
+    assert np.all((proba > 0.0) & (proba < 1.0))
+    np.testing.assert_allclose(
+        explanation.base_value + explanation.contributions.sum(axis=1),
+        fitted_model.decision_function(rows),
+        rtol=0,
+        atol=SHAP_ATOL,
+    )
+
+
+def test_monotone_constraints_reach_both_members(
+    fitted_model: ChurnEnsemble,
+) -> None:
+    tree = fitted_model.members_["xgboost"].named_steps["model"]
+    expected = tuple(
+        synthetic.MONOTONE_CONSTRAINTS.get(name, 0) for name in NUMERIC_FEATURES
+    )
+    assert tuple(tree.get_params()["monotone_constraints"]) == expected
+
+    linear = fitted_model.members_["logistic_regression"]
+    columns = linear.named_steps["preprocess"].get_feature_names_out()
+    coef = dict(zip(columns, linear.named_steps["model"].coef_[0], strict=True))
+    for feature, sign in synthetic.MONOTONE_CONSTRAINTS.items():
+        assert sign * coef[feature] >= 0.0, feature
+
+
+# ----------------------------------------------------------------- explaining
+@pytest.mark.parametrize("table_name", ["train", "holdout"])
+def test_shap_contributions_add_up_to_the_score(
+    fitted_model: ChurnEnsemble, table_name: str
+) -> None:
+    table = (
+        synthetic.training_table()
+        if table_name == "train"
+        else synthetic.holdout_table()
+    )
+
+    explanation = fitted_model.explain(table)
+
+    reconstructed = explanation.base_value + explanation.contributions.sum(axis=1)
+    error = np.abs(reconstructed.to_numpy() - fitted_model.decision_function(table))
+    assert error.max() < SHAP_ATOL, f"max additivity error {error.max():.2e}"
+
+
+def test_explanation_columns_are_the_input_features(
+    fitted_model: ChurnEnsemble, holdout: pd.DataFrame
+) -> None:
+    rows = holdout.iloc[100:130].set_index(pd.Index(range(1000, 1030)))
+
+    explanation = fitted_model.explain(rows)
+
+    assert isinstance(explanation, Explanation)
+    assert list(explanation.contributions.columns) == FEATURE_NAMES
+    assert explanation.contributions.index.equals(rows.index)
+    assert np.isfinite(explanation.contributions.to_numpy()).all()
+    assert explanation.calibration_slope == fitted_model.calibration_slope_
+    # One-hot columns are folded back: the row's own category carries a value.
+    assert (explanation.contributions["plan"] != 0).any()
+
+
+def test_explanation_reproduces_the_calibrated_probability(
+    fitted_model: ChurnEnsemble, holdout: pd.DataFrame
+) -> None:
+    explanation = fitted_model.explain(holdout.head(200))
+    logit = (
+        explanation.calibration_slope
+        * (explanation.base_value + explanation.contributions.sum(axis=1))
+        + fitted_model.calibration_intercept_
+    )
+
+    np.testing.assert_allclose(
+        expit(logit), fitted_model.predict_proba(holdout.head(200))[:, 1], atol=1e-5
+    )
+
+
+# ------------------------------------------------ sign-constrained linear member
+def _collinear_data(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """x1 drives churn down; x2 copies x1 and x3 = x1 + x2 plus noise.
+
+    A plain logistic regression explains the label with x3 and gives x2 a
+    positive coefficient, against the prior that x2 may only lower risk.
+    """
+    rng = np.random.default_rng(seed)
+    x1 = rng.normal(size=3000)
+    x2 = x1 + rng.normal(0, 0.3, size=3000)
+    x3 = 2 * x1 + rng.normal(0, 0.3, size=3000)
+    X = np.column_stack([x1, x2, x3])
+    y = (rng.random(3000) < expit(-1.0 - 1.5 * x3 + 1.0 * x2)).astype(int)
+    return X, y
+
+
+def test_sign_constrained_regression_equals_plain_one_without_signs() -> None:
+    X, y = _collinear_data()
+
+    constrained = SignConstrainedLogisticRegression(params={"C": 0.5}).fit(X, y)
+    plain = LogisticRegression(C=0.5).fit(X, y)
+
+    np.testing.assert_array_equal(constrained.coef_, plain.coef_)
+    np.testing.assert_array_equal(constrained.intercept_, plain.intercept_)
+    np.testing.assert_allclose(constrained.predict_proba(X), plain.predict_proba(X))
+    np.testing.assert_array_equal(constrained.predict(X), plain.predict(X))
+
+
+def test_sign_constrained_regression_zeroes_the_wrong_sign_and_refits() -> None:
+    X, y = _collinear_data()
+    assert LogisticRegression().fit(X, y).coef_[0, 1] > 0  # the violation exists
+
+    model = SignConstrainedLogisticRegression(signs=[0, -1, -1]).fit(X, y)
+    refit = LogisticRegression().fit(X[:, [0, 2]], y)
+
+    assert model.coef_[0, 1] == 0.0
+    np.testing.assert_array_equal(model.zeroed_columns_, [1])
+    np.testing.assert_array_equal(model.coef_[0, [0, 2]], refit.coef_[0])
+    np.testing.assert_allclose(
+        model.decision_function(X), refit.decision_function(X[:, [0, 2]])
+    )
+
+
+def test_sign_constrained_regression_needs_one_sign_per_column() -> None:
+    X, y = _collinear_data()
+
+    with pytest.raises(ValueError, match="signs has 2 entries for 3 columns"):
+        SignConstrainedLogisticRegression(signs=[1, -1]).fit(X, y)

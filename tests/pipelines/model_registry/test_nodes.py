@@ -1,0 +1,93 @@
+"""Logging metrics and registering the model inside a Kedro-style MLflow run."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import mlflow
+import pytest
+from mlflow.tracking import MlflowClient
+from tests.models import synthetic
+
+from churn_pipeline.features import feature_names
+from churn_pipeline.pipelines.model_registry.nodes import log_metrics, register_model
+
+PARAMS = {
+    "model_name": "churn-model",
+    "champion_alias": "champion",
+    "champion_metric": "test_empc",
+    "n_input_example_rows": 5,
+}
+DECISION_KEYS = {
+    "model_name",
+    "version",
+    "promoted",
+    "metric",
+    "new_value",
+    "champion_version",
+    "champion_value",
+    "reason",
+}
+
+
+@pytest.fixture(scope="module")
+def experiment_id(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with synthetic.mlflow_store(tmp_path_factory.mktemp("mlflow")) as experiment:
+        yield experiment
+
+
+def _run_nodes(
+    experiment_id: str, empc: float, model_name: str
+) -> tuple[dict[str, Any], str]:
+    metrics = {"test_empc": empc, "test_roc_auc": 0.7}
+    with mlflow.start_run(experiment_id=experiment_id) as run:
+        log_metrics(metrics)
+        decision = register_model(
+            synthetic.fitted_model(),
+            synthetic.holdout_table(),
+            metrics,
+            {**PARAMS, "model_name": model_name},
+            synthetic.SCORING_PARAMS,
+            synthetic.PROFIT_PARAMS,
+        )
+    return decision, run.info.run_id
+
+
+def test_register_model_records_the_decision(experiment_id: str) -> None:
+    first, first_run = _run_nodes(experiment_id, 5.0, "churn-model")
+    second, second_run = _run_nodes(experiment_id, 4.0, "churn-model")
+
+    assert set(first) == DECISION_KEYS
+    assert (first["version"], first["promoted"]) == ("1", True)
+    assert (second["version"], second["promoted"]) == ("2", False)
+    assert second["champion_version"] == "1"
+    assert second["reason"] == "test_empc 4.0000 < champion v1's 5.0000"
+
+    client = MlflowClient()
+    champion = client.get_model_version_by_alias("churn-model", "champion")
+    assert str(champion.version) == "1"
+    for decision, run_id in ((first, first_run), (second, second_run)):
+        run = client.get_run(run_id)
+        assert run.data.tags["model_version"] == decision["version"]
+        assert run.data.tags["champion_promoted"] == str(decision["promoted"]).lower()
+        assert run.data.tags["champion_decision_reason"] == decision["reason"]
+        version = client.get_model_version("churn-model", decision["version"])
+        assert version.run_id == run_id
+    assert client.get_run(first_run).data.metrics == {
+        "test_empc": 5.0,
+        "test_roc_auc": 0.7,
+    }
+
+
+def test_registered_policy_follows_the_parameters(experiment_id: str) -> None:
+    decision, _ = _run_nodes(experiment_id, 1.0, "churn-model-policy")
+
+    info = mlflow.models.get_model_info(
+        f"models:/churn-model-policy/{decision['version']}"
+    )
+    policy = info.metadata["scoring_policy"]
+    assert policy["contact_threshold"] == pytest.approx(11 / 67)
+    assert policy["n_reasons"] == synthetic.SCORING_PARAMS["n_reasons"]
+    assert info.saved_input_example_info is not None
+    assert [c["name"] for c in info.signature.inputs.to_dict()] == feature_names()

@@ -1,0 +1,141 @@
+"""Time split of the snapshots and training of the ensemble."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import pytest
+from tests.models import synthetic
+from threadpoolctl import threadpool_limits
+
+from churn_pipeline.models import ChurnEnsemble
+from churn_pipeline.pipelines.model_training.nodes import (
+    split_snapshots,
+    train_ensemble,
+)
+
+LABELLED_DATES = pd.date_range("2023-08-31", periods=9, freq="ME")  # .. 2024-04-30
+UNLABELLED_DATES = pd.DatetimeIndex(["2024-05-31", "2024-06-30"])
+
+
+def _params(**overrides: Any) -> dict[str, Any]:
+    params: dict[str, Any] = {
+        "random_state": 0,
+        "horizon_days": synthetic.HORIZON_DAYS,
+        "n_test_snapshots": 2,
+        "n_calibration_snapshots": 2,
+        "xgboost": dict(synthetic.XGBOOST_PARAMS),
+        "logistic_regression": {"C": 0.5, "max_iter": 2000},
+        "monotone_constraints": dict(synthetic.MONOTONE_CONSTRAINTS),
+    }
+    params.update(overrides)
+    return params
+
+
+@pytest.fixture(scope="module")
+def model_input_table() -> pd.DataFrame:
+    """Nine labelled month ends, then two whose label window is still open."""
+    labelled = synthetic.make_snapshots(LABELLED_DATES, 60, seed=11)
+    unlabelled = synthetic.make_snapshots(UNLABELLED_DATES, 60, seed=12, labelled=False)
+    # The newest date also has accounts the older dates do not.
+    newest = unlabelled["as_of_date"] == UNLABELLED_DATES[-1]
+    extra = unlabelled[newest].head(5).assign(account_id=[f"N{i}" for i in range(5)])
+    return pd.concat([labelled, unlabelled, extra], ignore_index=True)
+
+
+def _dates(frame: pd.DataFrame) -> list[pd.Timestamp]:
+    return sorted(pd.Timestamp(d) for d in frame["as_of_date"].unique())
+
+
+@pytest.mark.parametrize("n_test", [1, 2, 3])
+def test_test_set_is_the_newest_labelled_dates(
+    model_input_table: pd.DataFrame, n_test: int
+) -> None:
+    _, test, _ = split_snapshots(model_input_table, _params(n_test_snapshots=n_test))
+
+    assert _dates(test) == list(LABELLED_DATES[-n_test:])
+    assert test["is_labelled"].all()
+    assert test["label"].notna().all()
+    expected_rows = model_input_table["as_of_date"].isin(LABELLED_DATES[-n_test:])
+    assert len(test) == expected_rows.sum()
+
+
+@pytest.mark.parametrize(
+    ("n_test", "train_dates"),
+    [
+        # Test starts 2024-04-30; 2024-03-31 + 30 days = 2024-04-30: allowed.
+        (1, LABELLED_DATES[:-1]),
+        # Test starts 2024-03-31; 2024-02-29 + 30 days = 2024-03-30: allowed.
+        (2, LABELLED_DATES[:-2]),
+        # Test starts 2024-02-29; 2024-01-31 + 30 days = 2024-03-01: dropped.
+        (3, LABELLED_DATES[:-4]),
+    ],
+)
+def test_train_keeps_only_labels_closed_by_the_test_start(
+    model_input_table: pd.DataFrame, n_test: int, train_dates: pd.DatetimeIndex
+) -> None:
+    train, test, _ = split_snapshots(
+        model_input_table, _params(n_test_snapshots=n_test)
+    )
+
+    assert _dates(train) == list(train_dates)
+    test_start = test["as_of_date"].min()
+    horizon = pd.Timedelta(days=synthetic.HORIZON_DAYS)
+    assert (train["as_of_date"] + horizon <= test_start).all()
+    assert train["label"].notna().all()
+
+
+def test_scoring_is_the_newest_unlabelled_date(
+    model_input_table: pd.DataFrame,
+) -> None:
+    _, _, scoring = split_snapshots(model_input_table, _params())
+
+    assert _dates(scoring) == [UNLABELLED_DATES[-1]]
+    assert not scoring["is_labelled"].any()
+    assert len(scoring) == 65
+    assert {"N0", "N4"} <= set(scoring["account_id"])
+
+
+def test_split_outputs_are_disjoint_with_fresh_indexes(
+    model_input_table: pd.DataFrame,
+) -> None:
+    train, test, scoring = split_snapshots(model_input_table, _params())
+
+    keys = [
+        set(zip(frame["account_id"], frame["as_of_date"], strict=True))
+        for frame in (train, test, scoring)
+    ]
+    assert not keys[0] & keys[1]
+    assert not keys[0] & keys[2]
+    assert not keys[1] & keys[2]
+    for frame in (train, test, scoring):
+        assert frame.index.equals(pd.RangeIndex(len(frame)))
+    assert list(train.columns) == list(model_input_table.columns)
+
+
+@pytest.mark.parametrize("n_test", [9, 10, 20])
+def test_too_few_labelled_dates(model_input_table: pd.DataFrame, n_test: int) -> None:
+    with pytest.raises(ValueError, match=r"Need more than n_test_snapshots=.*got 9"):
+        split_snapshots(model_input_table, _params(n_test_snapshots=n_test))
+
+
+def test_train_ensemble_fits_on_the_training_slice() -> None:
+    train = synthetic.training_table()
+    params = _params(xgboost={"n_estimators": 20, "max_depth": 2, "n_jobs": 1})
+
+    with threadpool_limits(limits=1, user_api="blas"):  # see synthetic.fit
+        model = train_ensemble(train, params)
+
+    assert isinstance(model, ChurnEnsemble)
+    assert model.random_state == params["random_state"]
+    assert model.horizon_days == params["horizon_days"]
+    assert model.monotone_constraints == params["monotone_constraints"]
+    tree = model.members_["xgboost"].named_steps["model"]
+    assert tree.get_params()["n_estimators"] == 20
+    assert model.members_["logistic_regression"].named_steps["model"].params["C"] == 0.5
+    assert model.periods_["calibration"] == [
+        str(d.date()) for d in synthetic.FIT_DATES[-params["n_calibration_snapshots"] :]
+    ]
+    probability = model.predict_proba(synthetic.holdout_table())[:, 1]
+    assert ((probability > 0) & (probability < 1)).all()
