@@ -57,7 +57,7 @@ serve: install  ## Serve the champion model on 127.0.0.1:$(PORT)
 		$(BIN)/bentoml serve serving.service:ChurnService --host 127.0.0.1 --port $(PORT)
 
 ui: install  ## Open the MLflow UI on the project's tracking store
-	$(BIN)/mlflow ui --backend-store-uri $(TRACKING_URI) --host 127.0.0.1 --port $(UI_PORT)
+	$(BIN)/mlflow ui --backend-store-uri $(TRACKING_URI) --host 127.0.0.1 --port $(UI_PORT) --workers 1
 
 bench: install-dev  ## Run the benchmarks in benchmarks/ (results in benchmarks/results)
 	$(BIN)/python -m benchmarks
