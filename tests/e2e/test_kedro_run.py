@@ -48,6 +48,12 @@ def test_each_run_tracks_ensemble_and_member_metrics(runs):
             for member in ("xgboost", "logistic_regression"):
                 assert f"{member}_{name}" in metrics
         assert 0.5 < metrics["test_roc_auc"] <= 1.0
+        for table in ("accounts", "usage", "tickets"):
+            assert metrics[f"validation_{table}_rows_in"] == (
+                metrics[f"validation_{table}_rows_accepted"]
+                + metrics[f"validation_{table}_rows_rejected"]
+            )
+            assert metrics[f"validation_{table}_rows_rejected"] == 0
         assert run.data.params["model_training.xgboost.max_depth"] == "4"
 
 
@@ -61,6 +67,7 @@ def test_each_run_logs_plots_scores_and_decision(client, runs):
         "churn_scores.parquet",
         "champion_decision.json",
         "evaluation_metrics.json",
+        "validation_report.json",
     ):
         assert expected in artifacts
 

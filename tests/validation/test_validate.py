@@ -17,7 +17,7 @@ def _validate(
         allowed_values=params["allowed_values"],
         usage_columns=params["usage_columns"],
         accounts=None if table == "accounts" else tables["accounts"],
-    )
+    ).accepted
 
 
 @pytest.mark.parametrize("table", list(RAW_TABLES))

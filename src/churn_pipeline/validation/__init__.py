@@ -2,6 +2,19 @@
 
 from churn_pipeline.validation.report import DataValidationError
 from churn_pipeline.validation.schemas import RAW_TABLES, build_schema
-from churn_pipeline.validation.validate import validate_table
+from churn_pipeline.validation.validate import (
+    MODES,
+    REJECTED_RULES_COLUMN,
+    ValidationResult,
+    validate_table,
+)
 
-__all__ = ["RAW_TABLES", "DataValidationError", "build_schema", "validate_table"]
+__all__ = [
+    "MODES",
+    "RAW_TABLES",
+    "REJECTED_RULES_COLUMN",
+    "DataValidationError",
+    "ValidationResult",
+    "build_schema",
+    "validate_table",
+]

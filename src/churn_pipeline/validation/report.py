@@ -26,6 +26,26 @@ class DataValidationError(ValueError):
         super().__init__(format_failures(table, failures, n_rows))
 
 
+def label_failure_cases(failure_cases: pd.DataFrame) -> pd.DataFrame:
+    """Name the column and rule of each pandera failure case, once per row.
+
+    Args:
+        failure_cases: ``SchemaErrors.failure_cases`` from a lazy validation.
+
+    Returns:
+        Columns ``column``, ``rule``, ``index`` (the failing row, ``None`` for a
+        table-level failure such as a missing column) and ``failure_case``.
+    """
+    cases = failure_cases.copy()
+    split = cases["check"].astype(str).str.partition(RULE_SEPARATOR)
+    is_row_rule = split[1] == RULE_SEPARATOR
+    cases["rule"] = split[2].where(is_row_rule, cases["check"].astype(str))
+    cases["column"] = split[0].where(is_row_rule, cases["column"].astype(str))
+    # A multi-column check reports each failing row once per column: count rows.
+    cases = cases.drop_duplicates(subset=["column", "rule", "index"])
+    return cases[["column", "rule", "index", "failure_case"]].reset_index(drop=True)
+
+
 def summarise_failure_cases(
     failure_cases: pd.DataFrame, data: pd.DataFrame, key: str | None
 ) -> pd.DataFrame:
@@ -39,13 +59,7 @@ def summarise_failure_cases(
     Returns:
         Columns ``column``, ``rule``, ``n_failing_rows`` and ``sample``.
     """
-    cases = failure_cases.copy()
-    split = cases["check"].astype(str).str.partition(RULE_SEPARATOR)
-    is_row_rule = split[1] == RULE_SEPARATOR
-    cases["rule"] = split[2].where(is_row_rule, cases["check"].astype(str))
-    cases["column"] = split[0].where(is_row_rule, cases["column"].astype(str))
-    # A multi-column check reports each failing row once per column: count rows.
-    cases = cases.drop_duplicates(subset=["column", "rule", "index"])
+    cases = label_failure_cases(failure_cases)
     rows = []
     for (column, rule), group in cases.groupby(["column", "rule"], sort=False):
         sample = [

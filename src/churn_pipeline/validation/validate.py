@@ -1,20 +1,69 @@
-"""Validate one raw table against its schema and fail with a readable report."""
+"""Validate one raw table: fail with a full report, or quarantine bad rows.
+
+Whatever the mode, every input row ends up either accepted or rejected with the
+rules it broke, and ``rows in = rows accepted + rows rejected`` is checked here.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
 
 import pandas as pd
 import pandera.pandas as pa
 
 from churn_pipeline.validation.report import (
     DataValidationError,
+    label_failure_cases,
     summarise_failure_cases,
 )
 from churn_pipeline.validation.schemas import RAW_TABLES, build_schema
 
 logger = logging.getLogger(__name__)
+
+Mode = Literal["strict", "quarantine"]
+MODES: tuple[Mode, ...] = ("strict", "quarantine")
+REJECTED_RULES_COLUMN = "rejected_rules"
+CASCADE_RULE = "account_id: account rejected in table 'accounts'"
+# Removing rows can expose new failures in cross-row rules (e.g. a duplicate
+# left alone); a few rounds settle any realistic table.
+_MAX_ROUNDS = 5
+
+
+@dataclass(frozen=True)
+class ValidationResult:
+    """The outcome of validating one table.
+
+    Attributes:
+        table: Table name.
+        accepted: Rows that passed, with the contract's dtypes.
+        rejected: Rejected rows, values as text (they may not fit the dtypes),
+            plus ``rejected_rules``: every ``"<column>: <rule>"`` they broke.
+        rule_counts: Rejected rows per ``"<column>: <rule>"``; a row breaking
+            two rules counts under both.
+    """
+
+    table: str
+    accepted: pd.DataFrame
+    rejected: pd.DataFrame
+    rule_counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def rows_in(self) -> int:
+        """Rows that came in."""
+        return len(self.accepted) + len(self.rejected)
+
+    def counts(self) -> dict[str, object]:
+        """Accounting for logs and MLflow."""
+        return {
+            "table": self.table,
+            "rows_in": self.rows_in,
+            "rows_accepted": len(self.accepted),
+            "rows_rejected": len(self.rejected),
+            "rejected_by_rule": dict(self.rule_counts),
+        }
 
 
 def validate_table(
@@ -24,36 +73,124 @@ def validate_table(
     allowed_values: Mapping[str, Sequence[str]],
     usage_columns: Sequence[str] = (),
     accounts: pd.DataFrame | None = None,
-) -> pd.DataFrame:
-    """Validate and coerce a raw table, collecting every failure before raising.
+    rejected_account_ids: Collection[str] = (),
+    max_date: pd.Timestamp | None = None,
+    mode: Mode = "strict",
+) -> ValidationResult:
+    """Validate a raw table, collecting every failure before deciding.
 
     Args:
         table: Name of the raw table (a key of ``RAW_TABLES``).
         data: The raw rows.
         allowed_values: Allowed values per categorical field.
         usage_columns: Count columns of the usage table.
-        accounts: Validated accounts, for foreign keys and signup-date order.
+        accounts: Accepted accounts, for foreign keys and signup-date order.
+        rejected_account_ids: Accounts rejected earlier; their rows here are
+            rejected for that reason (never reported as orphans or dropped).
+        max_date: No date may lie after it (the end of the data).
+        mode: ``strict`` raises on any failure; ``quarantine`` rejects the
+            failing rows and accepts the rest.
 
     Returns:
-        The table with the contract's dtypes.
+        Accepted and rejected rows with per-rule counts.
 
     Raises:
-        DataValidationError: Naming the table, each broken rule, the column, the
-            number of failing rows and a sample of them.
+        ValueError: On an unknown mode, or an empty ``accounts`` table.
+        DataValidationError: In strict mode on any failure; in quarantine mode
+            on failures no row can be blamed for (e.g. a missing column).
     """
+    if mode not in MODES:
+        raise ValueError(f"Unknown validation mode {mode!r}; allowed: {list(MODES)}")
+    data = data.reset_index(drop=True)  # row labels name rejected rows below
+    if table == "accounts" and data.empty:
+        raise ValueError("Required table 'accounts' is empty: nothing to score")
     schema = build_schema(
         table,
         allowed_values=allowed_values,
         usage_columns=usage_columns,
         accounts=accounts,
+        max_date=max_date,
     )
-    try:
-        validated = schema.validate(data, lazy=True)
-    except pa.errors.SchemaErrors as errors:
-        key = RAW_TABLES[table]
-        failures = summarise_failure_cases(
-            errors.failure_cases, data, key[0] if len(key) == 1 else None
+    rules: dict[object, list[str]] = {}
+    if len(rejected_account_ids) > 0 and "account_id" in data.columns:
+        orphaned = data.index[data["account_id"].isin(set(rejected_account_ids))]
+        for index in orphaned:
+            rules[index] = [CASCADE_RULE]
+    accepted = _validate_rounds(table, schema, data, rules, mode)
+    result = ValidationResult(
+        table=table,
+        accepted=accepted,
+        rejected=_rejected_rows(data, rules),
+        rule_counts=_count_rules(rules),
+    )
+    if result.rows_in != len(data):
+        raise RuntimeError(
+            f"Validation of {table!r} lost rows: {len(data)} in, "
+            f"{len(result.accepted)} accepted + {len(result.rejected)} rejected"
         )
-        raise DataValidationError(table, failures, len(data)) from None
-    logger.info("Raw table '%s' passed validation: %d rows", table, len(validated))
-    return validated
+    _log(result)
+    return result
+
+
+def _validate_rounds(
+    table: str,
+    schema: pa.DataFrameSchema,
+    data: pd.DataFrame,
+    rules: dict[object, list[str]],
+    mode: Mode,
+) -> pd.DataFrame:
+    """Validate, moving failing rows into ``rules`` until the rest passes."""
+    key = RAW_TABLES[table]
+    for _ in range(_MAX_ROUNDS):
+        remaining = data.drop(index=list(rules))
+        try:
+            return schema.validate(remaining, lazy=True)
+        except pa.errors.SchemaErrors as errors:
+            cases = label_failure_cases(errors.failure_cases)
+            row_cases = cases[cases["index"].notna()]
+            if mode == "strict" or row_cases.empty:
+                failures = summarise_failure_cases(
+                    errors.failure_cases, data, key[0] if len(key) == 1 else None
+                )
+                raise DataValidationError(table, failures, len(data)) from None
+            for case in row_cases.itertuples(index=False):
+                label = f"{case.column}: {case.rule}"
+                broken = rules.setdefault(case.index, [])
+                if label not in broken:
+                    broken.append(label)
+    raise RuntimeError(
+        f"Validation of {table!r} did not settle in {_MAX_ROUNDS} rounds"
+    )
+
+
+def _rejected_rows(
+    data: pd.DataFrame, rules: Mapping[object, list[str]]
+) -> pd.DataFrame:
+    # Text keeps the offending values exactly as seen, whatever their type.
+    rejected = data.loc[list(rules)].astype("string")
+    rejected[REJECTED_RULES_COLUMN] = ["; ".join(rules[i]) for i in rejected.index]
+    return rejected.reset_index(drop=True)
+
+
+def _count_rules(rules: Mapping[object, list[str]]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for broken in rules.values():
+        for label in broken:
+            counts[label] = counts.get(label, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def _log(result: ValidationResult) -> None:
+    if result.rejected.empty:
+        logger.info(
+            "Raw table '%s' passed validation: %d rows", result.table, result.rows_in
+        )
+        return
+    logger.warning(
+        "Raw table '%s': %d rows in, %d accepted, %d quarantined: %s",
+        result.table,
+        result.rows_in,
+        len(result.accepted),
+        len(result.rejected),
+        result.rule_counts,
+    )

@@ -11,7 +11,11 @@ from mlflow.tracking import MlflowClient
 from tests.models import synthetic
 
 from churn_pipeline.features import feature_names
-from churn_pipeline.pipelines.model_registry.nodes import log_metrics, register_model
+from churn_pipeline.pipelines.model_registry.nodes import (
+    log_metrics,
+    register_model,
+    validation_metrics,
+)
 
 PARAMS = {
     "model_name": "churn-model",
@@ -31,6 +35,31 @@ DECISION_KEYS = {
 }
 
 
+VALIDATION_REPORT = {
+    "tables": {
+        "usage": {
+            "table": "usage",
+            "rows_in": 10,
+            "rows_accepted": 8,
+            "rows_rejected": 2,
+            "rejected_by_rule": {"logins: greater_than_or_equal_to(0)": 2},
+        }
+    },
+    "rows_in": 10,
+    "rows_accepted": 8,
+    "rows_rejected": 2,
+}
+
+
+def test_validation_metrics_are_flat_and_mlflow_safe() -> None:
+    assert validation_metrics(VALIDATION_REPORT) == {
+        "validation_usage_rows_in": 10.0,
+        "validation_usage_rows_accepted": 8.0,
+        "validation_usage_rows_rejected": 2.0,
+        "validation_usage_rejected_logins_greater_than_or_equal_to_0": 2.0,
+    }
+
+
 @pytest.fixture(scope="module")
 def experiment_id(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with synthetic.mlflow_store(tmp_path_factory.mktemp("mlflow")) as experiment:
@@ -42,7 +71,7 @@ def _run_nodes(
 ) -> tuple[dict[str, Any], str]:
     metrics = {"test_empc": empc, "test_roc_auc": 0.7}
     with mlflow.start_run(experiment_id=experiment_id) as run:
-        log_metrics(metrics)
+        log_metrics(metrics, VALIDATION_REPORT)
         decision = register_model(
             synthetic.fitted_model(),
             synthetic.holdout_table(),
@@ -77,6 +106,7 @@ def test_register_model_records_the_decision(experiment_id: str) -> None:
     assert client.get_run(first_run).data.metrics == {
         "test_empc": 5.0,
         "test_roc_auc": 0.7,
+        **validation_metrics(VALIDATION_REPORT),
     }
 
 

@@ -1,114 +1,198 @@
-"""Nodes that validate raw tables; a broken table stops the run with a report."""
+"""Nodes that validate raw tables: strict (stop the run) or quarantine bad rows."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pandas as pd
 
-from churn_pipeline.validation import validate_table
+from churn_pipeline.validation import ValidationResult, validate_table
+
+logger = logging.getLogger(__name__)
+
+ValidationOutputs = tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]
 
 
-def validate_accounts(accounts: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:
+def _max_date(params: dict[str, Any]) -> pd.Timestamp:
+    """The latest date any record may carry: configured, else today (UTC)."""
+    configured = params.get("max_date")
+    if configured:
+        return pd.Timestamp(configured)
+    return pd.Timestamp.now(tz="UTC").tz_localize(None).normalize()
+
+
+def _ids(rejected_accounts: pd.DataFrame) -> tuple[str, ...]:
+    if "account_id" not in rejected_accounts.columns:
+        return ()
+    return tuple(rejected_accounts["account_id"].dropna())
+
+
+def _outputs(result: ValidationResult) -> ValidationOutputs:
+    return result.accepted, result.rejected, result.counts()
+
+
+def validate_accounts(raw: pd.DataFrame, params: dict[str, Any]) -> ValidationOutputs:
     """Validate the accounts table.
 
     Args:
-        accounts: Raw accounts.
-        params: ``data_validation`` parameters (allowed values).
+        raw: Raw accounts.
+        params: ``data_validation`` parameters (mode, allowed values, max date).
 
     Returns:
-        Accounts with the contract's dtypes.
+        Accepted accounts, rejected accounts with their rules, row accounting.
     """
-    return validate_table("accounts", accounts, allowed_values=params["allowed_values"])
+    result = validate_table(
+        "accounts",
+        raw,
+        allowed_values=params["allowed_values"],
+        max_date=_max_date(params),
+        mode=params["mode"],
+    )
+    return _outputs(result)
 
 
 def _validate_related(
-    table: str, raw: pd.DataFrame, accounts: pd.DataFrame, params: dict[str, Any]
-) -> pd.DataFrame:
-    return validate_table(
+    table: str,
+    raw: pd.DataFrame,
+    accounts: pd.DataFrame,
+    rejected_accounts: pd.DataFrame,
+    params: dict[str, Any],
+) -> ValidationOutputs:
+    result = validate_table(
         table,
         raw,
         allowed_values=params["allowed_values"],
         usage_columns=params["usage_columns"],
         accounts=accounts,
+        rejected_account_ids=_ids(rejected_accounts),
+        max_date=_max_date(params),
+        mode=params["mode"],
     )
+    return _outputs(result)
 
 
 def validate_subscription_events(
-    raw: pd.DataFrame, accounts: pd.DataFrame, params: dict[str, Any]
-) -> pd.DataFrame:
-    """Validate the plan changes and cancellations against the contract.
+    raw: pd.DataFrame,
+    accounts: pd.DataFrame,
+    rejected_accounts: pd.DataFrame,
+    params: dict[str, Any],
+) -> ValidationOutputs:
+    """Validate plan changes and cancellations; rows of rejected accounts cascade.
 
     Args:
         raw: The raw table.
-        accounts: Validated accounts (foreign keys, signup dates).
+        accounts: Accepted accounts (foreign keys, signup dates).
+        rejected_accounts: Rejected accounts (their rows cascade).
         params: ``data_validation`` parameters.
 
     Returns:
-        The table with the contract's dtypes.
+        Accepted rows, rejected rows with their rules, row accounting.
     """
-    return _validate_related("subscription_events", raw, accounts, params)
+    return _validate_related(
+        "subscription_events", raw, accounts, rejected_accounts, params
+    )
 
 
 def validate_usage(
-    raw: pd.DataFrame, accounts: pd.DataFrame, params: dict[str, Any]
-) -> pd.DataFrame:
-    """Validate the daily product usage against the contract.
+    raw: pd.DataFrame,
+    accounts: pd.DataFrame,
+    rejected_accounts: pd.DataFrame,
+    params: dict[str, Any],
+) -> ValidationOutputs:
+    """Validate the daily product usage; rows of rejected accounts cascade.
 
     Args:
         raw: The raw table.
-        accounts: Validated accounts (foreign keys, signup dates).
+        accounts: Accepted accounts (foreign keys, signup dates).
+        rejected_accounts: Rejected accounts (their rows cascade).
         params: ``data_validation`` parameters.
 
     Returns:
-        The table with the contract's dtypes.
+        Accepted rows, rejected rows with their rules, row accounting.
     """
-    return _validate_related("usage", raw, accounts, params)
+    return _validate_related("usage", raw, accounts, rejected_accounts, params)
 
 
 def validate_tickets(
-    raw: pd.DataFrame, accounts: pd.DataFrame, params: dict[str, Any]
-) -> pd.DataFrame:
-    """Validate the support tickets against the contract.
+    raw: pd.DataFrame,
+    accounts: pd.DataFrame,
+    rejected_accounts: pd.DataFrame,
+    params: dict[str, Any],
+) -> ValidationOutputs:
+    """Validate the support tickets; rows of rejected accounts cascade.
 
     Args:
         raw: The raw table.
-        accounts: Validated accounts (foreign keys, signup dates).
+        accounts: Accepted accounts (foreign keys, signup dates).
+        rejected_accounts: Rejected accounts (their rows cascade).
         params: ``data_validation`` parameters.
 
     Returns:
-        The table with the contract's dtypes.
+        Accepted rows, rejected rows with their rules, row accounting.
     """
-    return _validate_related("tickets", raw, accounts, params)
+    return _validate_related("tickets", raw, accounts, rejected_accounts, params)
 
 
 def validate_invoices(
-    raw: pd.DataFrame, accounts: pd.DataFrame, params: dict[str, Any]
-) -> pd.DataFrame:
-    """Validate the invoices against the contract.
+    raw: pd.DataFrame,
+    accounts: pd.DataFrame,
+    rejected_accounts: pd.DataFrame,
+    params: dict[str, Any],
+) -> ValidationOutputs:
+    """Validate the invoices; rows of rejected accounts cascade.
 
     Args:
         raw: The raw table.
-        accounts: Validated accounts (foreign keys, signup dates).
+        accounts: Accepted accounts (foreign keys, signup dates).
+        rejected_accounts: Rejected accounts (their rows cascade).
         params: ``data_validation`` parameters.
 
     Returns:
-        The table with the contract's dtypes.
+        Accepted rows, rejected rows with their rules, row accounting.
     """
-    return _validate_related("invoices", raw, accounts, params)
+    return _validate_related("invoices", raw, accounts, rejected_accounts, params)
 
 
 def validate_nps_responses(
-    raw: pd.DataFrame, accounts: pd.DataFrame, params: dict[str, Any]
-) -> pd.DataFrame:
-    """Validate the NPS responses against the contract.
+    raw: pd.DataFrame,
+    accounts: pd.DataFrame,
+    rejected_accounts: pd.DataFrame,
+    params: dict[str, Any],
+) -> ValidationOutputs:
+    """Validate the NPS responses; rows of rejected accounts cascade.
 
     Args:
         raw: The raw table.
-        accounts: Validated accounts (foreign keys, signup dates).
+        accounts: Accepted accounts (foreign keys, signup dates).
+        rejected_accounts: Rejected accounts (their rows cascade).
         params: ``data_validation`` parameters.
 
     Returns:
-        The table with the contract's dtypes.
+        Accepted rows, rejected rows with their rules, row accounting.
     """
-    return _validate_related("nps_responses", raw, accounts, params)
+    return _validate_related("nps_responses", raw, accounts, rejected_accounts, params)
+
+
+def summarise_validation(*counts: dict[str, Any]) -> dict[str, Any]:
+    """Collect every table's accounting into one report.
+
+    Args:
+        *counts: ``ValidationResult.counts()`` of each table.
+
+    Returns:
+        Per-table counts under ``tables`` plus the totals ``rows_in``,
+        ``rows_accepted`` and ``rows_rejected``.
+    """
+    tables = {c["table"]: c for c in counts}
+    totals = {
+        key: sum(int(c[key]) for c in counts)
+        for key in ("rows_in", "rows_accepted", "rows_rejected")
+    }
+    logger.info(
+        "Validation: %d rows in, %d accepted, %d rejected",
+        totals["rows_in"],
+        totals["rows_accepted"],
+        totals["rows_rejected"],
+    )
+    return {"tables": tables, **totals}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import mlflow
@@ -12,14 +13,40 @@ from churn_pipeline.models import ChurnEnsemble
 from churn_pipeline.registry import log_and_register, promote_if_not_worse
 from churn_pipeline.scoring import ScoringPolicy
 
+# Keep rule names to what every MLflow backend accepts in a metric name.
+_METRIC_UNSAFE = re.compile(r"[^0-9A-Za-z_\-.]+")
 
-def log_metrics(metrics: dict[str, float]) -> None:
-    """Log the evaluation metrics to the active MLflow run.
+
+def validation_metrics(report: dict[str, Any]) -> dict[str, float]:
+    """Flatten the validation accounting into MLflow metric names.
 
     Args:
-        metrics: Metric name to value (names as they should appear in MLflow).
+        report: Output of the data_validation pipeline's summary node.
+
+    Returns:
+        ``validation_<table>_rows_{in,accepted,rejected}`` and
+        ``validation_<table>_rejected_<rule>`` (rule sanitised for MLflow).
     """
-    mlflow.log_metrics(metrics)
+    metrics: dict[str, float] = {}
+    for table, counts in report["tables"].items():
+        for key in ("rows_in", "rows_accepted", "rows_rejected"):
+            metrics[f"validation_{table}_{key}"] = float(counts[key])
+        for rule, rows in counts["rejected_by_rule"].items():
+            name = _METRIC_UNSAFE.sub("_", rule).strip("_")
+            metrics[f"validation_{table}_rejected_{name}"] = float(rows)
+    return metrics
+
+
+def log_metrics(
+    evaluation: dict[str, float], validation_report: dict[str, Any]
+) -> None:
+    """Log evaluation metrics and validation accounting to the active MLflow run.
+
+    Args:
+        evaluation: Metric name to value (names as they should appear in MLflow).
+        validation_report: Row accounting of the raw tables.
+    """
+    mlflow.log_metrics({**evaluation, **validation_metrics(validation_report)})
 
 
 def register_model(

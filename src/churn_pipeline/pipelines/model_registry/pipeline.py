@@ -11,7 +11,7 @@ def create_pipeline(**kwargs: object) -> Pipeline:
         [
             Node(
                 func=log_metrics,
-                inputs="evaluation_metrics",
+                inputs=["evaluation_metrics", "validation_report"],
                 outputs=None,
                 name="log_metrics_node",
             ),
