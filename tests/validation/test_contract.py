@@ -1,0 +1,47 @@
+from pathlib import Path
+
+import pandas as pd
+
+from churn_pipeline.validation import RAW_TABLES, build_schema
+from churn_pipeline.validation.contract import (
+    BEGIN_MARKER,
+    COLUMN_DESCRIPTIONS,
+    END_MARKER,
+    TABLE_DESCRIPTIONS,
+    embed,
+    render_contract,
+)
+
+DOC = Path(__file__).resolve().parents[2] / "docs/data_contract.md"
+
+
+def test_document_matches_the_schemas(validation_params):
+    # Fix: python -m churn_pipeline.validation.contract --write docs/data_contract.md
+    document = DOC.read_text()
+    contract = render_contract(
+        validation_params["allowed_values"], validation_params["usage_columns"]
+    )
+    assert embed(document, contract) == document
+
+
+def test_every_column_is_described_and_nothing_else(validation_params):
+    accounts = pd.DataFrame(
+        {"account_id": pd.Series(dtype=str), "signup_date": pd.Series(dtype="M8[ns]")}
+    )
+    assert set(TABLE_DESCRIPTIONS) == set(RAW_TABLES) == set(COLUMN_DESCRIPTIONS)
+    for table in RAW_TABLES:
+        schema = build_schema(
+            table,
+            allowed_values=validation_params["allowed_values"],
+            usage_columns=validation_params["usage_columns"],
+            accounts=None if table == "accounts" else accounts,
+        )
+        assert set(schema.columns) == set(COLUMN_DESCRIPTIONS[table]), table
+
+
+def test_embed_replaces_only_the_generated_block():
+    document = f"intro\n{BEGIN_MARKER}\nold\n{END_MARKER}\noutro\n"
+    assert (
+        embed(document, "new\n")
+        == f"intro\n{BEGIN_MARKER}\n\nnew\n\n{END_MARKER}\noutro\n"
+    )
