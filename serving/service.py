@@ -19,14 +19,19 @@ from pydantic import BaseModel, Field
 
 from churn_pipeline.api_schema import (
     MAX_ACCOUNTS_PER_REQUEST,
-    AccountFeatures,
     AccountPrediction,
+    account_features_model,
     predict_accounts,
 )
 from churn_pipeline.registry import load_model
 
 logger = logging.getLogger(__name__)
 DEFAULT_MODEL_URI = "models:/churn-model@champion"
+
+# Loaded at import because the request schema depends on the model's features.
+MODEL_URI = os.environ.get("CHURN_MODEL_URI", DEFAULT_MODEL_URI)
+MODEL, POLICY = load_model(MODEL_URI)
+AccountFeatures = account_features_model(MODEL.feature_names_in_)
 
 
 class PredictResponse(BaseModel):
@@ -41,8 +46,7 @@ class ChurnService:
     """Real-time churn probabilities, risk bands and reasons."""
 
     def __init__(self) -> None:
-        self.model_uri = os.environ.get("CHURN_MODEL_URI", DEFAULT_MODEL_URI)
-        self.model, self.policy = load_model(self.model_uri)
+        self.model_uri, self.model, self.policy = MODEL_URI, MODEL, POLICY
         logger.info("Serving %s", self.model_uri)
 
     @bentoml.api(route="/predict")

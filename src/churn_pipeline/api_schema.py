@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterable
 from typing import Any
 
 import pandas as pd
@@ -56,12 +57,28 @@ class _AccountBase(BaseModel):
     )
 
 
-AccountFeatures = create_model(
-    "AccountFeatures",
-    __base__=_AccountBase,
-    __doc__="Point-in-time features of one account (see docs for definitions).",
-    **{spec.name: _field(spec) for spec in FEATURES},
-)
+def account_features_model(features: Iterable[str]) -> type[BaseModel]:
+    """The request model for one account, with the given registry features.
+
+    A model trained without an optional table (no NPS survey, say) takes no
+    field computed from it, so the service builds this from the served model.
+
+    Args:
+        features: Feature names, all in the registry.
+
+    Returns:
+        A pydantic model named ``AccountFeatures``.
+    """
+    wanted = set(features)
+    return create_model(
+        "AccountFeatures",
+        __base__=_AccountBase,
+        __doc__="Point-in-time features of one account (see docs for definitions).",
+        **{spec.name: _field(spec) for spec in FEATURES if spec.name in wanted},
+    )
+
+
+AccountFeatures = account_features_model(spec.name for spec in FEATURES)
 
 
 class AccountPrediction(BaseModel):
@@ -111,7 +128,8 @@ def predict_accounts(
         One prediction per account, in request order.
     """
     frame = pd.DataFrame([account.model_dump() for account in accounts])
-    frame[list(NUMERIC_FEATURES)] = frame[list(NUMERIC_FEATURES)].astype(float)
+    numeric = [name for name in NUMERIC_FEATURES if name in frame.columns]
+    frame[numeric] = frame[numeric].astype(float)
     scores = score_accounts(model, frame, policy)
     return [
         AccountPrediction(

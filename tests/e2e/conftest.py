@@ -17,6 +17,7 @@ import pytest
 import yaml
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
+from kedro_mlflow.framework.hooks.mlflow_hook import mlflow_hook
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -52,10 +53,16 @@ def _copy_project(target: Path) -> None:
     mlflow_conf.write_text(yaml.safe_dump(config))
 
 
-def run_kedro(project: Path, pipeline: str | None = None) -> None:
+def run_kedro(
+    project: Path, pipeline: str | None = None, env: str | None = None
+) -> None:
     """Run a pipeline of the project the way `kedro run` does."""
+    # kedro-mlflow's hook is a process-wide singleton that keeps the last run id
+    # and re-opens it before nodes of an untracked pipeline; `kedro run` starts
+    # a fresh process each time, so start each in-process run equally clean.
+    mlflow_hook.run_id = None
     bootstrap_project(project)
-    with KedroSession.create(project_path=project) as session:
+    with KedroSession.create(project_path=project, env=env) as session:
         session.run(pipeline_names=[pipeline] if pipeline else None)
 
 
@@ -72,6 +79,29 @@ def trained_project(
         run_kedro(project, "demo_data")
         run_kedro(project)
         run_kedro(project)
+        yield TrainedProject(project, f"sqlite:///{project}/mlflow.db")
+    finally:
+        os.chdir(previous_cwd)
+        mlflow.set_tracking_uri(previous_uri)
+
+
+@pytest.fixture(scope="session")
+def project_without_nps(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[TrainedProject]:
+    """One default run in an environment that declares the NPS table absent."""
+    project = tmp_path_factory.mktemp("project_without_nps")
+    _copy_project(project)
+    env = project / "conf/no_nps"
+    env.mkdir()
+    (env / "catalog.yml").write_text(
+        "raw_nps_responses:\n  type: churn_pipeline.datasets.AbsentTableDataset\n"
+    )
+    previous_cwd, previous_uri = Path.cwd(), mlflow.get_tracking_uri()
+    os.chdir(project)
+    try:
+        run_kedro(project, "demo_data")
+        run_kedro(project, env="no_nps")
         yield TrainedProject(project, f"sqlite:///{project}/mlflow.db")
     finally:
         os.chdir(previous_cwd)

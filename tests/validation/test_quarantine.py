@@ -249,3 +249,21 @@ def test_unknown_mode_lists_the_allowed_ones(raw_tables, validation_params):
             allowed_values=validation_params["allowed_values"],
             mode="lenient",
         )
+
+
+@pytest.mark.parametrize("table", ["usage", "tickets", "invoices", "nps_responses"])
+def test_absent_optional_table_becomes_an_empty_typed_table(
+    raw_tables, validation_params, table
+):
+    result = _quarantine(table, {**raw_tables, table: None}, validation_params)
+    assert not result.present
+    assert result.counts()["present"] is False
+    assert (result.rows_in, len(result.rejected)) == (0, 0)
+    present = _quarantine(table, raw_tables, validation_params).accepted
+    assert result.accepted.dtypes.to_dict() == present.dtypes.to_dict()
+
+
+@pytest.mark.parametrize("table", ["accounts", "subscription_events"])
+def test_absent_required_table_is_a_clear_error(raw_tables, validation_params, table):
+    with pytest.raises(ValueError, match=f"Required table '{table}' is absent"):
+        _quarantine(table, {**raw_tables, table: None}, validation_params)

@@ -5,6 +5,7 @@ from churn_pipeline.features.registry import (
     FEATURES,
     NUMERIC_FEATURES,
     FeatureSpec,
+    available_features,
     feature_names,
 )
 
@@ -13,5 +14,6 @@ __all__ = [
     "FEATURES",
     "NUMERIC_FEATURES",
     "FeatureSpec",
+    "available_features",
     "feature_names",
 ]

@@ -6,6 +6,7 @@ feature is described once.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Literal
 
@@ -275,3 +276,15 @@ FEATURES_BY_NAME: dict[str, FeatureSpec] = {f.name: f for f in FEATURES}
 def feature_names() -> list[str]:
     """Model feature columns in registry order."""
     return [f.name for f in FEATURES]
+
+
+def available_features(absent_tables: Collection[str] = ()) -> list[FeatureSpec]:
+    """Registry features whose source table is present, in registry order.
+
+    Args:
+        absent_tables: Optional raw tables declared absent.
+
+    Returns:
+        The features a model can be trained on.
+    """
+    return [f for f in FEATURES if f.source not in set(absent_tables)]

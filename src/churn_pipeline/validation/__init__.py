@@ -1,7 +1,7 @@
 """Validation of the raw tables at the pipeline's input boundary."""
 
 from churn_pipeline.validation.report import DataValidationError
-from churn_pipeline.validation.schemas import RAW_TABLES, build_schema
+from churn_pipeline.validation.schemas import RAW_TABLES, REQUIRED_TABLES, build_schema
 from churn_pipeline.validation.validate import (
     MODES,
     REJECTED_RULES_COLUMN,
@@ -13,6 +13,7 @@ __all__ = [
     "MODES",
     "RAW_TABLES",
     "REJECTED_RULES_COLUMN",
+    "REQUIRED_TABLES",
     "DataValidationError",
     "ValidationResult",
     "build_schema",

@@ -17,13 +17,12 @@ import pandera.pandas as pa
 import yaml
 
 from churn_pipeline.validation.report import RULE_SEPARATOR
-from churn_pipeline.validation.schemas import RAW_TABLES, build_schema
+from churn_pipeline.validation.schemas import RAW_TABLES, REQUIRED_TABLES, build_schema
 
 logger = logging.getLogger(__name__)
 
 BEGIN_MARKER = "<!-- BEGIN GENERATED CONTRACT: do not edit by hand -->"
 END_MARKER = "<!-- END GENERATED CONTRACT -->"
-REQUIRED_TABLES = frozenset({"accounts", "subscription_events"})
 
 TABLE_DESCRIPTIONS: dict[str, str] = {
     "accounts": "One row per customer account, as it was at signup.",

@@ -24,6 +24,9 @@ RAW_TABLES: dict[str, tuple[str, ...]] = {
     "nps_responses": ("response_id",),
 }
 
+# The rest may be declared absent (``AbsentTableDataset``): no features from them.
+REQUIRED_TABLES = frozenset({"accounts", "subscription_events"})
+
 RowRule = Callable[[pd.DataFrame], pd.Series]
 
 

@@ -19,7 +19,7 @@ from churn_pipeline.validation.report import (
     label_failure_cases,
     summarise_failure_cases,
 )
-from churn_pipeline.validation.schemas import RAW_TABLES, build_schema
+from churn_pipeline.validation.schemas import RAW_TABLES, REQUIRED_TABLES, build_schema
 
 logger = logging.getLogger(__name__)
 
@@ -43,12 +43,14 @@ class ValidationResult:
             plus ``rejected_rules``: every ``"<column>: <rule>"`` they broke.
         rule_counts: Rejected rows per ``"<column>: <rule>"``; a row breaking
             two rules counts under both.
+        present: False when an optional table was declared absent.
     """
 
     table: str
     accepted: pd.DataFrame
     rejected: pd.DataFrame
     rule_counts: dict[str, int] = field(default_factory=dict)
+    present: bool = True
 
     @property
     def rows_in(self) -> int:
@@ -59,6 +61,7 @@ class ValidationResult:
         """Accounting for logs and MLflow."""
         return {
             "table": self.table,
+            "present": self.present,
             "rows_in": self.rows_in,
             "rows_accepted": len(self.accepted),
             "rows_rejected": len(self.rejected),
@@ -68,7 +71,7 @@ class ValidationResult:
 
 def validate_table(
     table: str,
-    data: pd.DataFrame,
+    data: pd.DataFrame | None,
     *,
     allowed_values: Mapping[str, Sequence[str]],
     usage_columns: Sequence[str] = (),
@@ -81,7 +84,7 @@ def validate_table(
 
     Args:
         table: Name of the raw table (a key of ``RAW_TABLES``).
-        data: The raw rows.
+        data: The raw rows; ``None`` for an optional table declared absent.
         allowed_values: Allowed values per categorical field.
         usage_columns: Count columns of the usage table.
         accounts: Accepted accounts, for foreign keys and signup-date order.
@@ -95,15 +98,13 @@ def validate_table(
         Accepted and rejected rows with per-rule counts.
 
     Raises:
-        ValueError: On an unknown mode, or an empty ``accounts`` table.
+        ValueError: On an unknown mode, an absent required table, or an empty
+            ``accounts`` table.
         DataValidationError: In strict mode on any failure; in quarantine mode
             on failures no row can be blamed for (e.g. a missing column).
     """
     if mode not in MODES:
         raise ValueError(f"Unknown validation mode {mode!r}; allowed: {list(MODES)}")
-    data = data.reset_index(drop=True)  # row labels name rejected rows below
-    if table == "accounts" and data.empty:
-        raise ValueError("Required table 'accounts' is empty: nothing to score")
     schema = build_schema(
         table,
         allowed_values=allowed_values,
@@ -111,6 +112,11 @@ def validate_table(
         accounts=accounts,
         max_date=max_date,
     )
+    if data is None:
+        return _absent(table, schema)
+    data = data.reset_index(drop=True)  # row labels name rejected rows below
+    if table == "accounts" and data.empty:
+        raise ValueError("Required table 'accounts' is empty: nothing to score")
     rules: dict[object, list[str]] = {}
     if len(rejected_account_ids) > 0 and "account_id" in data.columns:
         orphaned = data.index[data["account_id"].isin(set(rejected_account_ids))]
@@ -130,6 +136,20 @@ def validate_table(
         )
     _log(result)
     return result
+
+
+def _absent(table: str, schema: pa.DataFrameSchema) -> ValidationResult:
+    """An empty, correctly typed table standing in for an absent optional one."""
+    if table in REQUIRED_TABLES:
+        raise ValueError(
+            f"Required table {table!r} is absent; only "
+            f"{sorted(set(RAW_TABLES) - REQUIRED_TABLES)} may be declared absent"
+        )
+    columns = list(schema.columns)
+    empty = schema.validate(pd.DataFrame({c: pd.Series(dtype=object) for c in columns}))
+    rejected = pd.DataFrame(columns=[*columns, REJECTED_RULES_COLUMN], dtype="string")
+    logger.warning("Optional table '%s' is absent: no features come from it", table)
+    return ValidationResult(table, empty, rejected, present=False)
 
 
 def _validate_rounds(

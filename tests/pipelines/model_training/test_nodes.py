@@ -9,6 +9,7 @@ import pytest
 from tests.models import synthetic
 from threadpoolctl import threadpool_limits
 
+from churn_pipeline.features import CATEGORICAL_FEATURES, NUMERIC_FEATURES
 from churn_pipeline.models import ChurnEnsemble
 from churn_pipeline.pipelines.model_training.nodes import (
     split_snapshots,
@@ -125,9 +126,13 @@ def test_train_ensemble_fits_on_the_training_slice() -> None:
     params = _params(xgboost={"n_estimators": 20, "max_depth": 2, "n_jobs": 1})
 
     with threadpool_limits(limits=1, user_api="blas"):  # see synthetic.fit
-        model = train_ensemble(train, params)
+        model = train_ensemble(train, params, {"absent_tables": []})
 
     assert isinstance(model, ChurnEnsemble)
+    assert list(model.feature_names_in_) == [
+        *NUMERIC_FEATURES,
+        *CATEGORICAL_FEATURES,
+    ]
     assert model.random_state == params["random_state"]
     assert model.horizon_days == params["horizon_days"]
     assert model.monotone_constraints == params["monotone_constraints"]
@@ -139,3 +144,21 @@ def test_train_ensemble_fits_on_the_training_slice() -> None:
     ]
     probability = model.predict_proba(synthetic.holdout_table())[:, 1]
     assert ((probability > 0) & (probability < 1)).all()
+
+
+def test_features_of_absent_tables_are_left_out() -> None:
+    train = synthetic.training_table()
+    params = _params(xgboost={"n_estimators": 10, "max_depth": 2, "n_jobs": 1})
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        model = train_ensemble(
+            train, params, {"absent_tables": ["nps_responses", "tickets"]}
+        )
+
+    features = set(model.feature_names_in_)
+    assert "last_nps" not in features
+    assert not {"tickets_30d", "tickets_open", "tickets_open_over_5d"} & features
+    assert {"logins_30d", "failed_payments_90d", "plan"} <= features
+    assert "tickets_open_over_5d" not in model.monotone_constraints
+    explanation = model.explain(synthetic.holdout_table().head(5))
+    assert list(explanation.contributions.columns) == list(model.feature_names_in_)

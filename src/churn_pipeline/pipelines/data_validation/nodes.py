@@ -54,7 +54,7 @@ def validate_accounts(raw: pd.DataFrame, params: dict[str, Any]) -> ValidationOu
 
 def _validate_related(
     table: str,
-    raw: pd.DataFrame,
+    raw: pd.DataFrame | None,
     accounts: pd.DataFrame,
     rejected_accounts: pd.DataFrame,
     params: dict[str, Any],
@@ -73,7 +73,7 @@ def _validate_related(
 
 
 def validate_subscription_events(
-    raw: pd.DataFrame,
+    raw: pd.DataFrame | None,
     accounts: pd.DataFrame,
     rejected_accounts: pd.DataFrame,
     params: dict[str, Any],
@@ -81,7 +81,7 @@ def validate_subscription_events(
     """Validate plan changes and cancellations; rows of rejected accounts cascade.
 
     Args:
-        raw: The raw table.
+        raw: The raw table (``None`` when declared absent).
         accounts: Accepted accounts (foreign keys, signup dates).
         rejected_accounts: Rejected accounts (their rows cascade).
         params: ``data_validation`` parameters.
@@ -95,7 +95,7 @@ def validate_subscription_events(
 
 
 def validate_usage(
-    raw: pd.DataFrame,
+    raw: pd.DataFrame | None,
     accounts: pd.DataFrame,
     rejected_accounts: pd.DataFrame,
     params: dict[str, Any],
@@ -103,7 +103,7 @@ def validate_usage(
     """Validate the daily product usage; rows of rejected accounts cascade.
 
     Args:
-        raw: The raw table.
+        raw: The raw table (``None`` when declared absent).
         accounts: Accepted accounts (foreign keys, signup dates).
         rejected_accounts: Rejected accounts (their rows cascade).
         params: ``data_validation`` parameters.
@@ -115,7 +115,7 @@ def validate_usage(
 
 
 def validate_tickets(
-    raw: pd.DataFrame,
+    raw: pd.DataFrame | None,
     accounts: pd.DataFrame,
     rejected_accounts: pd.DataFrame,
     params: dict[str, Any],
@@ -123,7 +123,7 @@ def validate_tickets(
     """Validate the support tickets; rows of rejected accounts cascade.
 
     Args:
-        raw: The raw table.
+        raw: The raw table (``None`` when declared absent).
         accounts: Accepted accounts (foreign keys, signup dates).
         rejected_accounts: Rejected accounts (their rows cascade).
         params: ``data_validation`` parameters.
@@ -135,7 +135,7 @@ def validate_tickets(
 
 
 def validate_invoices(
-    raw: pd.DataFrame,
+    raw: pd.DataFrame | None,
     accounts: pd.DataFrame,
     rejected_accounts: pd.DataFrame,
     params: dict[str, Any],
@@ -143,7 +143,7 @@ def validate_invoices(
     """Validate the invoices; rows of rejected accounts cascade.
 
     Args:
-        raw: The raw table.
+        raw: The raw table (``None`` when declared absent).
         accounts: Accepted accounts (foreign keys, signup dates).
         rejected_accounts: Rejected accounts (their rows cascade).
         params: ``data_validation`` parameters.
@@ -155,7 +155,7 @@ def validate_invoices(
 
 
 def validate_nps_responses(
-    raw: pd.DataFrame,
+    raw: pd.DataFrame | None,
     accounts: pd.DataFrame,
     rejected_accounts: pd.DataFrame,
     params: dict[str, Any],
@@ -163,7 +163,7 @@ def validate_nps_responses(
     """Validate the NPS responses; rows of rejected accounts cascade.
 
     Args:
-        raw: The raw table.
+        raw: The raw table (``None`` when declared absent).
         accounts: Accepted accounts (foreign keys, signup dates).
         rejected_accounts: Rejected accounts (their rows cascade).
         params: ``data_validation`` parameters.
@@ -195,4 +195,5 @@ def summarise_validation(*counts: dict[str, Any]) -> dict[str, Any]:
         totals["rows_accepted"],
         totals["rows_rejected"],
     )
-    return {"tables": tables, **totals}
+    absent = sorted(c["table"] for c in counts if not c["present"])
+    return {"tables": tables, "absent_tables": absent, **totals}

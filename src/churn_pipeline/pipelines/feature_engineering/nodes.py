@@ -43,6 +43,27 @@ def _observation_end(
     return pd.Timestamp(max(d for d in latest if pd.notna(d))).normalize()
 
 
+def _history_start(
+    accounts: pd.DataFrame,
+    subscription_events: pd.DataFrame,
+    usage: pd.DataFrame,
+    invoices: pd.DataFrame,
+) -> pd.Timestamp:
+    """Where the recorded history begins: usage if present, else billing, else events.
+
+    Usage comes first because the usage features need its whole look-back window.
+    """
+    for dates in (
+        usage["usage_date"],
+        invoices["invoice_date"],
+        subscription_events["event_date"],
+        accounts["signup_date"],
+    ):
+        if dates.notna().any():
+            return pd.Timestamp(dates.min())
+    raise ValueError("No dated record in any table: cannot place as-of dates")
+
+
 def build_spine(
     accounts: pd.DataFrame,
     subscription_events: pd.DataFrame,
@@ -59,7 +80,7 @@ def build_spine(
         accounts: Validated accounts.
         subscription_events: Validated plan changes and cancellations.
         usage: Validated daily usage (its first date starts the history).
-        invoices: Validated invoices.
+        invoices: Validated invoices (start the history when usage is absent).
         params: ``feature_engineering`` parameters.
 
     Returns:
@@ -70,7 +91,7 @@ def build_spine(
     end = _observation_end(
         usage, subscription_events, invoices, params.get("observation_end")
     )
-    history_start = usage["usage_date"].min()
+    history_start = _history_start(accounts, subscription_events, usage, invoices)
     earliest = history_start + pd.Timedelta(days=params["min_history_days"])
     as_of_dates = [
         end - pd.DateOffset(months=k) for k in range(params["max_snapshots"])
@@ -78,7 +99,7 @@ def build_spine(
     as_of_dates = sorted(d for d in as_of_dates if d >= earliest)
     if not as_of_dates:
         raise ValueError(
-            f"No as-of date fits: usage history starts {history_start.date()}, "
+            f"No as-of date fits: history starts {history_start.date()}, "
             f"observation ends {end.date()}, min_history_days="
             f"{params['min_history_days']}"
         )
@@ -236,7 +257,8 @@ def build_usage_features(
     previous = raw["logins_prev_30d"].fillna(0.0)
     # Without any login on record, recency counts from when we could have seen one.
     signup = raw["as_of_date"] - pd.to_timedelta(seats["tenure_days"], unit="D")
-    seen_from = signup.clip(lower=history_start)
+    # Absent usage has no history start: recency then counts from signup.
+    seen_from = signup.clip(lower=history_start) if pd.notna(history_start) else signup
     last_seen = raw["last_login"].fillna(seen_from)
     return pd.DataFrame(
         {

@@ -40,13 +40,15 @@ def validation_metrics(report: dict[str, Any]) -> dict[str, float]:
 def log_metrics(
     evaluation: dict[str, float], validation_report: dict[str, Any]
 ) -> None:
-    """Log evaluation metrics and validation accounting to the active MLflow run.
+    """Log evaluation metrics, validation accounting and absent tables to MLflow.
 
     Args:
         evaluation: Metric name to value (names as they should appear in MLflow).
         validation_report: Row accounting of the raw tables.
     """
     mlflow.log_metrics({**evaluation, **validation_metrics(validation_report)})
+    absent = validation_report.get("absent_tables", [])
+    mlflow.set_tag("absent_tables", ",".join(absent) if absent else "none")
 
 
 def register_model(

@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from churn_pipeline.features import CATEGORICAL_FEATURES, NUMERIC_FEATURES
+from churn_pipeline.features import available_features, feature_names
 from churn_pipeline.models import ChurnEnsemble
 from churn_pipeline.time_split import labels_known_by
 
@@ -68,22 +68,38 @@ def split_snapshots(
     return train, test, scoring
 
 
-def train_ensemble(train: pd.DataFrame, params: dict[str, Any]) -> ChurnEnsemble:
+def train_ensemble(
+    train: pd.DataFrame, params: dict[str, Any], validation_report: dict[str, Any]
+) -> ChurnEnsemble:
     """Fit the calibrated ensemble on training snapshots only.
+
+    Features computed from an absent optional table are left out of the model.
 
     Args:
         train: Training snapshots with features and ``label``.
         params: ``model_training`` parameters.
+        validation_report: Row accounting, including ``absent_tables``.
 
     Returns:
         The fitted ensemble.
     """
+    absent = validation_report.get("absent_tables", [])
+    features = available_features(absent)
+    left_out = sorted(set(feature_names()) - {f.name for f in features})
+    if left_out:
+        logger.warning("Absent tables %s: features left out %s", absent, left_out)
+    numeric = [f.name for f in features if f.kind == "numeric"]
+    constraints = {
+        name: sign
+        for name, sign in (params["monotone_constraints"] or {}).items()
+        if name in numeric
+    }
     model = ChurnEnsemble(
-        numeric_features=list(NUMERIC_FEATURES),
-        categorical_features=list(CATEGORICAL_FEATURES),
+        numeric_features=numeric,
+        categorical_features=[f.name for f in features if f.kind == "categorical"],
         xgboost_params=params["xgboost"],
         logistic_regression_params=params["logistic_regression"],
-        monotone_constraints=params["monotone_constraints"],
+        monotone_constraints=constraints,
         n_calibration_periods=params["n_calibration_snapshots"],
         horizon_days=params["horizon_days"],
         random_state=params["random_state"],

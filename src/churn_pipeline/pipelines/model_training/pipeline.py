@@ -20,7 +20,11 @@ def create_pipeline(**kwargs: object) -> Pipeline:
             ),
             Node(
                 func=train_ensemble,
-                inputs=["train_snapshots", "params:model_training"],
+                inputs=[
+                    "train_snapshots",
+                    "params:model_training",
+                    "validation_report",
+                ],
                 outputs="churn_model",
                 name="train_ensemble_node",
             ),
