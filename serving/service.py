@@ -31,7 +31,9 @@ DEFAULT_MODEL_URI = "models:/churn-model@champion"
 # Loaded at import because the request schema depends on the model's features.
 MODEL_URI = os.environ.get("CHURN_MODEL_URI", DEFAULT_MODEL_URI)
 MODEL, POLICY = load_model(MODEL_URI)
-AccountFeatures = account_features_model(MODEL.feature_names_in_)
+AccountFeatures = account_features_model(
+    MODEL.numeric_features, MODEL.categorical_features
+)
 
 
 class PredictResponse(BaseModel):

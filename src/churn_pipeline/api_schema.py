@@ -14,7 +14,13 @@ from typing import Any
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from churn_pipeline.features.registry import FEATURES, NUMERIC_FEATURES, FeatureSpec
+from churn_pipeline.features.registry import (
+    CATEGORICAL_FEATURES,
+    FEATURES,
+    FEATURES_BY_NAME,
+    NUMERIC_FEATURES,
+    FeatureSpec,
+)
 from churn_pipeline.models import ChurnEnsemble
 from churn_pipeline.scoring import RISK_BANDS, ScoringPolicy, score_accounts
 
@@ -57,28 +63,47 @@ class _AccountBase(BaseModel):
     )
 
 
-def account_features_model(features: Iterable[str]) -> type[BaseModel]:
-    """The request model for one account, with the given registry features.
+def _generic_field(kind: str, name: str) -> tuple[Any, Any]:
+    """Field of a column outside the registry (a customer table's)."""
+    if kind == "numeric":
+        return float | None, Field(None, strict=True, allow_inf_nan=False)
+    return str | None, Field(None, description=f"Category of {name}.")
+
+
+def account_features_model(
+    numeric: Iterable[str], categorical: Iterable[str] = ()
+) -> type[BaseModel]:
+    """The request model for one account, with exactly the model's features.
 
     A model trained without an optional table (no NPS survey, say) takes no
-    field computed from it, so the service builds this from the served model.
+    field computed from it, and a customer-table model takes its own columns,
+    so the service builds this from the served model.
 
     Args:
-        features: Feature names, all in the registry.
+        numeric: Numeric feature names.
+        categorical: Categorical feature names.
 
     Returns:
-        A pydantic model named ``AccountFeatures``.
+        A pydantic model named ``AccountFeatures``; registry features carry
+        their descriptions, bounds and examples.
     """
-    wanted = set(features)
+    kinds = {name: "numeric" for name in numeric}
+    kinds |= {name: "categorical" for name in categorical}
+    fields = {
+        name: _field(FEATURES_BY_NAME[name])
+        if name in FEATURES_BY_NAME
+        else _generic_field(kind, name)
+        for name, kind in kinds.items()
+    }
     return create_model(
         "AccountFeatures",
         __base__=_AccountBase,
         __doc__="Point-in-time features of one account (see docs for definitions).",
-        **{spec.name: _field(spec) for spec in FEATURES if spec.name in wanted},
+        **fields,
     )
 
 
-AccountFeatures = account_features_model(spec.name for spec in FEATURES)
+AccountFeatures = account_features_model(NUMERIC_FEATURES, CATEGORICAL_FEATURES)
 
 
 class AccountPrediction(BaseModel):
@@ -128,7 +153,7 @@ def predict_accounts(
         One prediction per account, in request order.
     """
     frame = pd.DataFrame([account.model_dump() for account in accounts])
-    numeric = [name for name in NUMERIC_FEATURES if name in frame.columns]
+    numeric = list(model.numeric_features)
     frame[numeric] = frame[numeric].astype(float)
     scores = score_accounts(model, frame, policy)
     return [

@@ -100,10 +100,20 @@ def risk_band(probability: np.ndarray, policy: ScoringPolicy) -> np.ndarray:
 
 
 def describe(feature: str, value: object) -> str:
-    """Plain-language text for one feature value, from the feature registry."""
-    spec = FEATURES_BY_NAME[feature]
+    """Plain-language text for one feature value, from the feature registry.
+
+    Columns outside the registry (a customer table's) read ``name = value``.
+    """
+    spec = FEATURES_BY_NAME.get(feature)
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return f"{spec.description.rstrip('.')}: unknown"
+        name = spec.description.rstrip(".") if spec else feature
+        return f"{name}: unknown"
+    if spec is None:  # a column of a customer table: no template, say it plainly
+        return (
+            f"{feature} = {value:g}"
+            if isinstance(value, float)
+            else f"{feature} = {value}"
+        )
     return spec.reason.format(value=value)
 
 

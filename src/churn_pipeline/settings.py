@@ -2,6 +2,10 @@
 
 from kedro.config import OmegaConfigLoader
 
+from churn_pipeline.hooks import InputKindHooks
+
+HOOKS = (InputKindHooks(),)
+
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {
     "base_env": "base",

@@ -19,6 +19,8 @@ from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 from kedro_mlflow.framework.hooks.mlflow_hook import mlflow_hook
 
+from churn_pipeline.pipeline_registry import DEFAULT_INPUT_KIND, select_input_kind
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 TINY_BUSINESS = {
@@ -106,3 +108,29 @@ def project_without_nps(
     finally:
         os.chdir(previous_cwd)
         mlflow.set_tracking_uri(previous_uri)
+
+
+SHARED_DATASETS = PROJECT_ROOT.parent / "shared" / "datasets"
+
+
+@pytest.fixture(scope="session")
+def telco_project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TrainedProject]:
+    """`kedro run --env telco` on the shared IBM Telco file."""
+    if not (SHARED_DATASETS / "telco-customer-churn").is_dir():
+        pytest.skip(
+            f"the shared datasets are not beside the project: {SHARED_DATASETS}"
+        )
+    project = tmp_path_factory.mktemp("project_telco")
+    _copy_project(project)
+    (project / "conf/telco/globals.yml").write_text(
+        yaml.safe_dump({"datasets_dir": str(SHARED_DATASETS)})
+    )
+    previous_cwd, previous_uri = Path.cwd(), mlflow.get_tracking_uri()
+    os.chdir(project)
+    try:
+        run_kedro(project, env="telco")
+        yield TrainedProject(project, f"sqlite:///{project}/mlflow.db")
+    finally:
+        os.chdir(previous_cwd)
+        mlflow.set_tracking_uri(previous_uri)
+        select_input_kind(DEFAULT_INPUT_KIND)  # the hook changed it for this run

@@ -14,6 +14,7 @@ from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss
+from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 from xgboost import XGBClassifier
 
@@ -66,6 +67,8 @@ class ChurnEnsemble(ClassifierMixin, BaseEstimator):
             knowledge, not fitted.
         n_calibration_periods: Newest periods held out for weights and calibration.
         horizon_days: Label horizon, to keep member-fit labels before the cut.
+        calibration_fraction: Without periods (one row per customer, no
+            history), the stratified random share held out for calibration.
         random_state: Seed for every random member.
     """
 
@@ -79,6 +82,7 @@ class ChurnEnsemble(ClassifierMixin, BaseEstimator):
         monotone_constraints: Mapping[str, int] | None = None,
         n_calibration_periods: int = 2,
         horizon_days: int = 30,
+        calibration_fraction: float = 0.25,
         random_state: int = 0,
     ) -> None:
         self.numeric_features = numeric_features
@@ -88,18 +92,27 @@ class ChurnEnsemble(ClassifierMixin, BaseEstimator):
         self.monotone_constraints = monotone_constraints
         self.n_calibration_periods = n_calibration_periods
         self.horizon_days = horizon_days
+        self.calibration_fraction = calibration_fraction
         self.random_state = random_state
 
     # ------------------------------------------------------------------ fitting
     def fit(
-        self, X: pd.DataFrame, y: pd.Series | np.ndarray, *, periods: pd.Series
+        self,
+        X: pd.DataFrame,
+        y: pd.Series | np.ndarray,
+        *,
+        periods: pd.Series | None = None,
     ) -> ChurnEnsemble:
-        """Fit members, member weight and calibration in time order.
+        """Fit members, member weight and calibration on separate rows.
+
+        With ``periods`` the split follows time (newest periods calibrate);
+        without them (a one-row-per-customer table) a stratified random share
+        ``calibration_fraction`` calibrates.
 
         Args:
             X: Feature table with at least the configured feature columns.
             y: Binary churn labels.
-            periods: As-of date of each row; orders the data in time.
+            periods: As-of date of each row, if the data has a time axis.
 
         Returns:
             The fitted ensemble.
@@ -115,16 +128,13 @@ class ChurnEnsemble(ClassifierMixin, BaseEstimator):
             raise ValueError(f"X lacks feature columns: {missing}")
         X = X[features]
         y = np.asarray(y, dtype=int)
-        periods = pd.to_datetime(pd.Series(np.asarray(periods), index=X.index))
-        distinct = np.sort(periods.unique())
-        if len(distinct) <= self.n_calibration_periods:
-            raise ValueError(
-                f"Need more than n_calibration_periods={self.n_calibration_periods} "
-                f"distinct periods to fit, got {len(distinct)}"
+        if periods is None:
+            is_member_fit, is_calibration = self._random_split(y)
+            fit_slices = {"member_fit": "random", "calibration": "random"}
+        else:
+            is_member_fit, is_calibration, fit_slices = self._time_split(
+                pd.to_datetime(pd.Series(np.asarray(periods), index=X.index))
             )
-        calibration_start = pd.Timestamp(distinct[-self.n_calibration_periods])
-        is_calibration = (periods >= calibration_start).to_numpy()
-        is_member_fit = labels_known_by(periods, calibration_start, self.horizon_days)
         for name, mask in (("member", is_member_fit), ("calibration", is_calibration)):
             if len(np.unique(y[mask])) < 2:
                 raise ValueError(f"The {name} slice has a single class; add history")
@@ -142,10 +152,7 @@ class ChurnEnsemble(ClassifierMixin, BaseEstimator):
         self.calibration_intercept_ = float(platt.intercept_[0])
         self.classes_ = np.array([0, 1])
         self._background_ = X[is_member_fit]
-        self.periods_ = {
-            "member_fit": _dates(periods[is_member_fit]),
-            "calibration": _dates(periods[is_calibration]),
-        }
+        self.periods_ = fit_slices
         logger.info(
             "Ensemble fitted: %d member rows, %d calibration rows, weights %s, "
             "Platt slope %.3f",
@@ -155,6 +162,40 @@ class ChurnEnsemble(ClassifierMixin, BaseEstimator):
             self.calibration_slope_,
         )
         return self
+
+    def _time_split(
+        self, periods: pd.Series
+    ) -> tuple[np.ndarray, np.ndarray, dict[str, list[str]]]:
+        distinct = np.sort(periods.unique())
+        if len(distinct) <= self.n_calibration_periods:
+            raise ValueError(
+                f"Need more than n_calibration_periods={self.n_calibration_periods} "
+                f"distinct periods to fit, got {len(distinct)}"
+            )
+        calibration_start = pd.Timestamp(distinct[-self.n_calibration_periods])
+        is_calibration = (periods >= calibration_start).to_numpy()
+        is_member_fit = labels_known_by(periods, calibration_start, self.horizon_days)
+        slices = {
+            "member_fit": _dates(periods[is_member_fit]),
+            "calibration": _dates(periods[is_calibration]),
+        }
+        return is_member_fit, is_calibration, slices
+
+    def _random_split(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if not 0.0 < self.calibration_fraction < 1.0:
+            raise ValueError(
+                "calibration_fraction must be in (0, 1), got "
+                f"{self.calibration_fraction}"
+            )
+        rows = np.arange(len(y))
+        _, calibration = train_test_split(
+            rows,
+            test_size=self.calibration_fraction,
+            stratify=y,
+            random_state=self.random_state,
+        )
+        is_calibration = np.isin(rows, calibration)
+        return ~is_calibration, is_calibration
 
     def _validate_params(self) -> None:
         if self.n_calibration_periods < 1:

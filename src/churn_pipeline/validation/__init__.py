@@ -7,6 +7,7 @@ from churn_pipeline.validation.validate import (
     REJECTED_RULES_COLUMN,
     ValidationResult,
     validate_table,
+    validate_with_schema,
 )
 
 __all__ = [
@@ -18,4 +19,5 @@ __all__ = [
     "ValidationResult",
     "build_schema",
     "validate_table",
+    "validate_with_schema",
 ]

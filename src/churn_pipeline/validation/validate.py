@@ -122,7 +122,41 @@ def validate_table(
         orphaned = data.index[data["account_id"].isin(set(rejected_account_ids))]
         for index in orphaned:
             rules[index] = [CASCADE_RULE]
-    accepted = _validate_rounds(table, schema, data, rules, mode)
+    return validate_with_schema(
+        table, data, schema, key=RAW_TABLES[table], mode=mode, rules=rules
+    )
+
+
+def validate_with_schema(
+    table: str,
+    data: pd.DataFrame,
+    schema: pa.DataFrameSchema,
+    *,
+    key: Sequence[str],
+    mode: Mode,
+    rules: dict[object, list[str]] | None = None,
+) -> ValidationResult:
+    """Validate ``data`` against any schema with the same accounting.
+
+    Args:
+        table: Name used in reports.
+        data: Rows with a unique default index (row labels name rejections).
+        schema: The pandera schema.
+        key: Key column(s), shown next to failing values in reports.
+        mode: ``strict`` or ``quarantine``.
+        rules: Rows already rejected before schema checks, with their rules.
+
+    Returns:
+        Accepted and rejected rows with per-rule counts.
+
+    Raises:
+        DataValidationError: As for :func:`validate_table`.
+    """
+    if mode not in MODES:
+        raise ValueError(f"Unknown validation mode {mode!r}; allowed: {list(MODES)}")
+    data = data.reset_index(drop=True)
+    rules = dict(rules or {})
+    accepted = _validate_rounds(table, schema, data, rules, mode, key)
     result = ValidationResult(
         table=table,
         accepted=accepted,
@@ -158,9 +192,9 @@ def _validate_rounds(
     data: pd.DataFrame,
     rules: dict[object, list[str]],
     mode: Mode,
+    key: Sequence[str],
 ) -> pd.DataFrame:
     """Validate, moving failing rows into ``rules`` until the rest passes."""
-    key = RAW_TABLES[table]
     for _ in range(_MAX_ROUNDS):
         remaining = data.drop(index=list(rules))
         try:

@@ -88,20 +88,43 @@ def train_ensemble(
     left_out = sorted(set(feature_names()) - {f.name for f in features})
     if left_out:
         logger.warning("Absent tables %s: features left out %s", absent, left_out)
-    numeric = [f.name for f in features if f.kind == "numeric"]
+    model = build_ensemble(
+        [f.name for f in features if f.kind == "numeric"],
+        [f.name for f in features if f.kind == "categorical"],
+        params,
+    )
+    return model.fit(train, train["label"], periods=train["as_of_date"])
+
+
+def build_ensemble(
+    numeric: list[str], categorical: list[str], params: dict[str, Any]
+) -> ChurnEnsemble:
+    """An unfitted ensemble for these features, configured by ``params``.
+
+    Monotone constraints on features the model does not get are dropped, so one
+    set of domain priors serves every dataset.
+
+    Args:
+        numeric: Numeric feature columns.
+        categorical: Categorical feature columns.
+        params: ``model_training`` parameters.
+
+    Returns:
+        The ensemble, ready to ``fit``.
+    """
     constraints = {
         name: sign
         for name, sign in (params["monotone_constraints"] or {}).items()
         if name in numeric
     }
-    model = ChurnEnsemble(
+    return ChurnEnsemble(
         numeric_features=numeric,
-        categorical_features=[f.name for f in features if f.kind == "categorical"],
+        categorical_features=categorical,
         xgboost_params=params["xgboost"],
         logistic_regression_params=params["logistic_regression"],
         monotone_constraints=constraints,
         n_calibration_periods=params["n_calibration_snapshots"],
         horizon_days=params["horizon_days"],
+        calibration_fraction=params.get("calibration_fraction", 0.25),
         random_state=params["random_state"],
     )
-    return model.fit(train, train["label"], periods=train["as_of_date"])

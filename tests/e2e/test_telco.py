@@ -1,0 +1,67 @@
+"""One-row-per-customer mode on the IBM Telco file, by configuration only."""
+
+from __future__ import annotations
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+from mlflow.tracking import MlflowClient
+
+from churn_pipeline.api_schema import account_features_model, predict_accounts
+from churn_pipeline.registry import load_model
+
+pytestmark = pytest.mark.e2e
+
+# Logistic regression, one-hot, 10-fold CV (Grigorev, ML Bookcamp, ch. 3).
+PUBLISHED_LOGISTIC_AUC = 0.842
+
+
+@pytest.fixture(scope="module")
+def run(telco_project):
+    client = MlflowClient(telco_project.tracking_uri)
+    experiment = client.get_experiment_by_name("churn-telco")
+    (found,) = client.search_runs([experiment.experiment_id])
+    return found
+
+
+def test_cross_validated_auc_matches_the_published_reference(run):
+    metrics = run.data.metrics
+    assert metrics["cv_folds"] == 5
+    assert metrics["cv_roc_auc_mean"] >= 0.84
+    assert (
+        metrics["cv_roc_auc_mean"] >= PUBLISHED_LOGISTIC_AUC - metrics["cv_roc_auc_sd"]
+    )
+    assert 0 < metrics["cv_roc_auc_sd"] < 0.05
+    assert metrics["cv_empc_mean"] > 0
+    assert metrics["validation_customers_rows_in"] == 7043
+    assert metrics["validation_customers_rows_rejected"] == 0
+
+
+def test_model_is_registered_and_scores_like_the_service(telco_project, run):
+    mlflow.set_tracking_uri(telco_project.tracking_uri)
+    assert run.data.tags["champion_promoted"] == "true"
+    model, policy = load_model("models:/churn-model-telco@champion")
+    assert "Contract" in model.categorical_features
+    assert "TotalCharges" in model.numeric_features
+
+    data = telco_project.path / "data"
+    scores = pd.read_parquet(data / "07_model_output/churn_scores.parquet")
+    scoring = pd.read_parquet(data / "05_model_input/scoring_snapshots.parquet")
+    assert len(scores) == len(scoring) == 5174  # customers who have not churned
+
+    request_model = account_features_model(
+        model.numeric_features, model.categorical_features
+    )
+    rows = scoring.head(20)
+    records = rows[["account_id", *model.feature_names_in_]].to_dict("records")
+    clean = [
+        {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in r.items()}
+        for r in records
+    ]
+    accounts = [request_model.model_validate(record) for record in clean]
+    served = predict_accounts(model, policy, accounts)
+    batch = scores.set_index("account_id").loc[rows["account_id"], "churn_probability"]
+    np.testing.assert_allclose(
+        [p.churn_probability for p in served], batch.to_numpy(), rtol=0, atol=1e-12
+    )
