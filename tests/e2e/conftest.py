@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,6 +69,23 @@ def run_kedro(
         session.run(pipeline_names=[pipeline] if pipeline else None)
 
 
+@contextmanager
+def inside(project: Path) -> Iterator[TrainedProject]:
+    """Work in ``project`` (catalog paths are relative to the working directory).
+
+    Restores the working directory, MLflow's tracking URI and the input kind a
+    run's hook may have selected, so projects do not leak into each other.
+    """
+    previous_cwd, previous_uri = Path.cwd(), mlflow.get_tracking_uri()
+    os.chdir(project)
+    try:
+        yield TrainedProject(project, f"sqlite:///{project}/mlflow.db")
+    finally:
+        os.chdir(previous_cwd)
+        mlflow.set_tracking_uri(previous_uri)
+        select_input_kind(DEFAULT_INPUT_KIND)
+
+
 @pytest.fixture(scope="session")
 def trained_project(
     tmp_path_factory: pytest.TempPathFactory,
@@ -75,16 +93,11 @@ def trained_project(
     """Generate the tiny business, then run the default pipeline twice."""
     project = tmp_path_factory.mktemp("project")
     _copy_project(project)
-    previous_cwd, previous_uri = Path.cwd(), mlflow.get_tracking_uri()
-    os.chdir(project)  # catalog paths are relative to the working directory
-    try:
+    with inside(project) as trained:
         run_kedro(project, "demo_data")
         run_kedro(project)
         run_kedro(project)
-        yield TrainedProject(project, f"sqlite:///{project}/mlflow.db")
-    finally:
-        os.chdir(previous_cwd)
-        mlflow.set_tracking_uri(previous_uri)
+        yield trained
 
 
 @pytest.fixture(scope="session")
@@ -99,15 +112,10 @@ def project_without_nps(
     (env / "catalog.yml").write_text(
         "raw_nps_responses:\n  type: churn_pipeline.datasets.AbsentTableDataset\n"
     )
-    previous_cwd, previous_uri = Path.cwd(), mlflow.get_tracking_uri()
-    os.chdir(project)
-    try:
+    with inside(project) as trained:
         run_kedro(project, "demo_data")
         run_kedro(project, env="no_nps")
-        yield TrainedProject(project, f"sqlite:///{project}/mlflow.db")
-    finally:
-        os.chdir(previous_cwd)
-        mlflow.set_tracking_uri(previous_uri)
+        yield trained
 
 
 SHARED_DATASETS = PROJECT_ROOT.parent / "shared" / "datasets"
@@ -125,12 +133,6 @@ def telco_project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TrainedP
     (project / "conf/telco/globals.yml").write_text(
         yaml.safe_dump({"datasets_dir": str(SHARED_DATASETS)})
     )
-    previous_cwd, previous_uri = Path.cwd(), mlflow.get_tracking_uri()
-    os.chdir(project)
-    try:
+    with inside(project) as trained:
         run_kedro(project, env="telco")
-        yield TrainedProject(project, f"sqlite:///{project}/mlflow.db")
-    finally:
-        os.chdir(previous_cwd)
-        mlflow.set_tracking_uri(previous_uri)
-        select_input_kind(DEFAULT_INPUT_KIND)  # the hook changed it for this run
+        yield trained

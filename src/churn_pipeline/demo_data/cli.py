@@ -1,4 +1,9 @@
-"""Command line: generate the demo tables and write one parquet file per table."""
+"""Command line: generate the demo tables and write one parquet file per table.
+
+The tables are written chunk by chunk (see ``writer``), so a million accounts fit
+in a few GB of memory. A run of at most ``--chunk-accounts`` accounts is one
+chunk and holds exactly the tables of ``generate_demo_data`` for the same config.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,11 @@ from pathlib import Path
 import pandas as pd
 
 from churn_pipeline.demo_data.config import DemoDataConfig
-from churn_pipeline.demo_data.generator import generate_demo_data
+from churn_pipeline.demo_data.writer import (
+    DEFAULT_CHUNK_ACCOUNTS,
+    plan_chunks,
+    write_demo_data,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -38,14 +47,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             churn_scale=args.churn_scale,
             signal_strength=args.signal_strength,
         )
+        # Checked up front so a bad size fails before any file is touched.
+        plan_chunks(config.n_accounts, args.chunk_accounts)
     except ValueError as exc:
         parser.error(str(exc))
-    write_tables(generate_demo_data(config), args.output_dir)
+    write_demo_data(config, args.output_dir, chunk_accounts=args.chunk_accounts)
     return 0
 
 
 def write_tables(tables: Mapping[str, pd.DataFrame], output_dir: Path) -> list[Path]:
-    """Write each table to ``<output_dir>/<name>.parquet`` and return the paths."""
+    """Write in-memory tables to ``<output_dir>/<name>.parquet``; return the paths.
+
+    For tables from :func:`generate_demo_data`; the command line itself uses the
+    chunked :func:`write_demo_data`.
+    """
     output_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     for name, frame in tables.items():
@@ -83,6 +98,13 @@ def _parser() -> argparse.ArgumentParser:
         type=float,
         default=_DEFAULTS.signal_strength,
         help="weight of the warning signs in the churn hazard",
+    )
+    add(
+        "--chunk-accounts",
+        type=int,
+        default=DEFAULT_CHUNK_ACCOUNTS,
+        help="accounts simulated together (bounds memory; like the seed, it "
+        "determines the output)",
     )
     add(
         "--output-dir",

@@ -4,7 +4,8 @@ Every account carries a latent health (see ``health``) that drives what a
 customer-success team can observe: usage, tickets, NPS, plan changes. Voluntary
 churn follows from those warning signs (``churn``); involuntary churn follows
 from failed payments (``billing``). All accounts are simulated together with
-numpy arrays, one day at a time.
+numpy arrays, one day at a time; ``writer`` runs the same simulation per chunk of
+accounts to reach a million accounts in bounded memory.
 """
 
 from __future__ import annotations
@@ -70,17 +71,7 @@ def generate_demo_data(config: DemoDataConfig) -> dict[str, pd.DataFrame]:
         ``invoices`` and ``nps_responses``.
     """
     began = time.perf_counter()
-    rng = np.random.default_rng(config.seed)
-    timeline = Timeline.build(config.start, config.end)
-    n_existing = round(config.n_accounts * config.existing_share)
-    history = _simulate_history(rng, timeline, n_existing, config)
-    window = (timeline.start_idx, timeline.end_idx)
-    newcomers = _fresh_world(
-        rng, timeline, config.n_accounts - n_existing, window, config
-    )
-    world = _join(history, newcomers)
-    _run(world, timeline.start_idx, timeline.end_idx)
-    tables = build_tables(world.recorder, world.accounts, timeline)
+    tables = simulate_tables(config, np.random.default_rng(config.seed))
     logger.info(
         "Simulated %d accounts over %s..%s in %.1f s: %s",
         config.n_accounts,
@@ -90,6 +81,48 @@ def generate_demo_data(config: DemoDataConfig) -> dict[str, pd.DataFrame]:
         ", ".join(f"{name}={len(df)}" for name, df in tables.items()),
     )
     return tables
+
+
+def simulate_tables(
+    config: DemoDataConfig,
+    rng: np.random.Generator,
+    *,
+    first_account: int = 1,
+    account_id_width: int | None = None,
+) -> dict[str, pd.DataFrame]:
+    """Simulate ``config.n_accounts`` accounts drawing from ``rng``.
+
+    :func:`generate_demo_data` is this with ``default_rng(config.seed)``; the
+    chunked writer calls it once per chunk with the chunk's own generator.
+
+    Args:
+        config: Size, observation window and signal knobs (``seed`` is unused:
+            the randomness comes from ``rng``).
+        rng: Random generator; consumed in a fixed order, so the same generator
+            state gives the same tables.
+        first_account: Number of the first account (``A000001`` is 1); later
+            chunks continue the numbering of earlier ones.
+        account_id_width: Digits of account ids; ``None`` fits ``n_accounts``.
+
+    Returns:
+        The six tables, as :func:`generate_demo_data` returns them.
+    """
+    timeline = Timeline.build(config.start, config.end)
+    n_existing = round(config.n_accounts * config.existing_share)
+    history = _simulate_history(rng, timeline, n_existing, config)
+    window = (timeline.start_idx, timeline.end_idx)
+    newcomers = _fresh_world(
+        rng, timeline, config.n_accounts - n_existing, window, config
+    )
+    world = _join(history, newcomers)
+    _run(world, timeline.start_idx, timeline.end_idx)
+    return build_tables(
+        world.recorder,
+        world.accounts,
+        timeline,
+        first_account=first_account,
+        account_id_width=account_id_width,
+    )
 
 
 def _simulate_history(

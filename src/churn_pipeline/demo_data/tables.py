@@ -19,16 +19,31 @@ USAGE_COUNTS = tuple(name for name in SCHEMAS["usage"] if name not in ("acc", "d
 
 
 def build_tables(
-    recorder: Recorder, accounts: Accounts, timeline: Timeline
+    recorder: Recorder,
+    accounts: Accounts,
+    timeline: Timeline,
+    *,
+    first_account: int = 1,
+    account_id_width: int | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Return all output tables; accounts must be in sign-up order.
 
+    Row ids (``event_id`` etc.) always start at 1; the chunked writer renumbers
+    them when it knows how many rows earlier chunks wrote.
+
     Args:
         recorder: Rows recorded during the simulation.
-        accounts: Static account attributes, index = account number - 1.
+        accounts: Static account attributes, index = account number -
+            ``first_account``.
         timeline: Maps day indices to dates.
+        first_account: Number of the first account.
+        account_id_width: Minimum digits of account ids; ``None`` means at
+            least ``ACCOUNT_ID_WIDTH`` and enough for the last account.
     """
-    account_ids = make_ids("A", accounts.size, ACCOUNT_ID_WIDTH)
+    last_account = first_account + accounts.size - 1
+    if account_id_width is None:
+        account_id_width = max(ACCOUNT_ID_WIDTH, len(str(last_account)))
+    account_ids = format_ids("A", first_account, accounts.size, account_id_width)
     return {
         "accounts": _accounts(accounts, account_ids, timeline),
         "subscription_events": _events(recorder, account_ids, timeline),
@@ -41,8 +56,17 @@ def build_tables(
 
 def make_ids(prefix: str, n: int, width: int) -> np.ndarray:
     """Return ``n`` zero-padded ids ``prefix0..01`` as an object array."""
-    width = max(width, len(str(n)))
-    return np.array([f"{prefix}{i:0{width}d}" for i in range(1, n + 1)], dtype=object)
+    return format_ids(prefix, 1, n, max(width, len(str(n))))
+
+
+def format_ids(prefix: str, first: int, n: int, width: int) -> np.ndarray:
+    """Return ids ``first .. first + n - 1`` zero-padded to at least ``width``.
+
+    Numbers wider than ``width`` keep all their digits, so ids stay unique.
+    """
+    return np.array(
+        [f"{prefix}{i:0{width}d}" for i in range(first, first + n)], dtype=object
+    )
 
 
 def _labels(labels: Sequence[str], codes: np.ndarray) -> np.ndarray:
