@@ -130,8 +130,10 @@ def telco_project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TrainedP
         )
     project = tmp_path_factory.mktemp("project_telco")
     _copy_project(project)
-    (project / "conf/telco/globals.yml").write_text(
-        yaml.safe_dump({"datasets_dir": str(SHARED_DATASETS)})
+    telco_globals = project / "conf/telco/globals.yml"
+    values = yaml.safe_load(telco_globals.read_text())
+    telco_globals.write_text(
+        yaml.safe_dump({**values, "datasets_dir": str(SHARED_DATASETS)})
     )
     with inside(project) as trained:
         run_kedro(project, env="telco")

@@ -45,7 +45,7 @@ def test_model_is_registered_and_scores_like_the_service(telco_project, run):
     assert "Contract" in model.categorical_features
     assert "TotalCharges" in model.numeric_features
 
-    data = telco_project.path / "data"
+    data = telco_project.path / "data/telco"  # apart from the demo run's data
     scores = pd.read_parquet(data / "07_model_output/churn_scores.parquet")
     scoring = pd.read_parquet(data / "05_model_input/scoring_snapshots.parquet")
     assert len(scores) == len(scoring) == 5174  # customers who have not churned
