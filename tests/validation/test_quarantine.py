@@ -128,7 +128,29 @@ FAULTS = {
     "second cancellation": (
         _append_copy("subscription_events", 1, event_id="E9"),
         "subscription_events",
-        "account_id: at most one cancellation per account",
+        "event_type: cancellations and reactivations alternate",
+    ),
+    "reactivation of an active account": (
+        _append_copy(
+            "subscription_events",
+            0,
+            event_id="E9",
+            event_type="reactivation",
+            event_date=pd.Timestamp("2024-02-10"),
+        ),
+        "subscription_events",
+        "event_type: cancellations and reactivations alternate",
+    ),
+    "plan change while cancelled": (
+        _append_copy(
+            "subscription_events",
+            0,
+            event_id="E9",
+            account_id="A2",
+            event_date=pd.Timestamp("2024-03-20"),
+        ),
+        "subscription_events",
+        "event_date: no plan change while cancelled",
     ),
     "satisfaction on an open ticket": (
         _set("tickets", 1, "satisfaction", 4.0),

@@ -12,6 +12,12 @@ from collections.abc import Callable, Mapping, Sequence
 import pandas as pd
 import pandera.pandas as pa
 
+from churn_pipeline.lifecycle import (
+    CANCELLATION,
+    LIFECYCLE_EVENTS,
+    cancelled_at,
+    out_of_sequence,
+)
 from churn_pipeline.validation.report import RULE_SEPARATOR
 
 # Each raw table and its primary key, in dependency order (accounts first).
@@ -68,15 +74,18 @@ def _on_or_after_signup(column: str, signup_dates: pd.Series) -> pa.Check:
     )
 
 
-def _is_first_cancellation(events: pd.DataFrame) -> pd.Series:
-    """True for each account's earliest cancellation; later ones are the error."""
-    cancellations = events[events["event_type"] == "cancellation"]
-    first = (
-        cancellations.sort_values("event_date", kind="stable")
-        .drop_duplicates("account_id")
-        .index
+def _plan_change_while_cancelled(events: pd.DataFrame) -> pd.Series:
+    """Plan changes dated after a cancellation and before any reactivation."""
+    in_sequence = events[~out_of_sequence(events)]
+    is_change = ~events["event_type"].isin(LIFECYCLE_EVENTS)
+    changes = events[is_change]
+    # A same-day cancellation comes first: changes on that day are still allowed.
+    cancelled = cancelled_at(
+        in_sequence, changes["account_id"], changes["event_date"], inclusive=False
     )
-    return pd.Series(events.index.isin(first), index=events.index)
+    flagged = pd.Series(False, index=events.index)
+    flagged[changes.index] = cancelled
+    return flagged
 
 
 def _accounts_schema(allowed: Mapping[str, Sequence[str]]) -> pa.DataFrameSchema:
@@ -102,7 +111,7 @@ def _accounts_schema(allowed: Mapping[str, Sequence[str]]) -> pa.DataFrameSchema
 def _subscription_events_schema(
     allowed: Mapping[str, Sequence[str]], signup: pd.Series
 ) -> pa.DataFrameSchema:
-    is_cancel = "cancellation"
+    is_cancel = CANCELLATION
     return pa.DataFrameSchema(
         {
             "event_id": _key(),
@@ -126,23 +135,14 @@ def _subscription_events_schema(
                 ),
             ),
             row_rule(
-                "account_id",
-                "at most one cancellation per account",
-                lambda df: _is_first_cancellation(df) | (df["event_type"] != is_cancel),
+                "event_type",
+                "cancellations and reactivations alternate",
+                lambda df: ~out_of_sequence(df),
             ),
             row_rule(
                 "event_date",
-                "no event after the account's cancellation",
-                lambda df: (
-                    df["event_date"]
-                    <= df["account_id"]
-                    .map(
-                        df.loc[df["event_type"] == is_cancel]
-                        .groupby("account_id")["event_date"]
-                        .min()
-                    )
-                    .fillna(pd.Timestamp.max)
-                ),
+                "no plan change while cancelled",
+                lambda df: ~_plan_change_while_cancelled(df),
             ),
         ],
         name="subscription_events",

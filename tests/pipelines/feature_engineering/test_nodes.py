@@ -161,3 +161,27 @@ def test_spine_fails_clearly_without_room_for_an_as_of_date(raw_tables):
             raw_tables["invoices"],
             params,
         )
+
+
+def test_a_reactivated_account_is_active_again(raw_tables):
+    events = raw_tables["subscription_events"]
+    comeback = events.iloc[[1]].assign(
+        event_id="E3",
+        event_type="reactivation",
+        event_date=pd.Timestamp("2024-03-12"),
+        churn_type=None,
+        reason=None,
+    )
+    tables = {**raw_tables, "subscription_events": pd.concat([events, comeback])}
+    table = _run(tables, PARAMS).set_index(["account_id", "as_of_date"])
+    assert ("A2", pd.Timestamp("2024-03-15")) in table.index
+    assert _row(table, "A2", "2024-02-15")["label"] == 1.0  # it did cancel
+
+
+def test_cancellation_on_the_as_of_date_makes_the_account_inactive(raw_tables):
+    events = raw_tables["subscription_events"].copy()
+    events.loc[1, "event_date"] = pd.Timestamp("2024-02-15")
+    table = _run({**raw_tables, "subscription_events": events}, PARAMS)
+    keys = set(zip(table["account_id"], table["as_of_date"], strict=True))
+    assert ("A2", pd.Timestamp("2024-02-15")) not in keys
+    assert ("A2", pd.Timestamp("2024-01-15")) in keys

@@ -14,17 +14,12 @@ import numpy as np
 import pandas as pd
 
 from churn_pipeline.features import feature_names
+from churn_pipeline.lifecycle import CANCELLATION, cancelled_at
 
 logger = logging.getLogger(__name__)
 
 SPINE_KEYS = ["account_id", "as_of_date"]
 _DAY = pd.Timedelta(days=1)
-
-
-def _cancellations(subscription_events: pd.DataFrame) -> pd.Series:
-    """Cancellation date per account (accounts that never cancelled are absent)."""
-    cancelled = subscription_events[subscription_events["event_type"] == "cancellation"]
-    return cancelled.groupby("account_id")["event_date"].min()
 
 
 def _observation_end(
@@ -73,6 +68,9 @@ def build_spine(
 ) -> pd.DataFrame:
     """List the accounts active at each monthly as-of date with their label.
 
+    Active means signed up and not in a cancelled stretch (a reactivation ends
+    one). The label is 1 when a cancellation falls in ``(t, t + horizon]``.
+
     As-of dates step back one calendar month at a time from the observation end,
     so the newest one is the end itself: the unlabelled date that gets scored.
 
@@ -103,21 +101,26 @@ def build_spine(
             f"observation ends {end.date()}, min_history_days="
             f"{params['min_history_days']}"
         )
-    cancel_date = accounts["account_id"].map(_cancellations(subscription_events))
+    cancellations = subscription_events[
+        subscription_events["event_type"] == CANCELLATION
+    ]
     frames = []
     for as_of in as_of_dates:
-        active = (accounts["signup_date"] <= as_of) & ~(cancel_date <= as_of)
-        snapshot = pd.DataFrame(
-            {
-                "account_id": accounts.loc[active, "account_id"].to_numpy(),
-                "as_of_date": as_of,
-            }
+        signed_up = accounts.loc[accounts["signup_date"] <= as_of, "account_id"]
+        cancelled = cancelled_at(
+            subscription_events,
+            signed_up,
+            pd.Series(as_of, index=signed_up.index),
+            inclusive=True,
         )
-        cancels = cancel_date[active].to_numpy()
+        active = signed_up[~cancelled].to_numpy()
+        snapshot = pd.DataFrame({"account_id": active, "as_of_date": as_of})
         is_labelled = as_of + horizon <= end
-        churned = (cancels > np.datetime64(as_of)) & (
-            cancels <= np.datetime64(as_of + horizon)
-        )
+        in_window = cancellations[
+            (cancellations["event_date"] > as_of)
+            & (cancellations["event_date"] <= as_of + horizon)
+        ]
+        churned = snapshot["account_id"].isin(in_window["account_id"])
         snapshot["label"] = churned.astype(float) if is_labelled else np.nan
         snapshot["is_labelled"] = is_labelled
         frames.append(snapshot)
