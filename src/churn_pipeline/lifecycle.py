@@ -27,19 +27,20 @@ def out_of_sequence(events: pd.DataFrame) -> pd.Series:
     Returns:
         Boolean per row of ``events``; plan changes are never flagged.
     """
-    flagged = pd.Series(False, index=events.index)
     lifecycle = events[events["event_type"].isin(LIFECYCLE_EVENTS)]
     ordered = lifecycle.sort_values(["account_id", "event_date"], kind="stable")
     cancelled: dict[object, bool] = {}
+    out: list[object] = []
+    # Sequential on purpose: whether a row fits depends on the rows kept before it.
     for index, account, kind in zip(
         ordered.index, ordered["account_id"], ordered["event_type"], strict=True
     ):
         is_cancelled = cancelled.get(account, False)
         if (kind == CANCELLATION) == is_cancelled:
-            flagged[index] = True
+            out.append(index)
         else:
             cancelled[account] = not is_cancelled
-    return flagged
+    return pd.Series(events.index.isin(out), index=events.index)
 
 
 def cancelled_at(
