@@ -1,7 +1,8 @@
 # churn_pipeline: every target builds what it needs first, so a fresh clone only
 # needs Python 3.11 and make.
 SHELL := /bin/bash
-PYTHON ?= python3.11
+# Python 3.11 is required; fall back to python3 where it is not on PATH by that name.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
 UV_VERSION := 0.13.9
 TOOLS := .tools
 UV := $(TOOLS)/bin/uv
