@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 
 from churn_pipeline.validation import ValidationResult, validate_table
+from churn_pipeline.validation.mapping import apply_mapping
 
 logger = logging.getLogger(__name__)
 
@@ -20,6 +21,12 @@ def _max_date(params: dict[str, Any]) -> pd.Timestamp:
     if configured:
         return pd.Timestamp(configured)
     return pd.Timestamp.now(tz="UTC").tz_localize(None).normalize()
+
+
+def _mapped(table: str, raw: pd.DataFrame | None, params: dict[str, Any]) -> Any:
+    """The raw table in the contract's names and values (``mappings.<table>``)."""
+    mapping = (params.get("mappings") or {}).get(table) or {}
+    return raw if raw is None or not mapping else apply_mapping(raw, mapping)
 
 
 def _ids(rejected_accounts: pd.DataFrame) -> tuple[str, ...]:
@@ -37,14 +44,15 @@ def validate_accounts(raw: pd.DataFrame, params: dict[str, Any]) -> ValidationOu
 
     Args:
         raw: Raw accounts.
-        params: ``data_validation`` parameters (mode, allowed values, max date).
+        params: ``data_validation`` parameters (mode, mappings, allowed values,
+            max date).
 
     Returns:
         Accepted accounts, rejected accounts with their rules, row accounting.
     """
     result = validate_table(
         "accounts",
-        raw,
+        _mapped("accounts", raw, params),
         allowed_values=params["allowed_values"],
         max_date=_max_date(params),
         mode=params["mode"],
@@ -61,7 +69,7 @@ def _validate_related(
 ) -> ValidationOutputs:
     result = validate_table(
         table,
-        raw,
+        _mapped(table, raw, params),
         allowed_values=params["allowed_values"],
         usage_columns=params["usage_columns"],
         accounts=accounts,
