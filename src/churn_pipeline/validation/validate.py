@@ -103,8 +103,7 @@ def validate_table(
         DataValidationError: In strict mode on any failure; in quarantine mode
             on failures no row can be blamed for (e.g. a missing column).
     """
-    if mode not in MODES:
-        raise ValueError(f"Unknown validation mode {mode!r}; allowed: {list(MODES)}")
+    _check_mode(mode)
     schema = build_schema(
         table,
         allowed_values=allowed_values,
@@ -152,8 +151,7 @@ def validate_with_schema(
     Raises:
         DataValidationError: As for :func:`validate_table`.
     """
-    if mode not in MODES:
-        raise ValueError(f"Unknown validation mode {mode!r}; allowed: {list(MODES)}")
+    _check_mode(mode)
     data = data.reset_index(drop=True)
     rules = dict(rules or {})
     accepted = _validate_rounds(table, schema, data, rules, mode, key)
@@ -170,6 +168,11 @@ def validate_with_schema(
         )
     _log(result)
     return result
+
+
+def _check_mode(mode: str) -> None:
+    if mode not in MODES:
+        raise ValueError(f"Unknown validation mode {mode!r}; allowed: {list(MODES)}")
 
 
 def _absent(table: str, schema: pa.DataFrameSchema) -> ValidationResult:

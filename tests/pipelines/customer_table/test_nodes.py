@@ -3,6 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from tests.models import synthetic
 from threadpoolctl import threadpool_limits
 
 from churn_pipeline.pipelines.customer_table.nodes import (
@@ -35,14 +36,7 @@ TRAINING = {
     "logistic_regression": {"C": 1.0, "max_iter": 1000},
     "monotone_constraints": {"logins_30d": -1},
 }
-PROFIT = {
-    "clv": 200.0,
-    "incentive_cost": 10.0,
-    "contact_cost": 1.0,
-    "alpha": 6.0,
-    "beta": 14.0,
-    "accept_rate": 0.3,
-}
+PROFIT = synthetic.PROFIT_PARAMS
 
 
 @pytest.fixture
