@@ -48,10 +48,27 @@ def test_customer_table_default_is_closed_over_its_inputs():
     }
 
 
+def test_subscription_periods_default_reads_only_the_source_tables():
+    select_input_kind("subscription_periods")
+    default = register_pipelines()["__default__"]
+    raw = {name for name in default.inputs() if not name.startswith("params:")}
+    # The contract's tables it does not derive are read as exported.
+    assert raw == {
+        "source_accounts",
+        "source_subscriptions",
+        "source_churn_events",
+        "source_usage_events",
+        "raw_tickets",
+        "raw_invoices",
+        "raw_nps_responses",
+    }
+
+
 def test_select_reports_a_change_and_rejects_unknown_kinds():
     assert select_input_kind("customer_table") is True
     assert select_input_kind("customer_table") is False
     with pytest.raises(
-        ValueError, match=r"allowed: \['customer_table', 'event_history'\]"
+        ValueError,
+        match=r"allowed: \['customer_table', 'event_history', 'subscription_periods'\]",
     ):
         select_input_kind("one_big_csv")

@@ -10,17 +10,21 @@ from kedro.pipeline import Pipeline
 logger = logging.getLogger(__name__)
 
 # What `kedro run` runs, per kind of input data (parameter `input_kind`).
+_EVENT_HISTORY = (
+    "data_validation",
+    "feature_engineering",
+    "model_training",
+    "model_evaluation",
+    "model_registry",
+    "explanation",
+    "scoring",
+)
 INPUT_KINDS: dict[str, tuple[str, ...]] = {
     # Raw event tables: validate, point-in-time features, time-ordered split.
-    "event_history": (
-        "data_validation",
-        "feature_engineering",
-        "model_training",
-        "model_evaluation",
-        "model_registry",
-        "explanation",
-        "scoring",
-    ),
+    "event_history": _EVENT_HISTORY,
+    # Subscription periods, churn events and usage events: reshaped onto the
+    # contract's tables first, then as event_history.
+    "subscription_periods": ("ingestion", *_EVENT_HISTORY),
     # One row per customer with a label: cross-validated, no time axis.
     "customer_table": ("customer_table", "model_registry", "explanation", "scoring"),
 }

@@ -121,20 +121,35 @@ def project_without_nps(
 SHARED_DATASETS = PROJECT_ROOT.parent / "shared" / "datasets"
 
 
-@pytest.fixture(scope="session")
-def telco_project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TrainedProject]:
-    """`kedro run --env telco` on the shared IBM Telco file."""
-    if not (SHARED_DATASETS / "telco-customer-churn").is_dir():
+def _run_on_shared_dataset(
+    tmp_path_factory: pytest.TempPathFactory, env: str, dataset: str
+) -> Iterator[TrainedProject]:
+    """`kedro run --env <env>` in a project copy reading ``../shared/datasets``."""
+    if not (SHARED_DATASETS / dataset).is_dir():
         pytest.skip(
             f"the shared datasets are not beside the project: {SHARED_DATASETS}"
         )
-    project = tmp_path_factory.mktemp("project_telco")
+    project = tmp_path_factory.mktemp(f"project_{env}")
     _copy_project(project)
-    telco_globals = project / "conf/telco/globals.yml"
-    values = yaml.safe_load(telco_globals.read_text())
-    telco_globals.write_text(
+    env_globals = project / f"conf/{env}/globals.yml"
+    values = yaml.safe_load(env_globals.read_text())
+    env_globals.write_text(
         yaml.safe_dump({**values, "datasets_dir": str(SHARED_DATASETS)})
     )
     with inside(project) as trained:
-        run_kedro(project, env="telco")
+        run_kedro(project, env=env)
         yield trained
+
+
+@pytest.fixture(scope="session")
+def telco_project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TrainedProject]:
+    """`kedro run --env telco` on the shared IBM Telco file."""
+    yield from _run_on_shared_dataset(tmp_path_factory, "telco", "telco-customer-churn")
+
+
+@pytest.fixture(scope="session")
+def ravenstack_project(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[TrainedProject]:
+    """`kedro run --env ravenstack` on the shared RavenStack tables."""
+    yield from _run_on_shared_dataset(tmp_path_factory, "ravenstack", "ravenstack-saas")

@@ -289,3 +289,35 @@ def test_absent_optional_table_becomes_an_empty_typed_table(
 def test_absent_required_table_is_a_clear_error(raw_tables, validation_params, table):
     with pytest.raises(ValueError, match=f"Required table '{table}' is absent"):
         _quarantine(table, {**raw_tables, table: None}, validation_params)
+
+
+@pytest.mark.parametrize(
+    ("lifecycle_day", "change_day"),
+    [
+        ("2024-03-25", "2024-03-25"),  # reactivated and changed the same day
+        ("2024-03-25", "2024-04-02"),  # changed after coming back
+    ],
+)
+def test_plan_change_on_or_after_reactivation_is_accepted(
+    raw_tables, validation_params, lifecycle_day, change_day
+):
+    # A2 cancels on 2024-03-10 (fixture), comes back, then changes plan.
+    tables = _append_copy(
+        "subscription_events",
+        1,
+        event_id="E8",
+        event_type="reactivation",
+        event_date=pd.Timestamp(lifecycle_day),
+        churn_type=None,
+        reason=None,
+    )(raw_tables)
+    tables = _append_copy(
+        "subscription_events",
+        0,
+        event_id="E9",
+        account_id="A2",
+        event_date=pd.Timestamp(change_day),
+    )(tables)
+    result = _quarantine("subscription_events", tables, validation_params)
+    assert result.rejected.empty, result.rejected
+    assert len(result.accepted) == 4

@@ -3,6 +3,7 @@
 from churn_pipeline.features.registry import (
     CATEGORICAL_FEATURES,
     FEATURES,
+    FEATURES_BY_NAME,
     NUMERIC_FEATURES,
     FeatureSpec,
     available_features,
@@ -12,6 +13,7 @@ from churn_pipeline.features.registry import (
 __all__ = [
     "CATEGORICAL_FEATURES",
     "FEATURES",
+    "FEATURES_BY_NAME",
     "NUMERIC_FEATURES",
     "FeatureSpec",
     "available_features",

@@ -6,7 +6,7 @@ feature is described once.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -27,6 +27,9 @@ class FeatureSpec:
         minimum: Smallest valid value of a numeric feature (``None``: unbounded).
         maximum: Largest valid value of a numeric feature (``None``: unbounded).
         nullable: Whether the value may be unknown (e.g. no NPS answer yet).
+        requires: Columns of the source table it needs beyond the contract's
+            fixed ones (e.g. the usage count ``logins``); without them the
+            feature is left out.
     """
 
     name: str
@@ -40,6 +43,7 @@ class FeatureSpec:
     minimum: float | None = 0.0
     maximum: float | None = None
     nullable: bool = False
+    requires: tuple[str, ...] = ()
 
 
 FEATURES: tuple[FeatureSpec, ...] = (
@@ -103,6 +107,7 @@ FEATURES: tuple[FeatureSpec, ...] = (
         "30d",
         "{value:.0f} logins in the last 30 days",
         85.0,
+        requires=("logins",),
     ),
     FeatureSpec(
         "logins_trend_30d",
@@ -115,6 +120,7 @@ FEATURES: tuple[FeatureSpec, ...] = (
         "logins changed {value:+.0%} vs the previous 30 days",
         -0.2,
         minimum=-1.0,
+        requires=("logins",),
     ),
     FeatureSpec(
         "active_days_30d",
@@ -137,6 +143,7 @@ FEATURES: tuple[FeatureSpec, ...] = (
         "30d",
         "{value:.0%} of paid seats active on a typical day",
         0.45,
+        requires=("active_users",),
     ),
     FeatureSpec(
         "key_feature_uses_30d",
@@ -278,13 +285,25 @@ def feature_names() -> list[str]:
     return [f.name for f in FEATURES]
 
 
-def available_features(absent_tables: Collection[str] = ()) -> list[FeatureSpec]:
-    """Registry features whose source table is present, in registry order.
+def available_features(
+    absent_tables: Collection[str] = (),
+    columns: Mapping[str, Collection[str]] | None = None,
+) -> list[FeatureSpec]:
+    """Registry features the data can provide, in registry order.
 
     Args:
         absent_tables: Optional raw tables declared absent.
+        columns: Columns each raw table has (``None``: all it may have); a
+            feature whose ``requires`` are missing is left out.
 
     Returns:
         The features a model can be trained on.
     """
-    return [f for f in FEATURES if f.source not in set(absent_tables)]
+    absent = set(absent_tables)
+    columns = columns or {}
+
+    def has_columns(feature: FeatureSpec) -> bool:
+        present = columns.get(feature.source)
+        return present is None or set(feature.requires) <= set(present)
+
+    return [f for f in FEATURES if f.source not in absent and has_columns(f)]

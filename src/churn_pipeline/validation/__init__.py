@@ -6,6 +6,7 @@ from churn_pipeline.validation.validate import (
     MODES,
     REJECTED_RULES_COLUMN,
     ValidationResult,
+    resolve_max_date,
     validate_table,
     validate_with_schema,
 )
@@ -18,6 +19,7 @@ __all__ = [
     "DataValidationError",
     "ValidationResult",
     "build_schema",
+    "resolve_max_date",
     "validate_table",
     "validate_with_schema",
 ]

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+from typing import Any
+
 import pandas as pd
 
 # Row-level checks that compare several columns are written as "<column>::<rule>"
 # so the report can name the column a user should look at.
 RULE_SEPARATOR = "::"
 _SAMPLE_SIZE = 5
+# Keep rule names to what every MLflow backend accepts in a metric name.
+_METRIC_UNSAFE = re.compile(r"[^0-9A-Za-z_\-.]+")
 
 
 class DataValidationError(ValueError):
@@ -101,3 +107,26 @@ def format_failures(table: str, failures: pd.DataFrame, n_rows: int) -> str:
             f"{failure.n_failing_rows} failing row(s), e.g. {', '.join(failure.sample)}"
         )
     return "\n".join(lines)
+
+
+def accounting_metrics(
+    tables: Mapping[str, Mapping[str, Any]], prefix: str
+) -> dict[str, float]:
+    """Flatten per-table row accounting into MLflow metric names.
+
+    Args:
+        tables: Table name -> ``ValidationResult.counts()``.
+        prefix: Start of every metric name (e.g. ``validation``).
+
+    Returns:
+        ``<prefix>_<table>_rows_{in,accepted,rejected}`` and
+        ``<prefix>_<table>_rejected_<rule>`` (rule sanitised for MLflow).
+    """
+    metrics: dict[str, float] = {}
+    for table, counts in tables.items():
+        for key in ("rows_in", "rows_accepted", "rows_rejected"):
+            metrics[f"{prefix}_{table}_{key}"] = float(counts[key])
+        for rule, rows in counts["rejected_by_rule"].items():
+            name = _METRIC_UNSAFE.sub("_", rule).strip("_")
+            metrics[f"{prefix}_{table}_rejected_{name}"] = float(rows)
+    return metrics

@@ -79,10 +79,18 @@ def _plan_change_while_cancelled(events: pd.DataFrame) -> pd.Series:
     in_sequence = events[~out_of_sequence(events)]
     is_change = ~events["event_type"].isin(LIFECYCLE_EVENTS)
     changes = events[is_change]
-    # A same-day cancellation comes first: changes on that day are still allowed.
-    cancelled = cancelled_at(
-        in_sequence, changes["account_id"], changes["event_date"], inclusive=False
-    )
+    # Changes on the day of a cancellation or a reactivation are allowed: only a
+    # change on a day the account is cancelled from start to end is flagged.
+    cancelled = [
+        cancelled_at(
+            in_sequence,
+            changes["account_id"],
+            changes["event_date"],
+            inclusive=inclusive,
+        )
+        for inclusive in (False, True)
+    ]
+    cancelled = cancelled[0] & cancelled[1]
     flagged = pd.Series(False, index=events.index)
     flagged[changes.index] = cancelled
     return flagged
@@ -261,7 +269,7 @@ def build_schema(
     if table not in RAW_TABLES:
         raise ValueError(f"Unknown raw table {table!r}; allowed: {sorted(RAW_TABLES)}")
     if table == "accounts":
-        return _not_after(_accounts_schema(allowed_values), max_date)
+        return add_not_after(_accounts_schema(allowed_values), max_date)
     if accounts is None:
         raise ValueError(f"Validating {table!r} needs the validated accounts table")
     # Signup date per account id: foreign keys and "not before signup" rules.
@@ -275,10 +283,10 @@ def build_schema(
         "invoices": lambda: _invoices_schema(allowed_values, signup),
         "nps_responses": lambda: _nps_schema(signup),
     }
-    return _not_after(builders[table](), max_date)
+    return add_not_after(builders[table](), max_date)
 
 
-def _not_after(
+def add_not_after(
     schema: pa.DataFrameSchema, max_date: pd.Timestamp | None
 ) -> pa.DataFrameSchema:
     """Add "not after the data's end" to every date column of ``schema``."""

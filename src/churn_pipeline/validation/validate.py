@@ -66,6 +66,7 @@ class ValidationResult:
             "rows_accepted": len(self.accepted),
             "rows_rejected": len(self.rejected),
             "rejected_by_rule": dict(self.rule_counts),
+            "columns": [str(column) for column in self.accepted.columns],
         }
 
 
@@ -168,6 +169,20 @@ def validate_with_schema(
         )
     _log(result)
     return result
+
+
+def resolve_max_date(configured: str | None) -> pd.Timestamp:
+    """The latest date any record may carry: configured, else today (UTC).
+
+    Args:
+        configured: ``data_validation.max_date`` (a date, or empty).
+
+    Returns:
+        The day, without time zone.
+    """
+    if configured:
+        return pd.Timestamp(configured)
+    return pd.Timestamp.now(tz="UTC").tz_localize(None).normalize()
 
 
 def _check_mode(mode: str) -> None:

@@ -87,6 +87,14 @@ def test_usage_features(table):
     assert a2["days_since_last_login"] == 26
 
 
+def test_usage_without_an_active_user_count_leaves_that_feature_unknown(raw_tables):
+    tables = {**raw_tables, "usage": raw_tables["usage"].drop(columns="active_users")}
+    table = _run(tables, PARAMS).set_index(["account_id", "as_of_date"])
+    assert table["active_users_per_seat_30d"].isna().all()
+    # The other usage features do not depend on it.
+    assert _row(table, "A1", "2024-02-15")["logins_30d"] == 7
+
+
 def test_no_login_ever_counts_from_signup(table):
     a3 = _row(table, "A3", "2024-03-15")
     assert a3["logins_30d"] == 0

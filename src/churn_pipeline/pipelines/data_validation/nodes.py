@@ -7,20 +7,16 @@ from typing import Any
 
 import pandas as pd
 
-from churn_pipeline.validation import ValidationResult, validate_table
+from churn_pipeline.validation import (
+    ValidationResult,
+    resolve_max_date,
+    validate_table,
+)
 from churn_pipeline.validation.mapping import apply_mapping
 
 logger = logging.getLogger(__name__)
 
 ValidationOutputs = tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]
-
-
-def _max_date(params: dict[str, Any]) -> pd.Timestamp:
-    """The latest date any record may carry: configured, else today (UTC)."""
-    configured = params.get("max_date")
-    if configured:
-        return pd.Timestamp(configured)
-    return pd.Timestamp.now(tz="UTC").tz_localize(None).normalize()
 
 
 def _mapped(table: str, raw: pd.DataFrame | None, params: dict[str, Any]) -> Any:
@@ -54,7 +50,7 @@ def validate_accounts(raw: pd.DataFrame, params: dict[str, Any]) -> ValidationOu
         "accounts",
         _mapped("accounts", raw, params),
         allowed_values=params["allowed_values"],
-        max_date=_max_date(params),
+        max_date=resolve_max_date(params.get("max_date")),
         mode=params["mode"],
     )
     return _outputs(result)
@@ -74,7 +70,7 @@ def _validate_related(
         usage_columns=params["usage_columns"],
         accounts=accounts,
         rejected_account_ids=_ids(rejected_accounts),
-        max_date=_max_date(params),
+        max_date=resolve_max_date(params.get("max_date")),
         mode=params["mode"],
     )
     return _outputs(result)

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from churn_pipeline.features import feature_names
+from churn_pipeline.features import FEATURES_BY_NAME, feature_names
 from churn_pipeline.lifecycle import CANCELLATION, cancelled_at
 
 logger = logging.getLogger(__name__)
@@ -225,7 +225,11 @@ def build_usage_features(
     """
     key_columns = list(params["key_feature_columns"])
     history_start = usage["usage_date"].min()
-    by_account = usage.assign(key_uses=usage[key_columns].sum(axis=1))
+    by_account = usage.assign(
+        key_uses=usage[key_columns].sum(axis=1),
+        logins=usage.get("logins", np.nan),
+        active_users=usage.get("active_users", np.nan),
+    )
     columns = [
         "logins_30d",
         "logins_prev_30d",
@@ -263,7 +267,7 @@ def build_usage_features(
     # Absent usage has no history start: recency then counts from signup.
     seen_from = signup.clip(lower=history_start) if pd.notna(history_start) else signup
     last_seen = raw["last_login"].fillna(seen_from)
-    return pd.DataFrame(
+    features = pd.DataFrame(
         {
             "account_id": raw["account_id"],
             "as_of_date": raw["as_of_date"],
@@ -281,6 +285,12 @@ def build_usage_features(
             ),
         }
     )
+    # A feature needing a count column the data lacks is unknown, not zero;
+    # training leaves it out (see ``available_features``).
+    for name in features.columns.drop(SPINE_KEYS):
+        if not set(FEATURES_BY_NAME[name].requires) <= set(usage.columns):
+            features[name] = np.nan
+    return features
 
 
 def build_ticket_features(spine: pd.DataFrame, tickets: pd.DataFrame) -> pd.DataFrame:

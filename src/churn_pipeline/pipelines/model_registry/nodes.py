@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import mlflow
@@ -12,9 +11,7 @@ from mlflow.tracking import MlflowClient
 from churn_pipeline.models import ChurnEnsemble
 from churn_pipeline.registry import log_and_register, promote_if_not_worse
 from churn_pipeline.scoring import ScoringPolicy
-
-# Keep rule names to what every MLflow backend accepts in a metric name.
-_METRIC_UNSAFE = re.compile(r"[^0-9A-Za-z_\-.]+")
+from churn_pipeline.validation.report import accounting_metrics
 
 
 def validation_metrics(report: dict[str, Any]) -> dict[str, float]:
@@ -27,14 +24,7 @@ def validation_metrics(report: dict[str, Any]) -> dict[str, float]:
         ``validation_<table>_rows_{in,accepted,rejected}`` and
         ``validation_<table>_rejected_<rule>`` (rule sanitised for MLflow).
     """
-    metrics: dict[str, float] = {}
-    for table, counts in report["tables"].items():
-        for key in ("rows_in", "rows_accepted", "rows_rejected"):
-            metrics[f"validation_{table}_{key}"] = float(counts[key])
-        for rule, rows in counts["rejected_by_rule"].items():
-            name = _METRIC_UNSAFE.sub("_", rule).strip("_")
-            metrics[f"validation_{table}_rejected_{name}"] = float(rows)
-    return metrics
+    return accounting_metrics(report["tables"], "validation")
 
 
 def log_metrics(

@@ -73,21 +73,32 @@ def train_ensemble(
 ) -> ChurnEnsemble:
     """Fit the calibrated ensemble on training snapshots only.
 
-    Features computed from an absent optional table are left out of the model.
+    Features computed from an absent optional table, or from a column the data
+    does not have (e.g. no active-user counts), are left out of the model.
 
     Args:
         train: Training snapshots with features and ``label``.
         params: ``model_training`` parameters.
-        validation_report: Row accounting, including ``absent_tables``.
+        validation_report: Row accounting, including ``absent_tables`` and
+            each table's ``columns``.
 
     Returns:
         The fitted ensemble.
     """
     absent = validation_report.get("absent_tables", [])
-    features = available_features(absent)
+    columns = {
+        table: counts["columns"]
+        for table, counts in validation_report.get("tables", {}).items()
+        if "columns" in counts
+    }
+    features = available_features(absent, columns)
     left_out = sorted(set(feature_names()) - {f.name for f in features})
     if left_out:
-        logger.warning("Absent tables %s: features left out %s", absent, left_out)
+        logger.warning(
+            "Features left out (absent tables %s or missing columns): %s",
+            absent,
+            left_out,
+        )
     model = build_ensemble(
         [f.name for f in features if f.kind == "numeric"],
         [f.name for f in features if f.kind == "categorical"],

@@ -1,0 +1,78 @@
+"""The ingestion pipeline: validate source tables, derive the contract's tables."""
+
+from kedro.pipeline import Node, Pipeline
+
+from churn_pipeline.pipelines.ingestion import nodes
+
+
+def create_pipeline(**kwargs: object) -> Pipeline:
+    """Create the ingestion pipeline."""
+    params = ["params:ingestion", "params:data_validation"]
+    return Pipeline(
+        [
+            Node(
+                func=nodes.validate_subscriptions,
+                inputs=["source_subscriptions", *params],
+                outputs=[
+                    "subscriptions",
+                    "rejected_subscriptions",
+                    "subscriptions_validation",
+                ],
+                name="validate_subscriptions_node",
+            ),
+            Node(
+                func=nodes.validate_churn_events,
+                inputs=["source_churn_events", *params],
+                outputs=[
+                    "churn_events",
+                    "rejected_churn_events",
+                    "churn_events_validation",
+                ],
+                name="validate_churn_events_node",
+            ),
+            Node(
+                func=nodes.validate_usage_events,
+                inputs=[
+                    "source_usage_events",
+                    "subscriptions",
+                    "rejected_subscriptions",
+                    *params,
+                ],
+                outputs=[
+                    "usage_events",
+                    "rejected_usage_events",
+                    "usage_events_validation",
+                ],
+                name="validate_usage_events_node",
+            ),
+            Node(
+                func=nodes.derive_events,
+                inputs=["subscriptions", "churn_events", "params:data_validation"],
+                outputs=["raw_subscription_events", "event_derivation"],
+                name="derive_events_node",
+            ),
+            Node(
+                func=nodes.derive_usage,
+                inputs=["usage_events", "subscriptions", "params:ingestion"],
+                outputs="raw_usage",
+                name="derive_usage_node",
+            ),
+            Node(
+                func=nodes.complete_accounts,
+                inputs=["source_accounts", "subscriptions"],
+                outputs="raw_accounts",
+                name="complete_accounts_node",
+            ),
+            Node(
+                func=nodes.summarise_ingestion,
+                inputs=[
+                    "event_derivation",
+                    "subscriptions_validation",
+                    "churn_events_validation",
+                    "usage_events_validation",
+                ],
+                outputs=["ingestion_report", "ingestion_metrics"],
+                name="summarise_ingestion_node",
+            ),
+        ]
+    )
