@@ -2,11 +2,14 @@ from pathlib import Path
 
 import pandas as pd
 
+from churn_pipeline.sources import SOURCE_TABLES, build_source_schema
+from churn_pipeline.sources.schemas import SOURCE_DESCRIPTIONS
 from churn_pipeline.validation import RAW_TABLES, build_schema
 from churn_pipeline.validation.contract import (
     BEGIN_MARKER,
     COLUMN_DESCRIPTIONS,
     END_MARKER,
+    SOURCE_COLUMN_DESCRIPTIONS,
     TABLE_DESCRIPTIONS,
     embed,
     render_contract,
@@ -37,6 +40,19 @@ def test_every_column_is_described_and_nothing_else(validation_params):
             accounts=None if table == "accounts" else accounts,
         )
         assert set(schema.columns) == set(COLUMN_DESCRIPTIONS[table]), table
+
+
+def test_every_source_column_is_described_and_nothing_else(validation_params):
+    assert (
+        set(SOURCE_DESCRIPTIONS)
+        == set(SOURCE_TABLES)
+        == set(SOURCE_COLUMN_DESCRIPTIONS)
+    )
+    for table in SOURCE_TABLES:
+        schema = build_source_schema(
+            table, allowed_values=validation_params["allowed_values"]
+        )
+        assert set(schema.columns) == set(SOURCE_COLUMN_DESCRIPTIONS[table]), table
 
 
 def test_embed_replaces_only_the_generated_block():

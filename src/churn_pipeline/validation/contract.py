@@ -16,6 +16,11 @@ import pandas as pd
 import pandera.pandas as pa
 import yaml
 
+from churn_pipeline.sources.schemas import (
+    SOURCE_DESCRIPTIONS,
+    SOURCE_TABLES,
+    build_source_schema,
+)
 from churn_pipeline.validation.report import RULE_SEPARATOR
 from churn_pipeline.validation.schemas import RAW_TABLES, REQUIRED_TABLES, build_schema
 
@@ -92,8 +97,42 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
 }
 
 
+SOURCE_COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
+    "subscriptions": {
+        "subscription_id": "Identifier of the period.",
+        "account_id": "The account.",
+        "start_date": "Day the period starts.",
+        "end_date": "Day it ends; empty while open (not read as churn).",
+        "plan": "Plan in the period.",
+        "seats": "Paid seats in the period.",
+        "mrr": "Monthly recurring revenue in the period.",
+        "billing_cycle": "How often the period is invoiced.",
+    },
+    "churn_events": {
+        "churn_event_id": "Identifier of the churn event.",
+        "account_id": "The account.",
+        "churn_date": "Day the account left (or came back, if flagged).",
+        "churn_type": "Voluntary or involuntary (payment).",
+        "reason": "Why the customer left.",
+        "is_reactivation": "True when the event records a return, not churn.",
+    },
+    "usage_events": {
+        "usage_id": "Identifier of the usage event.",
+        "subscription_id": "The subscription (must exist in subscriptions).",
+        "usage_date": "When it happened (the day counts).",
+        "feature": "Which product feature was used.",
+    },
+}
+
+
 def _dtype(column: pa.Column) -> str:
-    names = {"int64": "integer", "float64": "number", "str": "text", "object": "text"}
+    names = {
+        "int64": "integer",
+        "float64": "number",
+        "str": "text",
+        "object": "text",
+        "None": "any (see rules)",
+    }
     raw = str(column.dtype)
     return "date / timestamp" if raw.startswith("datetime") else names.get(raw, raw)
 
@@ -117,7 +156,7 @@ def _row_rules(schema: pa.DataFrameSchema) -> dict[str, list[str]]:
 def render_contract(
     allowed_values: Mapping[str, Sequence[str]], usage_columns: Sequence[str]
 ) -> str:
-    """Markdown describing every raw table of the contract.
+    """Markdown describing every raw table of the contract and every source table.
 
     Args:
         allowed_values: Allowed values per categorical field (parameters).
@@ -139,26 +178,63 @@ def render_contract(
             accounts=None if table == "accounts" else accounts,
         )
         need = "required" if table in REQUIRED_TABLES else "optional"
-        row_rules = _row_rules(schema)
-        lines = [
-            f"### `{table}` ({need})",
-            "",
-            TABLE_DESCRIPTIONS[table],
-            f"Key: `{'`, `'.join(key)}` (unique).",
-            "",
-            "| column | type | empty allowed | rules | meaning |",
-            "|---|---|---|---|---|",
-        ]
-        for name, column in schema.columns.items():
-            rules = _column_rules(column) + row_rules.get(name, [])
-            text = "; ".join(f"`{r}`" for r in rules) or "-"
-            nullable = "yes" if column.nullable else "no"
-            meaning = COLUMN_DESCRIPTIONS[table].get(name, "")
-            lines.append(
-                f"| `{name}` | {_dtype(column)} | {nullable} | {text} | {meaning} |"
+        sections.append(
+            _render_table(
+                f"### `{table}` ({need})",
+                TABLE_DESCRIPTIONS[table],
+                key,
+                schema,
+                COLUMN_DESCRIPTIONS[table],
             )
-        sections.append("\n".join(lines))
+        )
+    sections.append(
+        "### Source tables of another shape (`input_kind: subscription_periods`)\n\n"
+        "Read by the ingestion pipeline, after `ingestion.mappings`, and reshaped "
+        "into `accounts`' terms, `subscription_events` and `usage`."
+    )
+    for table, key in SOURCE_TABLES.items():
+        schema = build_source_schema(table, allowed_values=allowed_values)
+        sections.append(
+            _render_table(
+                f"#### `{table}` (source)",
+                SOURCE_DESCRIPTIONS[table],
+                key,
+                schema,
+                SOURCE_COLUMN_DESCRIPTIONS[table],
+            )
+        )
     return "\n\n".join(sections) + "\n"
+
+
+def _render_table(
+    title: str,
+    description: str,
+    key: Sequence[str],
+    schema: pa.DataFrameSchema,
+    meanings: Mapping[str, str],
+) -> str:
+    row_rules = _row_rules(schema)
+    lines = [
+        title,
+        "",
+        description,
+        f"Key: `{'`, `'.join(key)}` (unique).",
+        "",
+        "| column | type | empty allowed | rules | meaning |",
+        "|---|---|---|---|---|",
+    ]
+    for name, column in schema.columns.items():
+        rules = _column_rules(column) + row_rules.get(name, [])
+        text = "; ".join(f"`{r}`" for r in rules) or "-"
+        nullable = "yes" if column.nullable else "no"
+        lines.append(
+            f"| `{name}` | {_dtype(column)} | {nullable} | {text} | "
+            f"{meanings.get(name, '')} |"
+        )
+    if not schema.strict:
+        lines.append("")
+        lines.append("Further columns pass through for the usage aggregations.")
+    return "\n".join(lines)
 
 
 def embed(document: str, contract: str) -> str:
