@@ -46,41 +46,136 @@ class FeatureSpec:
     requires: tuple[str, ...] = ()
 
 
-FEATURES: tuple[FeatureSpec, ...] = (
-    FeatureSpec(
+# Look-back windows (days) of the windowed counts.
+USAGE_WINDOWS = (7, 14, 30, 90)
+TICKET_WINDOWS = (7, 10, 30, 90)
+# Key features of the contract's usage table that get their own counts (each
+# needs its column); ``feature_engineering.key_feature_columns`` sets which
+# columns the summed key-feature counts add up.
+KEY_FEATURES = ("reports", "dashboards", "integrations", "automations")
+# Mean length of a Gregorian month, for tenure in months.
+DAYS_PER_MONTH = 30.4375
+
+
+def _numeric(
+    name: str,
+    description: str,
+    unit: str,
+    source: str,
+    window: str | None,
+    reason: str,
+    example: float,
+    **options: object,
+) -> FeatureSpec:
+    return FeatureSpec(
+        name, description, "numeric", unit, source, window, reason, example, **options
+    )
+
+
+def _categorical(
+    name: str, description: str, source: str, reason: str, example: str
+) -> FeatureSpec:
+    return FeatureSpec(
+        name, description, "categorical", "", source, None, reason, example
+    )
+
+
+def _windowed(
+    stem: str,
+    what: str,
+    reason: str,
+    windows: tuple[int, ...],
+    examples: tuple[float, ...],
+    source: str,
+    **options: object,
+) -> tuple[FeatureSpec, ...]:
+    """One count feature per look-back window: ``<stem>_<days>d``."""
+    return tuple(
+        _numeric(
+            f"{stem}_{days}d",
+            f"{what} in the {days} days up to the as-of date.",
+            "count",
+            source,
+            f"{days}d",
+            reason.replace("{days}", str(days)),
+            example,
+            **options,
+        )
+        for days, example in zip(windows, examples, strict=True)
+    )
+
+
+_TENURE = (
+    _numeric(
         "tenure_days",
         "Days since the account signed up.",
-        "numeric",
         "days",
         "accounts",
         None,
         "account is {value:.0f} days old",
         120.0,
     ),
-    FeatureSpec(
+    _numeric(
+        "tenure_months",
+        f"Whole months since signup (days / {DAYS_PER_MONTH}, rounded down).",
+        "months",
+        "accounts",
+        None,
+        "customer for {value:.0f} months",
+        4.0,
+    ),
+    _numeric(
+        "in_first_90_days",
+        "1 while the account is in its first 90 days (when most churn happens).",
+        "flag",
+        "accounts",
+        None,
+        "still in its first 90 days",
+        0.0,
+        maximum=1.0,
+    ),
+    _numeric(
+        "days_since_plan_change",
+        "Days since the last upgrade, downgrade, seat change or reactivation "
+        "(tenure if none).",
+        "days",
+        "subscription_events",
+        None,
+        "last plan change {value:.0f} days ago",
+        90.0,
+    ),
+    _numeric(
         "mrr",
         "Monthly recurring revenue at the as-of date.",
-        "numeric",
         "USD",
         "subscription_events",
         None,
         "pays {value:,.0f} per month",
         450.0,
     ),
-    FeatureSpec(
+    _numeric(
+        "mrr_change_90d",
+        "MRR now minus MRR 90 days earlier (or at signup, if later); negative "
+        "after a downgrade.",
+        "USD",
+        "subscription_events",
+        "90d",
+        "MRR changed by {value:+,.0f} in 90 days",
+        0.0,
+        minimum=None,
+    ),
+    _numeric(
         "seats",
         "Paid seats at the as-of date.",
-        "numeric",
         "count",
         "subscription_events",
         None,
         "{value:.0f} paid seats",
         10.0,
     ),
-    FeatureSpec(
+    _numeric(
         "discount_pct",
         "Discount granted at signup, as a fraction of list price.",
-        "numeric",
         "fraction",
         "accounts",
         None,
@@ -88,32 +183,22 @@ FEATURES: tuple[FeatureSpec, ...] = (
         0.1,
         maximum=1.0,
     ),
-    FeatureSpec(
-        "days_since_plan_change",
-        "Days since the last upgrade, downgrade or seat change (tenure if none).",
-        "numeric",
-        "days",
-        "subscription_events",
-        None,
-        "last plan change {value:.0f} days ago",
-        90.0,
-    ),
-    FeatureSpec(
-        "logins_30d",
-        "Logins in the 30 days up to the as-of date.",
-        "numeric",
-        "count",
+)
+
+_USAGE = (
+    *_windowed(
+        "logins",
+        "Logins",
+        "{value:.0f} logins in the last {days} days",
+        USAGE_WINDOWS,
+        (20.0, 40.0, 85.0, 250.0),
         "usage",
-        "30d",
-        "{value:.0f} logins in the last 30 days",
-        85.0,
         requires=("logins",),
     ),
-    FeatureSpec(
+    _numeric(
         "logins_trend_30d",
         "Relative change of logins, last 30 days vs the 30 days before: "
         "(last + 1) / (previous + 1) - 1, so a zero previous window is defined.",
-        "numeric",
         "ratio",
         "usage",
         "60d",
@@ -122,10 +207,19 @@ FEATURES: tuple[FeatureSpec, ...] = (
         minimum=-1.0,
         requires=("logins",),
     ),
-    FeatureSpec(
+    _numeric(
+        "logins_per_seat_30d",
+        "Logins in the last 30 days per paid seat.",
+        "ratio",
+        "usage",
+        "30d",
+        "{value:.1f} logins per paid seat in the last 30 days",
+        8.5,
+        requires=("logins",),
+    ),
+    _numeric(
         "active_days_30d",
-        "Days with at least one login in the last 30 days.",
-        "numeric",
+        "Days with any activity in the last 30 days.",
         "days",
         "usage",
         "30d",
@@ -133,11 +227,20 @@ FEATURES: tuple[FeatureSpec, ...] = (
         18.0,
         maximum=30.0,
     ),
-    FeatureSpec(
+    _numeric(
+        "active_days_90d",
+        "Days with any activity in the last 90 days.",
+        "days",
+        "usage",
+        "90d",
+        "active on {value:.0f} of the last 90 days",
+        55.0,
+        maximum=90.0,
+    ),
+    _numeric(
         "active_users_per_seat_30d",
         "Mean daily active users on active days over paid seats, last 30 days "
         "(0 when there was no activity).",
-        "numeric",
         "ratio",
         "usage",
         "30d",
@@ -145,72 +248,196 @@ FEATURES: tuple[FeatureSpec, ...] = (
         0.45,
         requires=("active_users",),
     ),
-    FeatureSpec(
-        "key_feature_uses_30d",
-        "Uses of the key features (reports, dashboards, integrations, "
-        "automations) in the last 30 days.",
-        "numeric",
-        "count",
-        "usage",
-        "30d",
-        "{value:.0f} key-feature uses in the last 30 days",
-        140.0,
-    ),
-    FeatureSpec(
+    _numeric(
         "days_since_last_login",
-        "Days since the last login; when none is on record, days since usage "
+        "Days since the last active day; when none is on record, days since usage "
         "history (or the account) began.",
-        "numeric",
         "days",
         "usage",
         None,
         "no login for {value:.0f} days",
         2.0,
     ),
-    FeatureSpec(
-        "tickets_30d",
-        "Support tickets opened in the last 30 days.",
-        "numeric",
-        "count",
-        "tickets",
-        "30d",
-        "{value:.0f} tickets opened in the last 30 days",
-        1.0,
+    *_windowed(
+        "key_feature_uses",
+        "Uses of the key features (feature_engineering.key_feature_columns)",
+        "{value:.0f} key-feature uses in the last {days} days",
+        USAGE_WINDOWS,
+        (30.0, 65.0, 140.0, 420.0),
+        "usage",
     ),
-    FeatureSpec(
+    _numeric(
+        "key_feature_trend_30d",
+        "Relative change of key-feature uses, last 30 days vs the 30 days before: "
+        "(last + 1) / (previous + 1) - 1.",
+        "ratio",
+        "usage",
+        "60d",
+        "key-feature use changed {value:+.0%} vs the previous 30 days",
+        -0.1,
+        minimum=-1.0,
+    ),
+    _numeric(
+        "distinct_key_features_30d",
+        "How many of the key features were used at all in the last 30 days.",
+        "count",
+        "usage",
+        "30d",
+        "used {value:.0f} key features in the last 30 days",
+        3.0,
+    ),
+    *(
+        spec
+        for feature in KEY_FEATURES
+        for spec in _windowed(
+            f"uses_{feature}",
+            f"Uses of the {feature} feature",
+            f"{{value:.0f}} uses of {feature} in the last {{days}} days",
+            USAGE_WINDOWS,
+            (8.0, 16.0, 35.0, 105.0),
+            "usage",
+            requires=(f"uses_{feature}",),
+        )
+    ),
+    _numeric(
+        "onboarding_features_30d",
+        "Onboarding: key features first used within 30 days of signup (as known "
+        "at the as-of date).",
+        "count",
+        "usage",
+        None,
+        "adopted {value:.0f} key features in its first 30 days",
+        3.0,
+    ),
+    _numeric(
+        "onboarding_features_90d",
+        "Onboarding: key features first used within 90 days of signup (as known "
+        "at the as-of date).",
+        "count",
+        "usage",
+        None,
+        "adopted {value:.0f} key features in its first 90 days",
+        4.0,
+    ),
+)
+
+_TICKETS = (
+    *_windowed(
+        "tickets",
+        "Support tickets opened",
+        "{value:.0f} tickets opened in the last {days} days",
+        TICKET_WINDOWS,
+        (0.0, 0.0, 1.0, 2.0),
+        "tickets",
+    ),
+    _numeric(
+        "ticket_burst_7d",
+        "1 when 3 or more tickets were opened in the last 7 days.",
+        "flag",
+        "tickets",
+        "7d",
+        "3 or more tickets in the last 7 days",
+        0.0,
+        maximum=1.0,
+    ),
+    _numeric(
         "tickets_open",
         "Support tickets open at the as-of date.",
-        "numeric",
         "count",
         "tickets",
         None,
         "{value:.0f} support tickets open",
         0.0,
     ),
-    FeatureSpec(
+    _numeric(
         "tickets_open_over_5d",
         "Support tickets open at the as-of date for more than 5 days.",
-        "numeric",
         "count",
         "tickets",
         None,
         "{value:.0f} support tickets open for more than 5 days",
         0.0,
     ),
-    FeatureSpec(
-        "failed_payments_90d",
-        "Failed invoices in the last 90 days.",
-        "numeric",
+    _numeric(
+        "oldest_open_ticket_days",
+        "Age in days of the oldest ticket still open (0 when none is open).",
+        "days",
+        "tickets",
+        None,
+        "a ticket has been open for {value:.0f} days",
+        0.0,
+    ),
+    _numeric(
+        "high_priority_share_90d",
+        "Share of the tickets opened in the last 90 days with high or urgent "
+        "priority (0 when there were none).",
+        "fraction",
+        "tickets",
+        "90d",
+        "{value:.0%} of recent tickets high priority",
+        0.25,
+        maximum=1.0,
+    ),
+    _numeric(
+        "mean_resolution_days_90d",
+        "Mean days from opening to closing of tickets closed in the last 90 days; "
+        "empty when none was closed.",
+        "days",
+        "tickets",
+        "90d",
+        "tickets took {value:.1f} days to resolve",
+        1.5,
+        nullable=True,
+    ),
+    _numeric(
+        "mean_satisfaction_90d",
+        "Mean satisfaction (1-5) of tickets closed in the last 90 days; empty "
+        "when none was rated.",
+        "score",
+        "tickets",
+        "90d",
+        "ticket satisfaction {value:.1f} of 5",
+        4.2,
+        minimum=1.0,
+        maximum=5.0,
+        nullable=True,
+    ),
+)
+
+_BILLING = (
+    *_windowed(
+        "failed_payments",
+        "Failed invoices",
+        "{value:.0f} failed payments in the last {days} days",
+        (30, 90),
+        (0.0, 0.0),
+        "invoices",
+    ),
+    _numeric(
+        "payment_retries_90d",
+        "Charge retries (attempts beyond the first) on invoices of the last 90 days.",
         "count",
         "invoices",
         "90d",
-        "{value:.0f} failed payments in the last 90 days",
+        "{value:.0f} payment retries in the last 90 days",
         0.0,
     ),
-    FeatureSpec(
+    _numeric(
+        "days_since_failed_payment",
+        "Days since the last failed invoice; empty when none ever failed.",
+        "days",
+        "invoices",
+        None,
+        "last failed payment {value:.0f} days ago",
+        200.0,
+        nullable=True,
+    ),
+)
+
+_NPS = (
+    _numeric(
         "last_nps",
         "Most recent NPS score (0-10); empty when never answered.",
-        "numeric",
         "score",
         "nps_responses",
         None,
@@ -219,56 +446,81 @@ FEATURES: tuple[FeatureSpec, ...] = (
         maximum=10.0,
         nullable=True,
     ),
-    FeatureSpec(
+    _numeric(
+        "nps_change",
+        "Last NPS score minus the one before; empty with fewer than two answers.",
+        "points",
+        "nps_responses",
+        None,
+        "NPS changed by {value:+.0f} points",
+        0.0,
+        minimum=-10.0,
+        maximum=10.0,
+        nullable=True,
+    ),
+    _numeric(
+        "nps_detractor",
+        "1 when the last NPS score is below 7 (0 when never answered).",
+        "flag",
+        "nps_responses",
+        None,
+        "NPS detractor (score below 7)",
+        0.0,
+        maximum=1.0,
+    ),
+    _numeric(
+        "days_since_nps",
+        "Days since the last NPS answer; empty when never answered.",
+        "days",
+        "nps_responses",
+        None,
+        "last NPS answer {value:.0f} days ago",
+        60.0,
+        nullable=True,
+    ),
+)
+
+_CATEGORIES = (
+    _categorical(
         "plan",
         "Plan at the as-of date.",
-        "categorical",
-        "",
         "subscription_events",
-        None,
         "on the {value} plan",
         "pro",
     ),
-    FeatureSpec(
-        "billing_cycle",
-        "Billing cycle.",
-        "categorical",
-        "",
-        "accounts",
-        None,
-        "billed {value}",
-        "monthly",
+    _categorical(
+        "billing_cycle", "Billing cycle.", "accounts", "billed {value}", "monthly"
     ),
-    FeatureSpec(
+    _categorical(
         "industry",
         "Industry of the customer.",
-        "categorical",
-        "",
         "accounts",
-        None,
         "industry {value}",
         "software",
     ),
-    FeatureSpec(
+    _categorical(
         "acquisition_channel",
         "How the account was acquired.",
-        "categorical",
-        "",
         "accounts",
-        None,
         "acquired via {value}",
         "organic",
     ),
-    FeatureSpec(
+    _categorical(
         "country",
         "Country of the customer (ISO 3166-1 alpha-2).",
-        "categorical",
-        "",
         "accounts",
-        None,
         "based in {value}",
         "US",
     ),
+)
+
+FEATURES: tuple[FeatureSpec, ...] = (
+    *_TENURE,
+    *_USAGE,
+    *_TICKETS,
+    *_BILLING,
+    *_NPS,
+    *_CATEGORIES,
 )
 
 NUMERIC_FEATURES: tuple[str, ...] = tuple(

@@ -1,0 +1,82 @@
+"""Where feature expressions run: DuckDB in-process by default, or Apache Spark.
+
+The feature code builds Ibis expressions once; a backend executes them. DuckDB
+needs no server and suits one machine; Spark (local mode in tests, a cluster in
+production) takes over when the data outgrows it. Both give the same features.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import ibis
+import pandas as pd
+from ibis.backends import BaseBackend
+
+logger = logging.getLogger(__name__)
+
+BACKENDS = ("duckdb", "pyspark")
+# Timestamps mean UTC days everywhere; Spark otherwise uses the machine's zone.
+_SPARK_DEFAULTS = {
+    "spark.sql.session.timeZone": "UTC",
+    "spark.ui.enabled": "false",
+    "spark.sql.shuffle.partitions": "8",
+}
+
+
+def connect(
+    backend: str = "duckdb", options: Mapping[str, Any] | None = None
+) -> BaseBackend:
+    """Open an Ibis connection to a feature backend.
+
+    Args:
+        backend: One of ``BACKENDS``.
+        options: For ``duckdb``: ``threads`` and ``memory_limit`` (e.g.
+            ``"3GB"``). For ``pyspark``: ``master`` (default ``local[*]``) and
+            ``config`` (Spark settings, e.g. executor memory).
+
+    Returns:
+        The connection.
+
+    Raises:
+        ValueError: If ``backend`` is unknown.
+        ImportError: If ``pyspark`` is asked for but not installed (the
+            ``spark`` extra).
+    """
+    options = dict(options or {})
+    if backend == "duckdb":
+        con = ibis.duckdb.connect()
+        for setting in ("threads", "memory_limit"):
+            if options.get(setting) is not None:
+                con.raw_sql(f"SET {setting} = '{options[setting]}'")
+        return con
+    if backend == "pyspark":
+        from pyspark.sql import SparkSession  # noqa: PLC0415 (optional `spark` extra)
+
+        builder = SparkSession.builder.appName("churn_pipeline").master(
+            options.get("master", "local[*]")
+        )
+        for key, value in {**_SPARK_DEFAULTS, **options.get("config", {})}.items():
+            builder = builder.config(key, str(value))
+        session = builder.getOrCreate()
+        session.sparkContext.setLogLevel("ERROR")
+        return ibis.pyspark.connect(session)
+    raise ValueError(f"Unknown feature backend {backend!r}; allowed: {list(BACKENDS)}")
+
+
+def execute(con: BaseBackend, expr: ibis.Table, keys: list[str]) -> pd.DataFrame:
+    """Run ``expr`` and return it as pandas, ordered by ``keys``.
+
+    Args:
+        con: A connection from :func:`connect`.
+        expr: The expression.
+        keys: Columns that identify a row (the order is made explicit, since
+            SQL engines return rows in any order).
+
+    Returns:
+        The result with a fresh index.
+    """
+    frame = con.to_pandas(expr.order_by(keys))
+    return frame.reset_index(drop=True)
