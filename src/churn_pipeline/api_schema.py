@@ -173,6 +173,9 @@ def predict_accounts(
 _AT_RISK_EXAMPLE = {
     "account_id": "A000456",
     "tenure_days": 45.0,
+    "tenure_months": 1.0,
+    "in_first_90_days": 1.0,
+    "logins_7d": 0.0,
     "logins_30d": 6.0,
     "logins_trend_30d": -0.7,
     "active_days_30d": 3.0,
@@ -182,8 +185,11 @@ _AT_RISK_EXAMPLE = {
     "tickets_30d": 3.0,
     "tickets_open": 2.0,
     "tickets_open_over_5d": 2.0,
+    "oldest_open_ticket_days": 9.0,
+    "failed_payments_30d": 1.0,
     "failed_payments_90d": 1.0,
     "last_nps": 4.0,
+    "nps_detractor": 1.0,
     "plan": "basic",
 }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from churn_pipeline.features import FEATURES, available_features, feature_names
+from churn_pipeline.features.registry import KEY_FEATURES, USAGE_WINDOWS
 
 
 def _names(**kwargs) -> set[str]:
@@ -21,12 +22,23 @@ def test_features_of_an_absent_table_are_left_out():
     assert names == {f.name for f in FEATURES if f.source != "nps_responses"}
 
 
+KEY_COLUMNS = [f"uses_{feature}" for feature in KEY_FEATURES]
+PER_KEY_FEATURE = {
+    f"uses_{feature}_{days}d" for feature in KEY_FEATURES for days in USAGE_WINDOWS
+}
+FROM_LOGINS = {
+    *(f"logins_{days}d" for days in USAGE_WINDOWS),
+    "logins_trend_30d",
+    "logins_per_seat_30d",
+}
+
+
 @pytest.mark.parametrize(
     ("usage_columns", "left_out"),
     [
-        (["logins", "active_users"], set()),
-        (["logins"], {"active_users_per_seat_30d"}),
-        ([], {"active_users_per_seat_30d", "logins_30d", "logins_trend_30d"}),
+        (["logins", "active_users", *KEY_COLUMNS], set()),
+        (["logins", *KEY_COLUMNS], {"active_users_per_seat_30d"}),
+        (["active_users"], FROM_LOGINS | PER_KEY_FEATURE),
     ],
 )
 def test_features_needing_a_missing_column_are_left_out(usage_columns, left_out):

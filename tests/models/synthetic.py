@@ -26,7 +26,8 @@ from mlflow.tracking import MlflowClient
 from scipy.special import expit
 from threadpoolctl import threadpool_limits
 
-from churn_pipeline.features import CATEGORICAL_FEATURES, NUMERIC_FEATURES
+from churn_pipeline.features import CATEGORICAL_FEATURES, FEATURES, NUMERIC_FEATURES
+from churn_pipeline.features.registry import DAYS_PER_MONTH
 from churn_pipeline.models import ChurnEnsemble
 
 HORIZON_DAYS = 30
@@ -164,6 +165,7 @@ def make_snapshots(
                 "country": rng.choice(CATEGORIES["country"], n),
             }
         )
+        frame = _with_other_features(frame, rng)
         churned = rng.random(n) < expit(churn_logit(frame).to_numpy())
         frame["label"] = churned.astype(float) if labelled else np.nan
         frame["is_labelled"] = labelled
@@ -171,6 +173,58 @@ def make_snapshots(
     table = pd.concat(frames, ignore_index=True)
     table["as_of_date"] = table["as_of_date"].astype("datetime64[ns]")
     return table
+
+
+def _noise(unit: str, example: float, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Values of a plausible scale for a feature of this unit."""
+    if unit == "count":
+        values = rng.poisson(example + 1.0, n)
+    elif unit == "flag":
+        values = rng.binomial(1, 0.1, n)
+    elif unit == "fraction":
+        values = rng.random(n)
+    elif unit == "days":
+        values = rng.exponential(example + 10.0, n).round()
+    elif unit == "score":
+        values = rng.integers(1, 6, n)
+    elif unit == "points":
+        values = rng.integers(-3, 4, n)
+    elif unit == "USD":
+        values = rng.normal(0.0, 50.0, n).round()
+    else:
+        values = rng.normal(example, 0.3, n)
+    return np.asarray(values, dtype=float)
+
+
+def _with_other_features(frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """Fill the registry's remaining numeric features with plausible noise.
+
+    They carry no churn signal (the label depends only on :func:`churn_logit`),
+    so the model tests' directions are those of the features above.
+    """
+    n = len(frame)
+    derived: dict[str, Any] = {
+        "tenure_months": np.floor(frame["tenure_days"] / DAYS_PER_MONTH),
+        "in_first_90_days": (frame["tenure_days"] < 90).astype(float),
+    }
+    for spec in FEATURES:
+        if spec.kind != "numeric" or spec.name in frame or spec.name in derived:
+            continue
+        stem, _, window = spec.name.rpartition("_")
+        monthly = f"{stem}_30d"
+        if window.endswith("d") and window[:-1].isdigit() and monthly in frame:
+            # Other windows of a 30-day count move with it, as in real usage.
+            rate = frame[monthly].to_numpy() * int(window[:-1]) / 30
+            values = rng.poisson(rate).astype(float)
+        else:
+            values = _noise(spec.unit, spec.example, n, rng)
+        lower = -np.inf if spec.minimum is None else spec.minimum
+        upper = np.inf if spec.maximum is None else spec.maximum
+        values = np.clip(values, lower, upper)
+        if spec.nullable:
+            values[rng.random(n) < 0.2] = np.nan
+        derived[spec.name] = values
+    return frame.assign(**derived)
 
 
 def make_model(**overrides: Any) -> ChurnEnsemble:

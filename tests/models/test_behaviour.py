@@ -121,8 +121,8 @@ def test_scoring_one_row_equals_scoring_it_in_a_batch(
 
 @pytest.fixture(scope="module")
 def small_business() -> pd.DataFrame:
-    """Sixty accounts a month: few enough rows for collinearity to bite."""
-    return synthetic.make_snapshots(synthetic.FIT_DATES, 60, seed=11)
+    """A hundred accounts a month: few enough rows for collinearity to bite."""
+    return synthetic.make_snapshots(synthetic.FIT_DATES, 100, seed=6)
 
 
 def test_directions_hold_when_collinear_features_flip_a_linear_sign(

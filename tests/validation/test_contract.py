@@ -1,17 +1,17 @@
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
+from churn_pipeline.reporting.generated import embed, markers
 from churn_pipeline.sources import SOURCE_TABLES, build_source_schema
 from churn_pipeline.sources.schemas import SOURCE_DESCRIPTIONS
 from churn_pipeline.validation import RAW_TABLES, build_schema
 from churn_pipeline.validation.contract import (
-    BEGIN_MARKER,
+    BLOCK,
     COLUMN_DESCRIPTIONS,
-    END_MARKER,
     SOURCE_COLUMN_DESCRIPTIONS,
     TABLE_DESCRIPTIONS,
-    embed,
     render_contract,
 )
 
@@ -24,7 +24,7 @@ def test_document_matches_the_schemas(validation_params):
     contract = render_contract(
         validation_params["allowed_values"], validation_params["usage_columns"]
     )
-    assert embed(document, contract) == document
+    assert embed(document, contract, BLOCK) == document
 
 
 def test_every_column_is_described_and_nothing_else(validation_params):
@@ -56,8 +56,11 @@ def test_every_source_column_is_described_and_nothing_else(validation_params):
 
 
 def test_embed_replaces_only_the_generated_block():
-    document = f"intro\n{BEGIN_MARKER}\nold\n{END_MARKER}\noutro\n"
-    assert (
-        embed(document, "new\n")
-        == f"intro\n{BEGIN_MARKER}\n\nnew\n\n{END_MARKER}\noutro\n"
-    )
+    begin, end = markers(BLOCK)
+    document = f"intro\n{begin}\nold\n{end}\noutro\n"
+    assert embed(document, "new\n", BLOCK) == f"intro\n{begin}\n\nnew\n\n{end}\noutro\n"
+
+
+def test_embed_refuses_a_document_without_the_block():
+    with pytest.raises(ValueError, match="no generated block 'CONTRACT'"):
+        embed("no markers here", "new", BLOCK)

@@ -66,6 +66,16 @@ def connect(
     raise ValueError(f"Unknown feature backend {backend!r}; allowed: {list(BACKENDS)}")
 
 
+def table(frame: pd.DataFrame) -> ibis.Table:
+    """A pandas frame as an Ibis table any backend can run.
+
+    Text columns are typed as text even when empty: an absent optional table is
+    an empty frame, and an all-empty object column would otherwise have no type.
+    """
+    text = {c: "string" for c in frame.columns if frame[c].dtype == object}
+    return ibis.memtable(frame.astype(text))
+
+
 def execute(con: BaseBackend, expr: ibis.Table, keys: list[str]) -> pd.DataFrame:
     """Run ``expr`` and return it as pandas, ordered by ``keys``.
 

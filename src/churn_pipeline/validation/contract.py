@@ -16,6 +16,7 @@ import pandas as pd
 import pandera.pandas as pa
 import yaml
 
+from churn_pipeline.reporting.generated import embed
 from churn_pipeline.sources.schemas import (
     SOURCE_DESCRIPTIONS,
     SOURCE_TABLES,
@@ -26,8 +27,7 @@ from churn_pipeline.validation.schemas import RAW_TABLES, REQUIRED_TABLES, build
 
 logger = logging.getLogger(__name__)
 
-BEGIN_MARKER = "<!-- BEGIN GENERATED CONTRACT: do not edit by hand -->"
-END_MARKER = "<!-- END GENERATED CONTRACT -->"
+BLOCK = "CONTRACT"
 
 TABLE_DESCRIPTIONS: dict[str, str] = {
     "accounts": "One row per customer account, as it was at signup.",
@@ -237,13 +237,6 @@ def _render_table(
     return "\n".join(lines)
 
 
-def embed(document: str, contract: str) -> str:
-    """Replace the generated block of ``document`` with ``contract``."""
-    head, _, rest = document.partition(BEGIN_MARKER)
-    _, _, tail = rest.partition(END_MARKER)
-    return f"{head}{BEGIN_MARKER}\n\n{contract}\n{END_MARKER}{tail}"
-
-
 def main(argv: Sequence[str] | None = None) -> None:
     """Rewrite the generated block of the contract document from the schemas."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -258,7 +251,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO)
     params = yaml.safe_load(args.params.read_text())["data_validation"]
     contract = render_contract(params["allowed_values"], params["usage_columns"])
-    args.write.write_text(embed(args.write.read_text(), contract))
+    args.write.write_text(embed(args.write.read_text(), contract, BLOCK))
     logger.info("Wrote the contract of %d tables to %s", len(RAW_TABLES), args.write)
 
 

@@ -31,7 +31,12 @@ def create_pipeline(**kwargs: object) -> Pipeline:
             ),
             Node(
                 func=build_account_features,
-                inputs=["spine", "accounts", "subscription_events"],
+                inputs=[
+                    "spine",
+                    "accounts",
+                    "subscription_events",
+                    "params:feature_engineering",
+                ],
                 outputs="account_features",
                 name="build_account_features_node",
             ),
@@ -40,6 +45,7 @@ def create_pipeline(**kwargs: object) -> Pipeline:
                 inputs=[
                     "spine",
                     "usage",
+                    "accounts",
                     "account_features",
                     "params:feature_engineering",
                 ],
@@ -48,19 +54,19 @@ def create_pipeline(**kwargs: object) -> Pipeline:
             ),
             Node(
                 func=build_ticket_features,
-                inputs=["spine", "tickets"],
+                inputs=["spine", "tickets", "params:feature_engineering"],
                 outputs="ticket_features",
                 name="build_ticket_features_node",
             ),
             Node(
                 func=build_billing_features,
-                inputs=["spine", "invoices"],
+                inputs=["spine", "invoices", "params:feature_engineering"],
                 outputs="billing_features",
                 name="build_billing_features_node",
             ),
             Node(
                 func=build_nps_features,
-                inputs=["spine", "nps_responses"],
+                inputs=["spine", "nps_responses", "params:feature_engineering"],
                 outputs="nps_features",
                 name="build_nps_features_node",
             ),

@@ -1,0 +1,24 @@
+"""docs/features.md cannot drift from the registry."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from churn_pipeline.features import FEATURES
+from churn_pipeline.features.docs import BLOCK, SECTIONS, render_features
+from churn_pipeline.reporting.generated import embed
+
+DOC = Path(__file__).resolve().parents[2] / "docs/features.md"
+
+
+def test_document_matches_the_registry():
+    # Fix: python -m churn_pipeline.features.docs --write docs/features.md
+    document = DOC.read_text()
+    assert embed(document, render_features(), BLOCK) == document
+
+
+def test_every_feature_is_listed_once_under_its_source():
+    rendered = render_features()
+    for spec in FEATURES:
+        assert rendered.count(f"| `{spec.name}` |") == 1, spec.name
+        assert spec.source in SECTIONS, spec.name
