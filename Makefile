@@ -16,7 +16,7 @@ MODEL_URI ?= models:/churn-model@champion
 export UV_PYTHON := $(PYTHON)
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: help install install-dev data run test lint format serve ui bench clean
+.PHONY: help install install-dev data run test lint format serve ui bench bench-features clean
 
 help:  ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -62,6 +62,9 @@ ui: install  ## Open the MLflow UI on the project's tracking store
 
 bench: install-dev  ## Run the benchmarks in benchmarks/ (results in benchmarks/results)
 	$(BIN)/python -m benchmarks
+
+bench-features: install-dev  ## Feature build at 1M accounts vs pandas (benchmarks/results/features.json)
+	$(BIN)/python -m benchmarks.bench_features
 
 clean:  ## Remove generated data, runs and environments
 	find data -type f ! -name .gitkeep -delete
