@@ -11,15 +11,66 @@ from ibis.expr.types import NumericValue, Table
 from churn_pipeline.features.pit import (
     KEYS,
     days_between,
-    in_window,
     known_at,
-    latest_value,
-    windowed,
+    known_maxima,
+    pick,
+    sorted_dates,
 )
 from churn_pipeline.features.registry import KEY_FEATURES, USAGE_WINDOWS
 
 ONBOARDING_DAYS = (30, 90)
 _LONGEST = max(USAGE_WINDOWS)
+# Window edges before each as-of date: the windows and the 30 days before the
+# last 30 (for the trends).
+_EDGES = (0, *sorted({*USAGE_WINDOWS, 60}))
+_ONE_DAY = pd.Timedelta(days=1)
+
+
+def _cuts(dates: Sequence[pd.Timestamp]) -> list[pd.Timestamp]:
+    """Every window edge of every as-of date, sorted (days at midnight)."""
+    ends = [t + _ONE_DAY for t in dates]
+    return sorted({end - pd.Timedelta(days=e) for end in ends for e in _EDGES})
+
+
+def _segments(
+    dates: Sequence[pd.Timestamp], history_start: pd.Timestamp | None
+) -> tuple[Table, Table]:
+    """A calendar of segments between window edges, and which windows hold each.
+
+    Returns:
+        ``day -> segment`` for every day from the start of the history (or the
+        earliest window start) to the last as-of date, days before every
+        window in segment -1; and ``segment, as_of_date, in_<w>d...,
+        in_prev_30d`` for each as-of date whose longest window holds the
+        segment.
+    """
+    cuts = _cuts(dates)
+    first = cuts[0]
+    if history_start is not None:
+        first = min(first, pd.Timestamp(history_start).normalize())
+    days = pd.date_range(first, cuts[-1] - _ONE_DAY, freq="D")
+    segment = pd.Series(cuts[1:]).searchsorted(days, side="right")
+    segment[days < cuts[0]] = -1
+    calendar = ibis.memtable(
+        pd.DataFrame({"day": days.date, "segment": segment.astype("int64")}),
+        schema={"day": "date", "segment": "int64"},
+    )
+    rows = []
+    for index, start in enumerate(cuts[:-1]):
+        for t in dates:
+            end = t + _ONE_DAY
+            back = (end - start).days
+            if 0 < back <= _LONGEST:
+                rows.append(
+                    {
+                        "segment": index,
+                        "as_of_date": t,
+                        **{f"in_{w}d": back <= w for w in USAGE_WINDOWS},
+                        "in_prev_30d": 30 < back <= 60,
+                    }
+                )
+    lanes = pd.DataFrame(rows).astype({"as_of_date": "datetime64[ns]"})
+    return calendar, ibis.memtable(lanes)
 
 
 def _trend(last: NumericValue, previous: NumericValue) -> NumericValue:
@@ -55,56 +106,88 @@ def usage_features(
         Keys plus the usage features of the registry.
     """
     has = set(usage.columns)
+    dates = sorted_dates(dates)
     zero = ibis.literal(0)
     key_uses = sum((usage[c] for c in key_columns), start=zero)
     logins = usage["logins"] if "logins" in has else zero
     users = usage["active_users"] if "active_users" in has else zero
     per_feature = [f"uses_{f}" for f in KEY_FEATURES if f"uses_{f}" in has]
-    rows = usage.select(
+    counted = sorted({*key_columns, *per_feature})
+    calendar, lanes = _segments(dates, history_start)
+    # 1. One pass over the usage rows known at the last as-of date: per account
+    # and segment (segments run between window edges; -1 holds the days before
+    # every window), the sums, the last active day and the first use of each
+    # key feature.
+    known = usage.filter(usage.usage_date < ibis.literal(dates[-1] + _ONE_DAY))
+    days = known.select(
         "account_id",
         "usage_date",
+        day=known.usage_date.date(),
         logins=logins,
         active_users=users,
         key_uses=key_uses,
-        **{c: usage[c] for c in sorted({*key_columns, *per_feature})},
-    )
-    paired = windowed(rows, "usage_date", dates, _LONGEST)
-
-    def within(days: int) -> ibis.expr.types.BooleanValue:
-        return in_window(paired.usage_date, paired.as_of_date, days)
-
-    def total(value: NumericValue, days: int) -> NumericValue:
-        return ibis.ifelse(within(days), value, 0).sum()
-
-    previous_30d = ~within(30) & within(60)
-    metrics = {
-        **{f"logins_{d}d": total(paired.logins, d) for d in USAGE_WINDOWS},
-        "logins_prev_30d": ibis.ifelse(previous_30d, paired.logins, 0).sum(),
-        "active_days_30d": total(1, 30),
-        "active_days_90d": total(1, 90),
-        "users_30d": total(paired.active_users, 30),
-        **{f"key_feature_uses_{d}d": total(paired.key_uses, d) for d in USAGE_WINDOWS},
-        "key_prev_30d": ibis.ifelse(previous_30d, paired.key_uses, 0).sum(),
+        **{c: known[c] for c in counted},
+    ).join(calendar, "day")
+    sums = ["logins", "active_users", "key_uses", *counted]
+    # Float sums (exact for counts below 2**53): DuckDB sums integers as
+    # 128-bit integers, several times slower to add up again in step 2.
+    per_segment = days.group_by(["account_id", "segment"]).aggregate(
+        days=days.count().cast("float64"),
+        last_day=days.usage_date.max(),
+        **{c: days[c].cast("float64").sum() for c in sums},
         **{
-            f"{c}_{d}d": total(paired[c], d) for c in per_feature for d in USAGE_WINDOWS
+            f"first_{c}": ibis.ifelse(days[c] > 0, days.usage_date, None).min()
+            for c in key_columns
         },
-        **{f"used_{c}_30d": total(paired[c], 30) for c in key_columns},
+    )
+    # 2. Add the segments up per as-of date and window (segments never straddle
+    # a window edge, so each lies wholly inside or outside every window).
+    paired = per_segment.join(lanes, "segment")
+
+    def total(column: str, flag: str) -> NumericValue:
+        return ibis.ifelse(paired[flag], paired[column], 0.0).sum()
+
+    metrics = {
+        **{f"logins_{d}d": total("logins", f"in_{d}d") for d in USAGE_WINDOWS},
+        "logins_prev_30d": total("logins", "in_prev_30d"),
+        "active_days_30d": total("days", "in_30d"),
+        "active_days_90d": total("days", "in_90d"),
+        "users_30d": total("active_users", "in_30d"),
+        **{
+            f"key_feature_uses_{d}d": total("key_uses", f"in_{d}d")
+            for d in USAGE_WINDOWS
+        },
+        "key_prev_30d": total("key_uses", "in_prev_30d"),
+        **{
+            f"{c}_{d}d": total(c, f"in_{d}d")
+            for c in per_feature
+            for d in USAGE_WINDOWS
+        },
+        **{f"used_{c}_30d": total(c, "in_30d") for c in key_columns},
     }
     counts = paired.group_by(KEYS).aggregate(**metrics)
-    last_active = latest_value(spine, rows, "usage_date", "usage_date", dates)
-    first_use = rows.group_by("account_id").aggregate(
-        **{
-            f"first_{c}": ibis.ifelse(rows[c] > 0, rows.usage_date, None).min()
-            for c in key_columns
-        }
+    # 3. Per account, from the same segments: the last active day known at
+    # each date (a segment is known whole or not at all) and first uses.
+    per_account = per_segment.group_by("account_id").aggregate(
+        **known_maxima(per_segment.last_day, per_segment.last_day, dates, "_last_"),
+        **{f"first_{c}": per_segment[f"first_{c}"].min() for c in key_columns},
     )
     joined = (
         spine.select(*KEYS)
         .left_join(counts, KEYS)
         .left_join(account_features.select(*KEYS, "seats"), KEYS)
         .left_join(accounts.select("account_id", "signup_date"), "account_id")
-        .left_join(last_active.rename(last_active_date="value"), KEYS)
-        .left_join(first_use, "account_id")
+        .left_join(per_account, "account_id")
+        .select(
+            *KEYS,
+            *counts.columns[2:],
+            "seats",
+            "signup_date",
+            *per_account.columns[1:],
+        )
+    )
+    joined = joined.mutate(
+        last_active_date=pick(joined, [f"_last_{k}" for k in range(len(dates))], dates)
     )
     return _finish(joined, key_columns, per_feature, has, history_start)
 
