@@ -11,38 +11,98 @@ import pytest
 from tests.models import synthetic
 
 from churn_pipeline.metrics import expected_contact_profit
-from churn_pipeline.models import ChurnEnsemble
+from churn_pipeline.models import ChurnEnsemble, Explanation
 from churn_pipeline.scoring import (
     ScoringPolicy,
     describe,
+    lifetime_from_params,
     risk_band,
     score_accounts,
     top_reasons,
 )
+from churn_pipeline.value import expected_lifetime_months
 
 SCORE_COLUMNS = [
     "account_id",
     "churn_probability",
     "risk_band",
     "top_reasons",
+    "account_clv",
     "expected_contact_profit",
     "contact",
 ]
+# A policy as stored in MLflow model metadata before the value basis existed.
+OLD_POLICY_DICT = {
+    "yellow_from": 0.05,
+    "red_from": 0.15,
+    "contact_threshold": 11 / 67,
+    "n_reasons": 3,
+    "clv": 200.0,
+    "incentive_cost": 10.0,
+    "contact_cost": 1.0,
+    "accept_rate": 0.3,
+}
+VALUE_PARAMS = {
+    "basis": "per_account",
+    "gross_margin": 0.8,
+    "max_lifetime_months": 36,
+    "horizon_days": 30,
+}
 
 
 def _policy(**overrides: Any) -> ScoringPolicy:
-    values: dict[str, Any] = {
-        "yellow_from": 0.05,
-        "red_from": 0.15,
-        "contact_threshold": 11 / 67,
-        "n_reasons": 3,
-        "clv": 200.0,
-        "incentive_cost": 10.0,
-        "contact_cost": 1.0,
-        "accept_rate": 0.3,
-    }
+    values: dict[str, Any] = dict(OLD_POLICY_DICT)
     values.update(overrides)
     return ScoringPolicy(**values)
+
+
+def _per_account(**overrides: Any) -> ScoringPolicy:
+    return _policy(
+        **{
+            "clv_basis": "per_account",
+            "gross_margin": 0.8,
+            "lifetime_months": 24.0,
+            **overrides,
+        }
+    )
+
+
+def _scoring_params(**value: Any) -> dict[str, Any]:
+    return {**synthetic.SCORING_PARAMS, "value": {**VALUE_PARAMS, **value}}
+
+
+class _FixedModel:
+    """Stands in for the ensemble: given probabilities, whatever the features."""
+
+    def __init__(self, probability: list[float]) -> None:
+        self.probability = np.asarray(probability, dtype=float)
+
+    def predict_proba(self, features: pd.DataFrame) -> np.ndarray:
+        assert len(features) == len(self.probability)
+        return np.column_stack([1 - self.probability, self.probability])
+
+
+def _score_fixed(
+    probability: list[float], mrr: list[float], policy: ScoringPolicy
+) -> pd.DataFrame:
+    features = pd.DataFrame(
+        {
+            "account_id": [f"A{i}" for i in range(len(mrr))],
+            "mrr": mrr,
+            "logins_30d": 1.0,
+        }
+    )
+    explanation = Explanation(
+        base_value=0.0,
+        contributions=pd.DataFrame({"mrr": 0.0, "logins_30d": [0.0] * len(mrr)}),
+        calibration_slope=1.0,
+    )
+    return score_accounts(
+        _FixedModel(probability),  # type: ignore[arg-type]
+        features,
+        policy,
+        explanation,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -178,6 +238,108 @@ def test_policy_round_trips_through_a_dict() -> None:
     assert ScoringPolicy(**policy.to_dict()) == policy
 
 
+# ------------------------------------------------------------------ value basis
+def test_an_old_stored_policy_loads_as_fixed_clv() -> None:
+    policy = ScoringPolicy(**OLD_POLICY_DICT)
+
+    assert policy.clv_basis == "fixed"
+    assert policy.lifetime_months is None
+    assert policy.to_dict() == {
+        **OLD_POLICY_DICT,
+        "clv_basis": "fixed",
+        "gross_margin": 0.8,
+        "lifetime_months": None,
+    }
+
+
+@pytest.mark.parametrize("basis", ["Fixed", "per-account", "mrr", ""])
+def test_policy_rejects_an_unknown_clv_basis(basis: str) -> None:
+    with pytest.raises(
+        ValueError,
+        match=f"clv_basis must be one of 'fixed', 'per_account', got '{basis}'",
+    ):
+        _policy(clv_basis=basis)
+
+
+def test_per_account_policy_needs_a_lifetime() -> None:
+    with pytest.raises(ValueError, match="'per_account' needs lifetime_months"):
+        _policy(clv_basis="per_account")
+
+
+@pytest.mark.parametrize("lifetime", [0.0, -1.0, float("nan"), float("inf")])
+def test_policy_rejects_a_bad_lifetime(lifetime: float) -> None:
+    with pytest.raises(ValueError, match="lifetime_months must be finite and > 0"):
+        _per_account(lifetime_months=lifetime)
+
+
+@pytest.mark.parametrize("margin", [0.0, 1.5, float("nan")])
+def test_policy_rejects_a_bad_gross_margin(margin: float) -> None:
+    with pytest.raises(ValueError, match=r"gross_margin must be in \(0, 1\]"):
+        _per_account(gross_margin=margin)
+
+
+def test_from_params_without_a_value_block_is_fixed() -> None:
+    policy = ScoringPolicy.from_params(
+        synthetic.SCORING_PARAMS, synthetic.PROFIT_PARAMS
+    )
+
+    assert policy == ScoringPolicy(**OLD_POLICY_DICT)
+
+
+def test_from_params_per_account() -> None:
+    policy = ScoringPolicy.from_params(
+        _scoring_params(gross_margin=0.6), synthetic.PROFIT_PARAMS, lifetime_months=18
+    )
+
+    assert (policy.clv_basis, policy.gross_margin, policy.lifetime_months) == (
+        "per_account",
+        0.6,
+        18.0,
+    )
+    assert policy.contact_threshold == pytest.approx(11 / 67, rel=1e-15)
+    assert ScoringPolicy(**policy.to_dict()) == policy
+
+
+def test_from_params_per_account_needs_a_lifetime() -> None:
+    with pytest.raises(
+        ValueError, match="basis is 'per_account': pass lifetime_months"
+    ):
+        ScoringPolicy.from_params(_scoring_params(), synthetic.PROFIT_PARAMS)
+
+
+def test_from_params_rejects_a_fixed_threshold_with_per_account() -> None:
+    scoring = {**_scoring_params(), "contact_threshold": 0.3}
+
+    with pytest.raises(ValueError, match=r"contact_threshold applies to .* 'fixed'"):
+        ScoringPolicy.from_params(scoring, synthetic.PROFIT_PARAMS, lifetime_months=12)
+
+
+def test_from_params_rejects_an_unknown_basis() -> None:
+    with pytest.raises(ValueError, match="clv_basis must be one of"):
+        ScoringPolicy.from_params(
+            _scoring_params(basis="monthly"), synthetic.PROFIT_PARAMS
+        )
+
+
+def test_lifetime_from_params() -> None:
+    labels = pd.Series([1.0, 0.0, 0.0, 0.0])
+
+    lifetime = lifetime_from_params(_scoring_params(horizon_days=30), labels)
+
+    # p = 0.25 in 30 days: 1 / (1 - 0.75 ** (30.4375 / 30)).
+    assert lifetime == pytest.approx(3.950384256384216, rel=1e-12)
+    assert lifetime == expected_lifetime_months(labels, horizon_days=30, max_months=36)
+    assert lifetime_from_params(synthetic.SCORING_PARAMS, labels) is None
+    fixed = _scoring_params(basis="fixed")
+    assert lifetime_from_params(fixed, labels) is None
+
+
+def test_lifetime_from_params_applies_the_cap() -> None:
+    labels = np.zeros(10)
+
+    assert lifetime_from_params(_scoring_params(max_lifetime_months=9), labels) == 9.0
+
+
 # --------------------------------------------------------------------- reasons
 def _reason_inputs() -> tuple[pd.DataFrame, pd.DataFrame]:
     columns = [
@@ -280,9 +442,113 @@ def test_score_accounts_columns_and_order(
             accept_rate=policy.accept_rate,
         ),
     )
+    assert (scores["account_clv"] == policy.clv).all()
     # Both decisions occur, so the comparison above is not trivial.
     assert scores["contact"].any()
     assert not scores["contact"].all()
+
+
+def test_an_old_stored_policy_scores_as_before(
+    model: ChurnEnsemble, accounts: pd.DataFrame
+) -> None:
+    scores = score_accounts(model, accounts, ScoringPolicy(**OLD_POLICY_DICT))
+
+    probability = model.predict_proba(accounts)[:, 1]
+    np.testing.assert_array_equal(scores["contact"], probability >= 11 / 67)
+    np.testing.assert_allclose(
+        scores["expected_contact_profit"],
+        expected_contact_profit(probability, clv=200.0),
+    )
+
+
+def test_score_accounts_per_account(
+    model: ChurnEnsemble, accounts: pd.DataFrame
+) -> None:
+    policy = _per_account(gross_margin=0.5, lifetime_months=6.0)
+
+    scores = score_accounts(model, accounts, policy)
+
+    assert list(scores.columns) == SCORE_COLUMNS
+    assert scores["account_id"].tolist() == accounts["account_id"].tolist()
+    clv = accounts["mrr"].to_numpy() * 0.5 * 6.0
+    np.testing.assert_allclose(scores["account_clv"], clv, rtol=1e-15)
+    probability = model.predict_proba(accounts)[:, 1]
+    np.testing.assert_allclose(
+        scores["expected_contact_profit"],
+        expected_contact_profit(
+            probability,
+            clv=clv,
+            incentive_cost=10.0,
+            contact_cost=1.0,
+            accept_rate=0.3,
+        ),
+        rtol=1e-12,
+    )
+    assert scores["contact"].dtype == bool
+    np.testing.assert_array_equal(
+        scores["contact"], scores["expected_contact_profit"] > 0
+    )
+    # Targeting by value differs from targeting by rank in both directions.
+    by_rank = probability >= policy.contact_threshold
+    assert (scores["contact"] & ~by_rank).any()
+    assert (~scores["contact"] & by_rank).any()
+
+
+@pytest.mark.parametrize("mrr", [[100.0, 200.0], [20.0, 21.0], [1.0, 5000.0]])
+@pytest.mark.parametrize("probability", [0.05, 0.3, 0.9])
+def test_higher_mrr_gives_higher_expected_profit(
+    mrr: list[float], probability: float
+) -> None:
+    scores = _score_fixed([probability] * 2, mrr, _per_account())
+
+    assert scores["account_clv"].iloc[1] > scores["account_clv"].iloc[0]
+    profit = scores["expected_contact_profit"]
+    assert profit.iloc[1] > profit.iloc[0]
+
+
+@pytest.mark.parametrize(
+    ("probability", "mrr", "profit", "contact"),
+    [
+        # CLV = 100 x 0.5 x 10 = 500: 0.5 x 0.3 x 490 - 0.5 x 10 - 1.
+        (0.5, 100.0, 67.5, True),
+        # CLV 5 is below the incentive: 0.5 x 0.3 x (5 - 10) - 5 - 1.
+        (0.5, 1.0, -6.75, False),
+        # CLV 0 (no MRR): 0.2 x 0.3 x -10 - 0.8 x 10 - 1.
+        (0.2, 0.0, -9.6, False),
+        # CLV 50: 0.2 x 0.3 x 40 - 8 - 1 = -6.6, although p is above 11/67.
+        (0.2, 10.0, -6.6, False),
+        # CLV 5,000: 0.1 x 0.3 x 4,990 - 9 - 1 = 139.7, although p is below 11/67.
+        (0.1, 1000.0, 139.7, True),
+    ],
+)
+def test_per_account_profit_hand_computed(
+    probability: float, mrr: float, profit: float, contact: bool
+) -> None:
+    policy = _per_account(gross_margin=0.5, lifetime_months=10.0)
+
+    scores = _score_fixed([probability], [mrr], policy)
+
+    assert scores["expected_contact_profit"].iloc[0] == pytest.approx(profit)
+    assert scores["contact"].iloc[0] == contact
+
+
+def test_per_account_needs_the_mrr_column(
+    model: ChurnEnsemble, accounts: pd.DataFrame
+) -> None:
+    policy = _per_account()
+    explanation = model.explain(accounts)
+
+    with pytest.raises(ValueError, match="from the 'mrr' column"):
+        score_accounts(model, accounts.drop(columns="mrr"), policy, explanation)
+
+
+def test_per_account_names_accounts_with_a_bad_mrr() -> None:
+    with pytest.raises(
+        ValueError, match="mrr must be finite and >= 0; 1 of 3"
+    ) as error:
+        _score_fixed([0.1, 0.2, 0.3], [10.0, np.nan, 30.0], _per_account())
+
+    assert "A1: nan" in str(error.value)
 
 
 def test_contact_threshold_is_inclusive(

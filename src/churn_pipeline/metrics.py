@@ -44,6 +44,17 @@ FloatArray = npt.NDArray[np.float64]
 
 _ECE_STRATEGIES = ("uniform", "quantile")
 
+# What a backtest reports for every model, in this order.
+BACKTEST_METRICS = (
+    "roc_auc",
+    "pr_auc",
+    "top_decile_lift",
+    "empc",
+    "mpc",
+    "brier",
+    "ece",
+)
+
 
 # --------------------------------------------------------------------------- #
 # Validation

@@ -29,6 +29,7 @@ _ALLOW_UNPICKLE = "MLFLOW_ALLOW_PICKLE_DESERIALIZATION"
 _MODEL_DISTRIBUTIONS = (
     "scikit-learn",
     "xgboost-cpu",
+    "lightgbm",
     "shap",
     "pandas",
     "numpy",

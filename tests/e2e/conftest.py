@@ -19,6 +19,8 @@ import yaml
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 from kedro_mlflow.framework.hooks.mlflow_hook import mlflow_hook
+from mlflow.entities import Run
+from mlflow.tracking import MlflowClient
 
 from churn_pipeline.pipeline_registry import DEFAULT_INPUT_KIND, select_input_kind
 
@@ -54,6 +56,17 @@ def _copy_project(target: Path) -> None:
     config = yaml.safe_load(mlflow_conf.read_text())
     config["server"]["mlflow_tracking_uri"] = f"sqlite:///{target}/mlflow.db"
     mlflow_conf.write_text(yaml.safe_dump(config))
+
+
+def pipeline_runs(client: MlflowClient, experiment_name: str) -> list[Run]:
+    """The experiment's `kedro run` runs, oldest first, without nested runs."""
+    experiment = client.get_experiment_by_name(experiment_name)
+    assert experiment is not None, experiment_name
+    found = client.search_runs(
+        [experiment.experiment_id], order_by=["attributes.start_time ASC"]
+    )
+    # The backtest logs one nested run per model under each pipeline run.
+    return [run for run in found if "mlflow.parentRunId" not in run.data.tags]
 
 
 def run_kedro(

@@ -8,6 +8,7 @@ import mlflow
 import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
+from tests.e2e.conftest import pipeline_runs
 
 from churn_pipeline.registry import load_model
 
@@ -17,8 +18,7 @@ pytestmark = pytest.mark.e2e
 def test_run_without_nps_trains_registers_and_scores(project_without_nps):
     mlflow.set_tracking_uri(project_without_nps.tracking_uri)
     client = MlflowClient(project_without_nps.tracking_uri)
-    experiment = client.get_experiment_by_name("churn")
-    (run,) = client.search_runs([experiment.experiment_id])
+    (run,) = pipeline_runs(client, "churn")
     assert run.data.tags["absent_tables"] == "nps_responses"
     assert run.data.metrics["validation_nps_responses_rows_in"] == 0
     assert "test_empc" in run.data.metrics

@@ -8,6 +8,7 @@ import mlflow
 import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
+from tests.e2e.conftest import pipeline_runs
 
 from churn_pipeline.registry import load_model
 
@@ -31,12 +32,16 @@ def client(trained_project) -> MlflowClient:
 
 @pytest.fixture(scope="module")
 def runs(client) -> pd.DataFrame:
+    return pipeline_runs(client, "churn")
+
+
+@pytest.fixture(scope="module")
+def nested(client, runs) -> list:
     experiment = client.get_experiment_by_name("churn")
-    assert experiment is not None
-    found = client.search_runs(
-        [experiment.experiment_id], order_by=["attributes.start_time ASC"]
+    return client.search_runs(
+        [experiment.experiment_id],
+        filter_string=f"tags.mlflow.parentRunId = '{runs[-1].info.run_id}'",
     )
-    return found
 
 
 def test_each_run_tracks_ensemble_and_member_metrics(runs):
@@ -45,7 +50,7 @@ def test_each_run_tracks_ensemble_and_member_metrics(runs):
         metrics = run.data.metrics
         for name in TEST_METRICS:
             assert name in metrics
-            for member in ("xgboost", "logistic_regression"):
+            for member in ("xgboost", "lightgbm", "logistic_regression"):
                 assert f"{member}_{name}" in metrics
         assert 0.5 < metrics["test_roc_auc"] <= 1.0
         for table in ("accounts", "usage", "tickets"):
@@ -54,7 +59,7 @@ def test_each_run_tracks_ensemble_and_member_metrics(runs):
                 + metrics[f"validation_{table}_rows_rejected"]
             )
             assert metrics[f"validation_{table}_rows_rejected"] == 0
-        assert run.data.params["model_training.xgboost.max_depth"] == "4"
+        assert run.data.params["model_training.members.xgboost.max_depth"] == "4"
 
 
 def test_each_run_logs_plots_scores_and_decision(client, runs):
@@ -68,18 +73,52 @@ def test_each_run_logs_plots_scores_and_decision(client, runs):
         "champion_decision.json",
         "evaluation_metrics.json",
         "validation_report.json",
+        "gains_lift.png",
+        "score_distributions.png",
+        "backtest.png",
+        "backtest_results.csv",
+        "backtest_comparison.md",
+        "tuned_params.json",
+        "model_card.md",
     ):
         assert expected in artifacts
+
+
+def test_backtest_is_on_the_parent_and_in_one_nested_run_per_model(runs, nested):
+    parent = runs[-1].data.metrics
+    for metric in ("roc_auc", "pr_auc", "top_decile_lift", "empc", "mpc", "brier"):
+        assert f"backtest_{metric}_mean" in parent
+        assert parent[f"backtest_{metric}_sd"] >= 0
+    by_model = {run.data.tags["model"]: run for run in nested}
+    assert set(by_model) == {"ensemble", "xgboost", "lightgbm", "logistic_regression"}
+    assert by_model["ensemble"].data.metrics["backtest_empc_mean"] == pytest.approx(
+        parent["backtest_empc_mean"], abs=1e-12
+    )
+
+
+def test_tuned_parameters_are_logged(runs):
+    params = runs[-1].data.params
+    assert any(name.startswith("tuned.xgboost.") for name in params)
+    assert any(name.startswith("tuned.lightgbm.") for name in params)
+
+
+def test_every_registered_version_carries_its_model_card(client):
+    for version in client.search_model_versions("name = 'churn-model'"):
+        card = version.description
+        assert card.startswith(f"# Model card: churn-model v{version.version}")
+        for section in ("Data window", "Members, weights", "Metrics", "Known limits"):
+            assert f"## {section}" in card
+        assert "backtest_empc" in card
 
 
 def test_champion_alias_moves_only_when_not_worse(client, runs):
     first, second = runs
     assert first.data.tags["champion_promoted"] == "true"
     assert first.data.tags["model_version"] == "1"
-    # Same seed and data: the second run's EMPC ties the champion's, and a tie
-    # is "not worse", so the alias moves to version 2.
-    assert second.data.metrics["test_empc"] == pytest.approx(
-        first.data.metrics["test_empc"], abs=1e-12
+    # Same seed and data: the second run's backtest EMPC ties the champion's,
+    # and a tie is "not worse", so the alias moves to version 2.
+    assert second.data.metrics["backtest_empc_mean"] == pytest.approx(
+        first.data.metrics["backtest_empc_mean"], abs=1e-12
     )
     assert second.data.tags["champion_promoted"] == "true"
     assert "champion v1" in second.data.tags["champion_decision_reason"]
@@ -98,6 +137,7 @@ def test_scores_file_is_the_actionable_list(trained_project):
         "churn_probability",
         "risk_band",
         "top_reasons",
+        "account_clv",
         "expected_contact_profit",
         "contact",
     ]
@@ -136,6 +176,6 @@ def test_champion_decision_file_explains_itself(trained_project):
     decision = json.loads(
         (trained_project.path / "data/08_reporting/champion_decision.json").read_text()
     )
-    assert decision["metric"] == "test_empc"
+    assert decision["metric"] == "backtest_empc_mean"
     assert decision["promoted"] is True
     assert decision["champion_version"] == "1"

@@ -7,6 +7,7 @@ import json
 import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
+from tests.e2e.conftest import pipeline_runs
 
 from churn_pipeline.registry import load_model
 
@@ -22,8 +23,7 @@ SOURCE_ROWS = {
 @pytest.fixture(scope="module")
 def run(ravenstack_project):
     client = MlflowClient(ravenstack_project.tracking_uri)
-    experiment = client.get_experiment_by_name("churn-ravenstack")
-    (found,) = client.search_runs([experiment.experiment_id])
+    (found,) = pipeline_runs(client, "churn-ravenstack")
     return found
 
 

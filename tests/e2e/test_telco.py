@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
+from tests.e2e.conftest import pipeline_runs
 
 from churn_pipeline.api_schema import account_features_model, predict_accounts
 from churn_pipeline.registry import load_model
@@ -20,8 +21,7 @@ PUBLISHED_LOGISTIC_AUC = 0.842
 @pytest.fixture(scope="module")
 def run(telco_project):
     client = MlflowClient(telco_project.tracking_uri)
-    experiment = client.get_experiment_by_name("churn-telco")
-    (found,) = client.search_runs([experiment.experiment_id])
+    (found,) = pipeline_runs(client, "churn-telco")
     return found
 
 

@@ -55,7 +55,15 @@ def _params(horizon_days: int, n_test: int, n_calibration: int) -> dict[str, Any
         "n_test_snapshots": n_test,
         "n_calibration_snapshots": n_calibration,
         # Few small trees, one thread (see tests/models/synthetic.py).
-        "xgboost": {**_CONF["xgboost"], "n_estimators": 5, "n_jobs": 1},
+        "members": {
+            **_CONF["members"],
+            "xgboost": {**_CONF["members"]["xgboost"], "n_estimators": 5, "n_jobs": 1},
+            "lightgbm": {
+                **_CONF["members"]["lightgbm"],
+                "n_estimators": 5,
+                "n_jobs": 1,
+            },
+        },
     }
 
 
@@ -160,7 +168,7 @@ def test_training_labels_close_before_the_test_period(
 # ---------------------------------------------- fits see training rows only
 def _fit(train: pd.DataFrame, params: dict[str, Any]) -> ChurnEnsemble:
     with threadpool_limits(limits=1, user_api="blas"):  # see synthetic.fit
-        return train_ensemble(train, params, {"absent_tables": []})
+        return train_ensemble(train, params, {"absent_tables": []}, {})
 
 
 def _fit_ensemble(train: pd.DataFrame, params: dict[str, Any]) -> ChurnEnsemble:

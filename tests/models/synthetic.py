@@ -54,6 +54,7 @@ MONOTONE_CONSTRAINTS = {
 # One thread: on a small (2 vCPU) machine XGBoost's two OpenMP threads fight
 # the BLAS threads of the logistic fits; a fit then takes ~12 s instead of ~2 s.
 XGBOOST_PARAMS = {"n_estimators": 50, "max_depth": 3, "learning_rate": 0.1, "n_jobs": 1}
+LIGHTGBM_PARAMS = {"n_estimators": 50, "num_leaves": 7, "n_jobs": 1}
 
 # Registry examples first, then values a real business might add.
 CATEGORIES = {
@@ -232,7 +233,11 @@ def make_model(**overrides: Any) -> ChurnEnsemble:
     params: dict[str, Any] = {
         "numeric_features": list(NUMERIC_FEATURES),
         "categorical_features": list(CATEGORICAL_FEATURES),
-        "xgboost_params": dict(XGBOOST_PARAMS),
+        "members": {
+            "xgboost": dict(XGBOOST_PARAMS),
+            "lightgbm": dict(LIGHTGBM_PARAMS),
+            "logistic_regression": None,
+        },
         "monotone_constraints": dict(MONOTONE_CONSTRAINTS),
         "n_calibration_periods": 2,
         "horizon_days": HORIZON_DAYS,

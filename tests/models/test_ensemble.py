@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pytest
 from scipy.special import expit
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import roc_auc_score
+from sklearn.metrics import log_loss, roc_auc_score
 from tests.models import synthetic
 
 from churn_pipeline.features import FEATURES, NUMERIC_FEATURES
@@ -53,12 +55,12 @@ def test_predict_proba_is_platt_scaled_decision_function(
     np.testing.assert_array_equal(fitted_model.predict_proba(holdout)[:, 1], expected)
 
 
-def test_member_probabilities_cover_both_members(
+def test_member_probabilities_cover_every_member(
     fitted_model: ChurnEnsemble, holdout: pd.DataFrame
 ) -> None:
     members = fitted_model.member_probabilities(holdout)
 
-    assert set(members) == {"xgboost", "logistic_regression"}
+    assert set(members) == {"xgboost", "lightgbm", "logistic_regression"}
     for probability in members.values():
         assert probability.shape == (len(holdout),)
         assert np.all((probability >= 0.0) & (probability <= 1.0))
@@ -76,7 +78,18 @@ def test_model_has_real_signal_on_later_data(
 
 def test_same_random_state_gives_identical_probabilities() -> None:
     table = _small_table()
-    params = {"xgboost_params": {"n_estimators": 30, "subsample": 0.7, "n_jobs": 1}}
+    params = {
+        "members": {
+            "xgboost": {"n_estimators": 30, "subsample": 0.7, "n_jobs": 1},
+            "lightgbm": {
+                "n_estimators": 30,
+                "subsample": 0.7,
+                "subsample_freq": 1,
+                "n_jobs": 1,
+            },
+            "logistic_regression": None,
+        }
+    }
 
     first = synthetic.fit(synthetic.make_model(random_state=7, **params), table)
     second = synthetic.fit(synthetic.make_model(random_state=7, **params), table)
@@ -90,10 +103,11 @@ def test_same_random_state_gives_identical_probabilities() -> None:
     second_members = second.member_probabilities(table)
     for name, probability in first_members.items():
         np.testing.assert_array_equal(probability, second_members[name])
-    # The seed reaches XGBoost's row subsampling, so the check is not vacuous.
-    assert not np.array_equal(
-        first_members["xgboost"], other.member_probabilities(table)["xgboost"]
-    )
+    # The seed reaches the trees' row subsampling, so the check is not vacuous.
+    for name in ("xgboost", "lightgbm"):
+        assert not np.array_equal(
+            first_members[name], other.member_probabilities(table)[name]
+        )
 
 
 def test_clone_keeps_params_and_drops_fitted_state(
@@ -195,9 +209,76 @@ def test_single_class_slice_rejected(
 def test_member_weights_sum_to_one(fitted_model: ChurnEnsemble) -> None:
     weights = fitted_model.weights_
 
-    assert set(weights) == {"xgboost", "logistic_regression"}
+    assert set(weights) == {"xgboost", "lightgbm", "logistic_regression"}
     assert sum(weights.values()) == pytest.approx(1.0, abs=1e-12)
     assert all(0.0 <= weight <= 1.0 for weight in weights.values())
+
+
+def test_blend_maximises_calibration_likelihood_over_the_simplex(
+    fitted_model: ChurnEnsemble, train: pd.DataFrame
+) -> None:
+    calibration = train[
+        train["as_of_date"].isin(pd.to_datetime(fitted_model.periods_["calibration"]))
+    ]
+    y = calibration["label"].to_numpy()
+
+    def loss(model: ChurnEnsemble) -> float:
+        return log_loss(y, model.predict_proba(calibration)[:, 1])
+
+    fitted = loss(fitted_model)
+    # Any other weighting, each Platt-refitted, does no better on this slice.
+    logits = fitted_model._member_logits(calibration[fitted_model.feature_names_in_])
+    rng = np.random.default_rng(0)
+    for weights in [np.eye(3)[i] for i in range(3)] + list(rng.dirichlet([1] * 3, 5)):
+        score = sum(w * logits[n] for w, n in zip(weights, logits, strict=True))
+        platt = LogisticRegression(C=1e9).fit(score.reshape(-1, 1), y)
+        other = log_loss(y, platt.predict_proba(score.reshape(-1, 1))[:, 1])
+        assert fitted <= other + 1e-6
+
+
+@pytest.mark.parametrize(
+    ("members", "match"),
+    [({"catboost": {}}, r"unknown \['catboost'\]"), ({}, "at least one of")],
+)
+def test_unknown_or_no_members_list_the_allowed(
+    train: pd.DataFrame, members: dict[str, Any], match: str
+) -> None:
+    with pytest.raises(ValueError, match=match):
+        synthetic.fit(synthetic.make_model(members=members), train)
+
+
+def test_class_weight_must_be_allowed(train: pd.DataFrame) -> None:
+    with pytest.raises(ValueError, match=r"class_weight must be one of \[None"):
+        synthetic.fit(synthetic.make_model(class_weight="auto"), train)
+
+
+def test_a_single_member_ensemble_is_that_member_calibrated(
+    train: pd.DataFrame, holdout: pd.DataFrame
+) -> None:
+    model = synthetic.fit(
+        synthetic.make_model(members={"lightgbm": synthetic.LIGHTGBM_PARAMS}), train
+    )
+
+    assert model.weights_ == {"lightgbm": 1.0}
+    np.testing.assert_allclose(
+        model.predict_proba(holdout)[:, 1],
+        model.member_probabilities(holdout)["lightgbm"],
+        rtol=1e-12,
+    )
+
+
+def test_balanced_class_weight_raises_member_scores_not_calibrated_rates(
+    fitted_model: ChurnEnsemble, train: pd.DataFrame, holdout: pd.DataFrame
+) -> None:
+    balanced = synthetic.fit(synthetic.make_model(class_weight="balanced"), train)
+    raw = balanced.members_["xgboost"].predict_proba(holdout)[:, 1]
+    plain = fitted_model.members_["xgboost"].predict_proba(holdout)[:, 1]
+
+    # Weighted members score far higher, calibration brings the rate back.
+    assert raw.mean() > 2 * plain.mean()
+    calibrated = balanced.predict_proba(holdout)[:, 1].mean()
+    plain_calibrated = fitted_model.predict_proba(holdout)[:, 1].mean()
+    assert calibrated == pytest.approx(plain_calibrated, rel=0.3)
 
 
 def test_member_fit_rows_never_reach_the_calibration_start(
@@ -295,14 +376,18 @@ def test_unseen_categories_are_scored(
     )
 
 
-def test_monotone_constraints_reach_both_members(
+def test_monotone_constraints_reach_every_member(
     fitted_model: ChurnEnsemble,
 ) -> None:
-    tree = fitted_model.members_["xgboost"].named_steps["model"]
     expected = tuple(
         synthetic.MONOTONE_CONSTRAINTS.get(name, 0) for name in NUMERIC_FEATURES
     )
-    assert tuple(tree.get_params()["monotone_constraints"]) == expected
+    for name in ("xgboost", "lightgbm"):
+        tree = fitted_model.members_[name].named_steps["model"]
+        constraints = tuple(tree.get_params()["monotone_constraints"])
+        # Numeric columns come first; one-hot columns after them stay free.
+        assert constraints[: len(expected)] == expected
+        assert not any(constraints[len(expected) :])
 
     linear = fitted_model.members_["logistic_regression"]
     columns = linear.named_steps["preprocess"].get_feature_names_out()

@@ -1,4 +1,4 @@
-"""A calibrated XGBoost + logistic-regression churn ensemble with exact SHAP."""
+"""A calibrated XGBoost + LightGBM + logistic-regression ensemble with exact SHAP."""
 
 from __future__ import annotations
 
@@ -10,12 +10,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import shap
-from scipy.special import expit
+from lightgbm import LGBMClassifier
+from scipy.optimize import minimize
+from scipy.special import expit, log_expit
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import log_loss
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
+from sklearn.utils.class_weight import compute_sample_weight
 from xgboost import XGBClassifier
 
 from churn_pipeline.models.linear import SignConstrainedLogisticRegression
@@ -28,8 +29,23 @@ from churn_pipeline.time_split import labels_known_by
 
 logger = logging.getLogger(__name__)
 
-MEMBERS: dict[str, MemberKind] = {"xgboost": "tree", "logistic_regression": "linear"}
-_WEIGHT_GRID = np.linspace(0.0, 1.0, 21)
+MEMBERS: dict[str, MemberKind] = {
+    "xgboost": "tree",
+    "lightgbm": "tree",
+    "logistic_regression": "linear",
+}
+CLASS_WEIGHTS = (None, "balanced")
+# Defaults under the configured parameters: deterministic and quiet.
+_DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
+    "xgboost": {"n_jobs": 2, "tree_method": "hist"},
+    "lightgbm": {
+        "n_jobs": 2,
+        "verbose": -1,
+        "deterministic": True,
+        "force_row_wise": True,
+    },
+    "logistic_regression": {"C": 1.0, "max_iter": 2000},
+}
 
 
 @dataclass(frozen=True)
@@ -49,22 +65,30 @@ class Explanation:
 
 
 class ChurnEnsemble(ClassifierMixin, BaseEstimator):
-    """Weighted log-odds average of XGBoost and logistic regression, Platt-calibrated.
+    """Weighted log-odds average of its members, Platt-calibrated.
 
-    Members are fitted on the older training periods; the member weight and the
-    calibration are fitted on the newest ``n_calibration_periods`` periods, which
-    the members never saw. Rows whose label window reaches into the calibration
-    periods are left out of member fitting so no label leaks across the cut.
+    Members (XGBoost, LightGBM, sign-constrained logistic regression, or a
+    subset) are fitted on the older training periods, each with its own
+    preprocessing. On the newest ``n_calibration_periods`` periods, which the
+    members never saw, one logistic fit on the members' log-odds with
+    non-negative coefficients gives both the member weights (coefficients
+    normalised to sum to one) and the Platt calibration (their sum and the
+    intercept). Rows whose label window reaches into the calibration periods are
+    left out of member fitting so no label leaks across the cut.
 
     Args:
         numeric_features: Numeric input columns.
         categorical_features: Categorical input columns.
-        xgboost_params: Keyword arguments for ``XGBClassifier``.
-        logistic_regression_params: Keyword arguments for ``LogisticRegression``.
+        members: Member name -> keyword arguments of its estimator
+            (``XGBClassifier``, ``LGBMClassifier`` or ``LogisticRegression``);
+            ``None`` uses all members with default arguments.
         monotone_constraints: Feature -> +1 (risk may only rise with it) or -1
-            (may only fall), enforced in both members (XGBoost monotone
-            constraints; coefficient signs in the logistic regression); domain
+            (may only fall), enforced in every member (monotone constraints in
+            the trees; coefficient signs in the logistic regression); domain
             knowledge, not fitted.
+        class_weight: ``None`` fits members on the rows as they are; ``"balanced"``
+            weighs churners up to half the total weight. Either way the
+            calibration slice is unweighted, so probabilities stay honest.
         n_calibration_periods: Newest periods held out for weights and calibration.
         horizon_days: Label horizon, to keep member-fit labels before the cut.
         calibration_fraction: Without periods (one row per customer, no
@@ -77,9 +101,9 @@ class ChurnEnsemble(ClassifierMixin, BaseEstimator):
         *,
         numeric_features: Sequence[str],
         categorical_features: Sequence[str],
-        xgboost_params: Mapping[str, Any] | None = None,
-        logistic_regression_params: Mapping[str, Any] | None = None,
+        members: Mapping[str, Mapping[str, Any] | None] | None = None,
         monotone_constraints: Mapping[str, int] | None = None,
+        class_weight: str | None = None,
         n_calibration_periods: int = 2,
         horizon_days: int = 30,
         calibration_fraction: float = 0.25,
@@ -87,9 +111,9 @@ class ChurnEnsemble(ClassifierMixin, BaseEstimator):
     ) -> None:
         self.numeric_features = numeric_features
         self.categorical_features = categorical_features
-        self.xgboost_params = xgboost_params
-        self.logistic_regression_params = logistic_regression_params
+        self.members = members
         self.monotone_constraints = monotone_constraints
+        self.class_weight = class_weight
         self.n_calibration_periods = n_calibration_periods
         self.horizon_days = horizon_days
         self.calibration_fraction = calibration_fraction
@@ -142,14 +166,19 @@ class ChurnEnsemble(ClassifierMixin, BaseEstimator):
         self.feature_names_in_ = np.asarray(features, dtype=object)
         self.members_ = {
             name: self._fit_member(name, X[is_member_fit], y[is_member_fit])
-            for name in MEMBERS
+            for name in self.member_params()
         }
         member_logits = self._member_logits(X[is_calibration])
-        self.weights_ = self._fit_weights(member_logits, y[is_calibration])
-        score = self._blend(member_logits)
-        platt = LogisticRegression(C=1e6).fit(score.reshape(-1, 1), y[is_calibration])
-        self.calibration_slope_ = float(platt.coef_[0, 0])
-        self.calibration_intercept_ = float(platt.intercept_[0])
+        y_calibration = y[is_calibration]
+        self.weights_, self.calibration_slope_, self.calibration_intercept_ = (
+            _fit_blend(member_logits, y_calibration)
+        )
+        # Each member calibrated on its own too, so members and ensemble compare
+        # on equal terms (Brier, ECE) in evaluation and backtests.
+        self.member_calibration_ = {
+            name: _fit_blend({name: logits}, y_calibration)[1:]
+            for name, logits in member_logits.items()
+        }
         self.classes_ = np.array([0, 1])
         self._background_ = X[is_member_fit]
         self.periods_ = fit_slices
@@ -197,9 +226,31 @@ class ChurnEnsemble(ClassifierMixin, BaseEstimator):
         is_calibration = np.isin(rows, calibration)
         return ~is_calibration, is_calibration
 
+    def member_params(self) -> dict[str, dict[str, Any]]:
+        """Each chosen member's estimator arguments, defaults filled in."""
+        chosen = self.members if self.members is not None else dict.fromkeys(MEMBERS)
+        return {
+            name: {**_DEFAULT_PARAMS[name], **(params or {})}
+            for name, params in chosen.items()
+        }
+
     def _validate_params(self) -> None:
         if self.n_calibration_periods < 1:
             raise ValueError("n_calibration_periods must be >= 1")
+        if self.members is not None:
+            unknown = sorted(set(self.members) - set(MEMBERS))
+            if unknown or not self.members:
+                raise ValueError(
+                    f"members must name at least one of {list(MEMBERS)}; "
+                    f"got unknown {unknown}"
+                    if unknown
+                    else f"members must name at least one of {list(MEMBERS)}"
+                )
+        if self.class_weight not in CLASS_WEIGHTS:
+            raise ValueError(
+                f"class_weight must be one of {list(CLASS_WEIGHTS)}, "
+                f"got {self.class_weight!r}"
+            )
         constraints = self.monotone_constraints or {}
         unknown = sorted(set(constraints) - set(self.numeric_features))
         if unknown:
@@ -216,62 +267,38 @@ class ChurnEnsemble(ClassifierMixin, BaseEstimator):
         preprocessor = make_preprocessor(
             kind, self.numeric_features, self.categorical_features
         )
-        if kind == "tree":
-            params = {
-                "random_state": self.random_state,
-                "n_jobs": 2,
-                "tree_method": "hist",
-                **(self.xgboost_params or {}),
-            }
-            estimator: BaseEstimator = XGBClassifier(**params)
+        params = self.member_params()[name]
+        estimator: BaseEstimator
+        if name == "xgboost":
+            estimator = XGBClassifier(**{"random_state": self.random_state, **params})
+        elif name == "lightgbm":
+            estimator = LGBMClassifier(**{"random_state": self.random_state, **params})
         else:
-            params = {
-                "C": 1.0,
-                "max_iter": 2000,
-                **(self.logistic_regression_params or {}),
-            }
             estimator = SignConstrainedLogisticRegression(params=params)
-        member = Pipeline([("preprocess", preprocessor), ("model", estimator)])
-        if kind == "tree" and self.monotone_constraints:
-            # Constraints are per output column, known only once columns are fixed.
-            member.set_params(model__monotone_constraints=self._tree_constraints())
-        return member
+        return Pipeline([("preprocess", preprocessor), ("model", estimator)])
 
     def _fit_member(self, name: str, X: pd.DataFrame, y: np.ndarray) -> Pipeline:
         member = self._make_member(name)
-        if MEMBERS[name] == "tree" or not self.monotone_constraints:
-            return member.fit(X, y)
-        # A linear coefficient has the same sign as the risk's slope in its
-        # feature; which output column is which is known once fitted.
+        weight = (
+            None
+            if self.class_weight is None
+            else compute_sample_weight(self.class_weight, y)
+        )
         preprocess = member.named_steps["preprocess"].fit(X)
-        constraints = self.monotone_constraints
-        signs = [
-            int(constraints.get(str(c), 0)) for c in preprocess.get_feature_names_out()
-        ]
-        model = member.named_steps["model"].set_params(signs=signs)
-        model.fit(preprocess.transform(X), y)
+        model = member.named_steps["model"]
+        if self.monotone_constraints:
+            # Constraints are per output column (one-hot and missing-value
+            # indicator columns stay free), known once the preprocessing is fitted.
+            signs = [
+                int(self.monotone_constraints.get(str(column), 0))
+                for column in preprocess.get_feature_names_out()
+            ]
+            if MEMBERS[name] == "tree":
+                model.set_params(monotone_constraints=tuple(signs))
+            else:
+                model.set_params(signs=signs)
+        model.fit(preprocess.transform(X), y, sample_weight=weight)
         return member
-
-    def _tree_constraints(self) -> tuple[int, ...]:
-        # Tree preprocessing emits the numeric columns first, in order; one-hot
-        # columns after them stay unconstrained.
-        constraints = self.monotone_constraints or {}
-        return tuple(int(constraints.get(f, 0)) for f in self.numeric_features)
-
-    def _fit_weights(
-        self, member_logits: dict[str, np.ndarray], y: np.ndarray
-    ) -> dict[str, float]:
-        # One free weight for two members: a grid is exact enough and cannot
-        # overfit the way unconstrained stacking can on one calibration slice.
-        first, second = MEMBERS
-        best_weight, best_loss = 0.5, np.inf
-        for weight in _WEIGHT_GRID:
-            score = weight * member_logits[first] + (1 - weight) * member_logits[second]
-            platt = LogisticRegression(C=1e6).fit(score.reshape(-1, 1), y)
-            loss = log_loss(y, platt.predict_proba(score.reshape(-1, 1))[:, 1])
-            if loss < best_loss - 1e-12:
-                best_weight, best_loss = float(weight), loss
-        return {first: best_weight, second: 1.0 - best_weight}
 
     # --------------------------------------------------------------- predicting
     def _checked(self, X: pd.DataFrame) -> pd.DataFrame:
@@ -288,13 +315,15 @@ class ChurnEnsemble(ClassifierMixin, BaseEstimator):
             model = member.named_steps["model"]
             if isinstance(model, XGBClassifier):
                 margin = model.predict(transformed, output_margin=True)
+            elif isinstance(model, LGBMClassifier):
+                margin = model.predict(transformed, raw_score=True)
             else:
                 margin = model.decision_function(transformed)
             logits[name] = np.asarray(margin, dtype=float)
         return logits
 
     def _blend(self, member_logits: Mapping[str, np.ndarray]) -> np.ndarray:
-        return sum(self.weights_[name] * member_logits[name] for name in MEMBERS)
+        return sum(self.weights_[name] * member_logits[name] for name in self.weights_)
 
     def decision_function(self, X: pd.DataFrame) -> np.ndarray:
         """Uncalibrated ensemble score: weighted mean of member log-odds."""
@@ -311,9 +340,12 @@ class ChurnEnsemble(ClassifierMixin, BaseEstimator):
         return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
 
     def member_probabilities(self, X: pd.DataFrame) -> dict[str, np.ndarray]:
-        """Each member's own (uncalibrated) churn probability."""
-        X = self._checked(X)
-        return {name: m.predict_proba(X)[:, 1] for name, m in self.members_.items()}
+        """Each member's churn probability, Platt-calibrated on its own."""
+        logits = self._member_logits(self._checked(X))
+        return {
+            name: expit(slope * logits[name] + intercept)
+            for name, (slope, intercept) in self.member_calibration_.items()
+        }
 
     # --------------------------------------------------------------- explaining
     def explain(self, X: pd.DataFrame) -> Explanation:
@@ -321,7 +353,8 @@ class ChurnEnsemble(ClassifierMixin, BaseEstimator):
 
         Each member is explained exactly in its own log-odds (tree SHAP for
         XGBoost, linear SHAP against the member-fit rows for the logistic
-        regression); the ensemble score is linear in those, so weighting the
+        regression, LightGBM's own exact tree contributions); the ensemble
+        score is linear in those, so weighting the
         members' contributions explains it exactly.
 
         Args:
@@ -355,6 +388,10 @@ class ChurnEnsemble(ClassifierMixin, BaseEstimator):
             explainer = shap.TreeExplainer(model)
             values = np.asarray(explainer.shap_values(transformed), dtype=float)
             return float(np.ravel(explainer.expected_value)[0]), values
+        if isinstance(model, LGBMClassifier):
+            # TreeSHAP inside LightGBM: last column is the expected raw score.
+            contributions = model.predict(transformed, pred_contrib=True)
+            return float(contributions[0, -1]), contributions[:, :-1]
         background = member.named_steps["preprocess"].transform(self._background_)
         explainer = shap.LinearExplainer(model, background)
         values = np.asarray(explainer.shap_values(transformed), dtype=float)
@@ -363,3 +400,39 @@ class ChurnEnsemble(ClassifierMixin, BaseEstimator):
 
 def _dates(periods: pd.Series) -> list[str]:
     return [str(pd.Timestamp(d).date()) for d in np.sort(periods.unique())]
+
+
+def _fit_blend(
+    member_logits: Mapping[str, np.ndarray], y: np.ndarray
+) -> tuple[dict[str, float], float, float]:
+    """Weights, Platt slope and intercept from one non-negative logistic fit.
+
+    ``P(churn) = expit(a + sum_i b_i z_i)`` with ``b_i >= 0`` fitted by maximum
+    likelihood on the members' log-odds ``z_i``: weights are ``b / sum(b)``, the
+    slope ``sum(b)``. Non-negative weights keep every member's monotone
+    guarantees in the blend and cannot overfit like free stacking.
+    """
+    names = list(member_logits)
+    logits = np.column_stack([member_logits[name] for name in names])
+    y = np.asarray(y, dtype=float)
+
+    def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        margin = theta[0] + logits @ theta[1:]
+        value = -np.sum(y * log_expit(margin) + (1 - y) * log_expit(-margin))
+        residual = expit(margin) - y
+        return float(value), np.concatenate([[residual.sum()], logits.T @ residual])
+
+    rate = np.clip(y.mean(), 1e-6, 1 - 1e-6)
+    start = np.concatenate([[np.log(rate / (1 - rate))], np.full(len(names), 0.1)])
+    bounds = [(None, None)] + [(0.0, None)] * len(names)
+    fitted = minimize(loss, start, jac=True, method="L-BFGS-B", bounds=bounds)
+    coefficients = np.maximum(fitted.x[1:], 0.0)
+    slope = float(coefficients.sum())
+    if slope <= 0.0:
+        # No member ranks better than chance here: equal weights, flat scores.
+        weights = dict.fromkeys(names, 1.0 / len(names))
+    else:
+        weights = {
+            n: float(c / slope) for n, c in zip(names, coefficients, strict=True)
+        }
+    return weights, slope, float(fitted.x[0])

@@ -36,12 +36,15 @@ class SignConstrainedLogisticRegression(ClassifierMixin, BaseEstimator):
         self.signs = signs
         self.params = params
 
-    def fit(self, X: Any, y: Any) -> SignConstrainedLogisticRegression:
+    def fit(
+        self, X: Any, y: Any, sample_weight: Any = None
+    ) -> SignConstrainedLogisticRegression:
         """Fit, zeroing constrained columns whose coefficient has the wrong sign.
 
         Args:
             X: Numeric design matrix.
             y: Binary labels.
+            sample_weight: Optional weight per row.
 
         Returns:
             The fitted estimator.
@@ -58,7 +61,9 @@ class SignConstrainedLogisticRegression(ClassifierMixin, BaseEstimator):
             )
         keep = np.ones(n_columns, dtype=bool)
         while True:
-            model = LogisticRegression(**(self.params or {})).fit(X[:, keep], y)
+            model = LogisticRegression(**(self.params or {})).fit(
+                X[:, keep], y, sample_weight=sample_weight
+            )
             coef = np.zeros(n_columns)
             coef[keep] = model.coef_[0]
             violation = np.where(keep, -signs * coef, 0.0)

@@ -32,8 +32,11 @@ TRAINING = {
     "horizon_days": 30,
     "n_calibration_snapshots": 2,
     "calibration_fraction": 0.25,
-    "xgboost": {"n_estimators": 30, "max_depth": 2, "n_jobs": 1},
-    "logistic_regression": {"C": 1.0, "max_iter": 1000},
+    "members": {
+        "xgboost": {"n_estimators": 30, "max_depth": 2, "n_jobs": 1},
+        "lightgbm": {"n_estimators": 30, "num_leaves": 4, "n_jobs": 1},
+        "logistic_regression": {"C": 1.0, "max_iter": 1000},
+    },
     "monotone_constraints": {"logins_30d": -1},
 }
 PROFIT = synthetic.PROFIT_PARAMS
@@ -111,7 +114,7 @@ def test_cross_validation_reports_mean_and_sd_per_scorer(raw):
     with threadpool_limits(limits=1, user_api="blas"):
         metrics = cross_validate(customers, PARAMS, TRAINING, PROFIT)
     assert metrics["cv_folds"] == 3
-    for prefix in ("cv_", "xgboost_cv_", "logistic_regression_cv_"):
+    for prefix in ("cv_", "xgboost_cv_", "lightgbm_cv_", "logistic_regression_cv_"):
         for metric in ("roc_auc", "empc", "brier"):
             assert f"{prefix}{metric}_mean" in metrics
             assert metrics[f"{prefix}{metric}_sd"] >= 0

@@ -6,11 +6,21 @@ import math
 from collections.abc import Iterator
 
 import matplotlib.pyplot as plt
+import mlflow
+import pandas as pd
 import pytest
 from matplotlib.figure import Figure
+from mlflow.tracking import MlflowClient
 from tests.models import synthetic
+from threadpoolctl import threadpool_limits
 
-from churn_pipeline.pipelines.model_evaluation.nodes import evaluate_model
+from churn_pipeline.metrics import BACKTEST_METRICS
+from churn_pipeline.pipelines.model_evaluation.nodes import (
+    backtest_ensemble,
+    collect_metrics,
+    evaluate_model,
+    log_backtest_runs,
+)
 
 METRICS = [
     "roc_auc",
@@ -20,7 +30,7 @@ METRICS = [
     "empc",
     "mpc",
 ]
-PREFIXES = ["test_", "xgboost_test_", "logistic_regression_test_"]
+PREFIXES = ["test_", "xgboost_test_", "lightgbm_test_", "logistic_regression_test_"]
 
 
 @pytest.fixture(scope="module")
@@ -61,10 +71,95 @@ def test_metric_values_are_plausible(
         assert metrics[prefix + "empc"] >= 0.0
 
 
-def test_returns_three_figures(
+def test_returns_five_figures(
     evaluation: tuple[dict[str, float], list[Figure]],
 ) -> None:
     _, figures = evaluation
 
-    assert len(figures) == 3
+    assert len(figures) == 5
     assert all(isinstance(figure, Figure) for figure in figures)
+
+
+TRAINING = {
+    "random_state": 0,
+    "horizon_days": synthetic.HORIZON_DAYS,
+    "n_calibration_snapshots": 2,
+    "members": {
+        "xgboost": dict(synthetic.XGBOOST_PARAMS),
+        "logistic_regression": None,
+    },
+    "monotone_constraints": dict(synthetic.MONOTONE_CONSTRAINTS),
+}
+
+
+@pytest.fixture(scope="module")
+def backtest() -> Iterator[tuple[pd.DataFrame, dict[str, float], str, Figure]]:
+    dates = pd.date_range("2023-08-31", periods=8, freq="ME")
+    table = pd.concat(
+        [
+            synthetic.make_snapshots(dates, 300, seed=5).assign(is_labelled=True),
+            synthetic.make_snapshots(
+                dates[-1:] + pd.offsets.MonthEnd(1), 50, seed=6
+            ).assign(is_labelled=False, label=0),
+        ],
+        ignore_index=True,
+    )
+    with threadpool_limits(limits=1, user_api="blas"):
+        outputs = backtest_ensemble(
+            table,
+            TRAINING,
+            {"backtest_origins": 2},
+            synthetic.PROFIT_PARAMS,
+            {"absent_tables": []},
+            {"xgboost": {"max_depth": 2}},
+        )
+    yield outputs
+    plt.close(outputs[3])
+
+
+def test_backtest_node_reports_the_ensemble_with_spread(backtest) -> None:
+    results, metrics, comparison, _ = backtest
+
+    assert set(results["model"]) == {"ensemble", "xgboost", "logistic_regression"}
+    # Unlabelled rows are never an origin.
+    assert results["origin"].max() == pd.Timestamp("2024-03-31")
+    ensemble = results[results["model"] == "ensemble"]
+    assert metrics["backtest_empc_mean"] == pytest.approx(ensemble["empc"].mean())
+    assert metrics["backtest_empc_sd"] == pytest.approx(ensemble["empc"].std())
+    assert {f"backtest_{m}_mean" for m in BACKTEST_METRICS} <= set(metrics)
+    assert comparison.splitlines()[2].startswith("| ensemble |")
+
+
+def test_collect_metrics_refuses_clashing_names() -> None:
+    assert collect_metrics({"test_empc": 1.0}, {"backtest_empc_mean": 2.0}) == {
+        "test_empc": 1.0,
+        "backtest_empc_mean": 2.0,
+    }
+    with pytest.raises(ValueError, match=r"share names: \['x'\]"):
+        collect_metrics({"x": 1.0}, {"x": 2.0})
+
+
+def test_nested_runs_hold_each_models_backtest(
+    backtest, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    results = backtest[0]
+    with synthetic.mlflow_store(tmp_path_factory.mktemp("mlflow")) as experiment:
+        with mlflow.start_run(experiment_id=experiment) as parent:
+            log_backtest_runs(results)
+        client = MlflowClient()
+        children = client.search_runs(
+            [experiment],
+            filter_string=f"tags.mlflow.parentRunId = '{parent.info.run_id}'",
+        )
+        by_model = {run.data.tags["model"]: run for run in children}
+        assert set(by_model) == set(results["model"])
+        for model, run in by_model.items():
+            rows = results[results["model"] == model].sort_values("origin")
+            assert run.info.run_name == f"backtest-{model}"
+            assert run.data.metrics["backtest_roc_auc_mean"] == pytest.approx(
+                rows["roc_auc"].mean()
+            )
+            history = client.get_metric_history(run.info.run_id, "origin_empc")
+            assert [m.value for m in sorted(history, key=lambda m: m.step)] == (
+                pytest.approx(rows["empc"].tolist())
+            )

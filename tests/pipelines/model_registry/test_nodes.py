@@ -15,12 +15,13 @@ from churn_pipeline.pipelines.model_registry.nodes import (
     log_metrics,
     register_model,
     validation_metrics,
+    write_model_card,
 )
 
 PARAMS = {
     "model_name": "churn-model",
     "champion_alias": "champion",
-    "champion_metric": "test_empc",
+    "champion_metric": "backtest_empc_mean",
     "n_input_example_rows": 5,
 }
 DECISION_KEYS = {
@@ -69,7 +70,12 @@ def experiment_id(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def _run_nodes(
     experiment_id: str, empc: float, model_name: str
 ) -> tuple[dict[str, Any], str]:
-    metrics = {"test_empc": empc, "test_roc_auc": 0.7}
+    metrics = {
+        "backtest_empc_mean": empc,
+        "backtest_empc_sd": 0.5,
+        "test_empc": 3.0,
+        "test_roc_auc": 0.7,
+    }
     with mlflow.start_run(experiment_id=experiment_id) as run:
         log_metrics(metrics, VALIDATION_REPORT)
         decision = register_model(
@@ -80,6 +86,7 @@ def _run_nodes(
             synthetic.SCORING_PARAMS,
             synthetic.PROFIT_PARAMS,
         )
+        write_model_card(synthetic.fitted_model(), metrics, decision)
     return decision, run.info.run_id
 
 
@@ -91,7 +98,7 @@ def test_register_model_records_the_decision(experiment_id: str) -> None:
     assert (first["version"], first["promoted"]) == ("1", True)
     assert (second["version"], second["promoted"]) == ("2", False)
     assert second["champion_version"] == "1"
-    assert second["reason"] == "test_empc 4.0000 < champion v1's 5.0000"
+    assert second["reason"] == "backtest_empc_mean 4.0000 < champion v1's 5.0000"
 
     client = MlflowClient()
     champion = client.get_model_version_by_alias("churn-model", "champion")
@@ -104,7 +111,9 @@ def test_register_model_records_the_decision(experiment_id: str) -> None:
         version = client.get_model_version("churn-model", decision["version"])
         assert version.run_id == run_id
     assert client.get_run(first_run).data.metrics == {
-        "test_empc": 5.0,
+        "backtest_empc_mean": 5.0,
+        "backtest_empc_sd": 0.5,
+        "test_empc": 3.0,
         "test_roc_auc": 0.7,
         **validation_metrics(VALIDATION_REPORT),
     }
@@ -121,3 +130,25 @@ def test_registered_policy_follows_the_parameters(experiment_id: str) -> None:
     assert policy["n_reasons"] == synthetic.SCORING_PARAMS["n_reasons"]
     assert info.saved_input_example_info is not None
     assert [c["name"] for c in info.signature.inputs.to_dict()] == feature_names()
+
+
+def test_each_version_carries_a_model_card_with_its_decision(
+    experiment_id: str,
+) -> None:
+    first, _ = _run_nodes(experiment_id, 2.0, "churn-model-card")
+    second, _ = _run_nodes(experiment_id, 1.0, "churn-model-card")
+
+    client = MlflowClient()
+    model = synthetic.fitted_model()
+    for decision in (first, second):
+        card = client.get_model_version(
+            "churn-model-card", decision["version"]
+        ).description
+        assert card.startswith(f"# Model card: churn-model-card v{decision['version']}")
+        promoted = "yes" if decision["promoted"] else "no"
+        assert f"Promoted: **{promoted}** ({decision['reason']})" in card
+        assert f"| backtest_empc | {decision['new_value']:.4f} | 0.5000 |" in card
+        for name, weight in model.weights_.items():
+            assert f"| {name} | {weight:.3f} |" in card
+        assert model.periods_["member_fit"][0] in card
+    assert "Promoted: **no**" in card

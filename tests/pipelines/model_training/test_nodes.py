@@ -26,8 +26,11 @@ def _params(**overrides: Any) -> dict[str, Any]:
         "horizon_days": synthetic.HORIZON_DAYS,
         "n_test_snapshots": 2,
         "n_calibration_snapshots": 2,
-        "xgboost": dict(synthetic.XGBOOST_PARAMS),
-        "logistic_regression": {"C": 0.5, "max_iter": 2000},
+        "members": {
+            "xgboost": dict(synthetic.XGBOOST_PARAMS),
+            "lightgbm": dict(synthetic.LIGHTGBM_PARAMS),
+            "logistic_regression": {"C": 0.5, "max_iter": 2000},
+        },
         "monotone_constraints": dict(synthetic.MONOTONE_CONSTRAINTS),
     }
     params.update(overrides)
@@ -123,10 +126,16 @@ def test_too_few_labelled_dates(model_input_table: pd.DataFrame, n_test: int) ->
 
 def test_train_ensemble_fits_on_the_training_slice() -> None:
     train = synthetic.training_table()
-    params = _params(xgboost={"n_estimators": 20, "max_depth": 2, "n_jobs": 1})
+    params = _params(
+        members={
+            "xgboost": {"n_estimators": 20, "max_depth": 2, "n_jobs": 1},
+            "logistic_regression": {"C": 0.5, "max_iter": 2000},
+        },
+        class_weight="balanced",
+    )
 
     with threadpool_limits(limits=1, user_api="blas"):  # see synthetic.fit
-        model = train_ensemble(train, params, {"absent_tables": []})
+        model = train_ensemble(train, params, {"absent_tables": []}, {})
 
     assert isinstance(model, ChurnEnsemble)
     assert list(model.feature_names_in_) == [
@@ -136,6 +145,8 @@ def test_train_ensemble_fits_on_the_training_slice() -> None:
     assert model.random_state == params["random_state"]
     assert model.horizon_days == params["horizon_days"]
     assert model.monotone_constraints == params["monotone_constraints"]
+    assert set(model.members_) == {"xgboost", "logistic_regression"}
+    assert model.class_weight == "balanced"
     tree = model.members_["xgboost"].named_steps["model"]
     assert tree.get_params()["n_estimators"] == 20
     assert model.members_["logistic_regression"].named_steps["model"].params["C"] == 0.5
@@ -148,11 +159,13 @@ def test_train_ensemble_fits_on_the_training_slice() -> None:
 
 def test_features_of_absent_tables_are_left_out() -> None:
     train = synthetic.training_table()
-    params = _params(xgboost={"n_estimators": 10, "max_depth": 2, "n_jobs": 1})
+    params = _params(
+        members={"xgboost": {"n_estimators": 10, "max_depth": 2, "n_jobs": 1}}
+    )
 
     with threadpool_limits(limits=1, user_api="blas"):
         model = train_ensemble(
-            train, params, {"absent_tables": ["nps_responses", "tickets"]}
+            train, params, {"absent_tables": ["nps_responses", "tickets"]}, {}
         )
 
     features = set(model.feature_names_in_)

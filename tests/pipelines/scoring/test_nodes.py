@@ -10,6 +10,7 @@ from tests.models import synthetic
 from churn_pipeline.models import ChurnEnsemble
 from churn_pipeline.pipelines.scoring.nodes import score_snapshot
 from churn_pipeline.scoring import ScoringPolicy, score_accounts
+from churn_pipeline.value import expected_lifetime_months
 
 COLUMNS = [
     "account_id",
@@ -17,6 +18,7 @@ COLUMNS = [
     "churn_probability",
     "risk_band",
     "top_reasons",
+    "account_clv",
     "expected_contact_profit",
     "contact",
 ]
@@ -33,6 +35,25 @@ def scoring() -> pd.DataFrame:
     return synthetic.make_snapshots(
         [pd.Timestamp("2024-06-30")], 250, seed=21, labelled=False
     )
+
+
+@pytest.fixture
+def labelled() -> pd.DataFrame:
+    """Labelled snapshots: their churn rate gives the per-account lifetime."""
+    return synthetic.make_snapshots(
+        [pd.Timestamp("2024-04-30"), pd.Timestamp("2024-05-31")], 300, seed=22
+    )
+
+
+PER_ACCOUNT = {
+    **synthetic.SCORING_PARAMS,
+    "value": {
+        "basis": "per_account",
+        "gross_margin": 0.8,
+        "max_lifetime_months": 36,
+        "horizon_days": 30,
+    },
+}
 
 
 @pytest.fixture
@@ -86,3 +107,85 @@ def test_fixed_contact_threshold_is_used(
     )
 
     np.testing.assert_array_equal(scores["contact"], scores["churn_probability"] >= 0.5)
+
+
+def test_per_account_values_from_the_labelled_churn_rate(
+    model: ChurnEnsemble, scoring: pd.DataFrame, labelled: pd.DataFrame
+) -> None:
+    scores = score_snapshot(
+        model,
+        scoring,
+        model.explain(scoring),
+        PER_ACCOUNT,
+        synthetic.PROFIT_PARAMS,
+        labelled,
+    )
+
+    lifetime = expected_lifetime_months(
+        labelled["label"], horizon_days=30, max_months=36
+    )
+    assert 1.0 < lifetime < 36.0  # the churn rate, not the cap, decides
+    mrr = scoring.set_index("account_id")["mrr"].loc[scores["account_id"]]
+    np.testing.assert_allclose(
+        scores["account_clv"], mrr.to_numpy() * 0.8 * lifetime, rtol=1e-12
+    )
+    np.testing.assert_array_equal(
+        scores["contact"], scores["expected_contact_profit"] > 0
+    )
+    assert scores["contact"].any()
+    assert not scores["contact"].all()
+    assert list(scores.columns) == COLUMNS
+    assert np.all(np.diff(scores["churn_probability"].to_numpy()) <= 0)
+
+
+def test_per_account_matches_the_policy_built_from_the_same_labels(
+    model: ChurnEnsemble, scoring: pd.DataFrame, labelled: pd.DataFrame
+) -> None:
+    """What the registry stores (same labels) scores like the batch node."""
+    scores = score_snapshot(
+        model,
+        scoring,
+        model.explain(scoring),
+        PER_ACCOUNT,
+        synthetic.PROFIT_PARAMS,
+        labelled,
+    )
+    lifetime = expected_lifetime_months(
+        labelled["label"], horizon_days=30, max_months=36
+    )
+    policy = ScoringPolicy.from_params(
+        PER_ACCOUNT, synthetic.PROFIT_PARAMS, lifetime_months=lifetime
+    )
+    expected = score_accounts(model, scoring, policy).set_index("account_id")
+
+    actual = scores.drop(columns="as_of_date").set_index("account_id")
+
+    pd.testing.assert_frame_equal(actual, expected.loc[actual.index])
+
+
+def test_per_account_without_labels_is_a_clear_error(
+    model: ChurnEnsemble, scoring: pd.DataFrame
+) -> None:
+    with pytest.raises(ValueError, match="'per_account': pass lifetime_months"):
+        score_snapshot(
+            model, scoring, model.explain(scoring), PER_ACCOUNT, synthetic.PROFIT_PARAMS
+        )
+
+
+def test_fixed_basis_ignores_the_labels(
+    model: ChurnEnsemble,
+    scoring: pd.DataFrame,
+    labelled: pd.DataFrame,
+    scores: pd.DataFrame,
+) -> None:
+    with_labels = score_snapshot(
+        model,
+        scoring,
+        model.explain(scoring),
+        synthetic.SCORING_PARAMS,
+        synthetic.PROFIT_PARAMS,
+        labelled,
+    )
+
+    pd.testing.assert_frame_equal(with_labels, scores)
+    assert (scores["account_clv"] == synthetic.PROFIT_PARAMS["clv"]).all()

@@ -1,75 +1,44 @@
-"""Evaluate the ensemble and its members on the out-of-time test set."""
+"""Evaluate the ensemble and its members: out-of-time test and rolling backtest."""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
-import numpy as np
+import mlflow
 import pandas as pd
 from matplotlib.figure import Figure
-from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
-from churn_pipeline.metrics import (
-    empc_optimal_rate,
-    empc_score,
-    expected_calibration_error,
-    lift_score,
-    mpc_score,
+from churn_pipeline.evaluation import (
+    ENSEMBLE,
+    comparison_markdown,
+    rolling_origin_backtest,
+    score_metrics,
+    summarise_backtest,
 )
+from churn_pipeline.metrics import BACKTEST_METRICS
 from churn_pipeline.models import ChurnEnsemble
+from churn_pipeline.pipelines.model_training.nodes import configured_ensemble
 from churn_pipeline.reporting.plots import (
+    plot_backtest,
+    plot_gains_and_lift,
     plot_profit_curve,
     plot_reliability,
     plot_roc,
+    plot_score_distributions,
 )
 
 logger = logging.getLogger(__name__)
 
 
-def score_metrics(
-    y_true: np.ndarray, probability: np.ndarray, profit: dict[str, Any]
-) -> dict[str, float]:
-    """Ranking, calibration and profit metrics of one scorer.
-
-    Args:
-        y_true: Binary labels.
-        probability: Churn probabilities (or any score, for the ranking metrics).
-        profit: ``profit`` parameters (CLV, costs, Beta(alpha, beta), accept rate).
-
-    Returns:
-        Metric name (without prefix) to value.
-    """
-    costs = {
-        "clv": profit["clv"],
-        "incentive_cost": profit["incentive_cost"],
-        "contact_cost": profit["contact_cost"],
-    }
-    beta = {"alpha": profit["alpha"], "beta": profit["beta"]}
-    return {
-        "roc_auc": roc_auc_score(y_true, probability),
-        "pr_auc": average_precision_score(y_true, probability),
-        "brier": brier_score_loss(y_true, probability),
-        "ece": expected_calibration_error(y_true, probability),
-        "top_decile_lift": lift_score(y_true, probability, fraction=0.1),
-        "empc": empc_score(y_true, probability, **costs, **beta),
-        "empc_optimal_fraction": empc_optimal_rate(
-            y_true, probability, **costs, **beta
-        ),
-        "mpc": mpc_score(
-            y_true, probability, **costs, accept_rate=profit["accept_rate"]
-        ),
-    }
-
-
 def evaluate_model(
     model: ChurnEnsemble, test: pd.DataFrame, profit: dict[str, Any]
-) -> tuple[dict[str, float], Figure, Figure, Figure]:
+) -> tuple[dict[str, float], Figure, Figure, Figure, Figure, Figure]:
     """Compute the test metrics of the ensemble and of each member, and plots.
 
     Ensemble metrics are ``test_<metric>``; a member's are
-    ``<member>_test_<metric>`` (members are uncalibrated, so their Brier score
-    and ECE show what calibration buys).
+    ``<member>_test_<metric>`` (each member Platt-calibrated on its own, so the
+    Brier score and ECE compare on equal terms).
 
     Args:
         model: The fitted ensemble.
@@ -77,7 +46,8 @@ def evaluate_model(
         profit: ``profit`` parameters.
 
     Returns:
-        Metrics, ROC figure, profit-curve figure, reliability figure.
+        Metrics, and the ROC, profit-curve (optimum marked), reliability,
+        gains-and-lift and score-distribution figures.
     """
     y_true = test["label"].to_numpy(dtype=int)
     probability = model.predict_proba(test)[:, 1]
@@ -113,4 +83,100 @@ def evaluate_model(
         empc_rate=metrics["test_empc_optimal_fraction"],
     )
     reliability = plot_reliability(y_true, probability)
-    return metrics, roc, profit_figure, reliability
+    gains = plot_gains_and_lift(y_true, scores)
+    distributions = plot_score_distributions(y_true, probability)
+    return metrics, roc, profit_figure, reliability, gains, distributions
+
+
+def backtest_ensemble(
+    model_input_table: pd.DataFrame,
+    training: dict[str, Any],
+    evaluation: dict[str, Any],
+    profit: dict[str, Any],
+    validation_report: dict[str, Any],
+    tuned_params: dict[str, dict[str, Any]],
+) -> tuple[pd.DataFrame, dict[str, float], str, Figure]:
+    """Rolling-origin backtest of the configured ensemble and its members.
+
+    Args:
+        model_input_table: All snapshots (labelled rows are used).
+        training: ``model_training`` parameters.
+        evaluation: ``model_evaluation`` parameters (``backtest_origins``).
+        profit: ``profit`` parameters.
+        validation_report: Row accounting (which features the data can feed).
+        tuned_params: Member -> tuned estimator arguments.
+
+    Returns:
+        Per-origin results, the ensemble's ``backtest_<metric>_{mean,sd}``
+        metrics, the comparison table (markdown) and the metrics-over-time plot.
+    """
+    labelled = model_input_table[model_input_table["is_labelled"]].reset_index(
+        drop=True
+    )
+    results = rolling_origin_backtest(
+        labelled,
+        configured_ensemble(training, validation_report, tuned_params),
+        n_origins=evaluation["backtest_origins"],
+        horizon_days=training["horizon_days"],
+        profit=profit,
+    )
+    summary = summarise_backtest(results)
+    metrics = {
+        f"backtest_{name}": float(value)
+        for name, value in summary.loc[ENSEMBLE].items()
+    }
+    logger.info(
+        "Backtest over %d origins: ensemble EMPC %.4f ± %.4f, Brier %.4f ± %.4f",
+        results["origin"].nunique(),
+        metrics["backtest_empc_mean"],
+        metrics["backtest_empc_sd"],
+        metrics["backtest_brier_mean"],
+        metrics["backtest_brier_sd"],
+    )
+    return results, metrics, comparison_markdown(summary), plot_backtest(results)
+
+
+def collect_metrics(
+    test_metrics: dict[str, float], backtest_metrics: dict[str, float]
+) -> dict[str, float]:
+    """The out-of-time test and backtest metrics as one set, for the registry.
+
+    Raises:
+        ValueError: If both name the same metric.
+    """
+    shared = sorted(set(test_metrics) & set(backtest_metrics))
+    if shared:
+        raise ValueError(f"Test and backtest metrics share names: {shared}")
+    return {**test_metrics, **backtest_metrics}
+
+
+def log_backtest_runs(results: pd.DataFrame) -> None:
+    """Log each model's backtest as a nested MLflow run under the active run.
+
+    Each nested run is named ``backtest-<model>`` and tagged ``model=<model>``;
+    it holds ``backtest_<metric>_{mean,sd}`` and, per origin, the metric
+    history (step = origin number, oldest first) so the MLflow UI can chart it.
+
+    Args:
+        results: Per-origin results of the backtest.
+    """
+    summary = summarise_backtest(results)
+    origins = sorted(results["origin"].unique())
+    parent = mlflow.active_run()
+    experiment = parent.info.experiment_id if parent else None
+    for model, row in summary.iterrows():
+        with mlflow.start_run(
+            experiment_id=experiment, run_name=f"backtest-{model}", nested=True
+        ):
+            mlflow.set_tags({"model": str(model), "backtest": "rolling_origin"})
+            mlflow.log_metrics({f"backtest_{k}": float(v) for k, v in row.items()})
+            per_origin = results[results["model"] == model].set_index("origin")
+            for step, origin in enumerate(origins):
+                mlflow.log_metrics(
+                    {
+                        f"origin_{metric}": float(per_origin.loc[origin, metric])
+                        for metric in BACKTEST_METRICS
+                    },
+                    step=step,
+                )
+    logger.info("Logged %d nested backtest runs", len(summary))

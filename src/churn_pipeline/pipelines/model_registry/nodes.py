@@ -1,4 +1,4 @@
-"""Register the trained model and move the champion alias by test EMPC."""
+"""Register the trained model, move the champion alias, write the model card."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from mlflow.tracking import MlflowClient
 
 from churn_pipeline.models import ChurnEnsemble
 from churn_pipeline.registry import log_and_register, promote_if_not_worse
-from churn_pipeline.scoring import ScoringPolicy
+from churn_pipeline.reporting.model_card import model_card
+from churn_pipeline.scoring import ScoringPolicy, lifetime_from_params
 from churn_pipeline.validation.report import accounting_metrics
 
 
@@ -65,7 +66,9 @@ def register_model(
     Returns:
         The champion decision as a dict.
     """
-    policy = ScoringPolicy.from_params(scoring, profit)
+    policy = ScoringPolicy.from_params(
+        scoring, profit, lifetime_months=lifetime_from_params(scoring, test["label"])
+    )
     version = log_and_register(
         model,
         test.head(params["n_input_example_rows"]),
@@ -89,3 +92,28 @@ def register_model(
         }
     )
     return decision.to_dict()
+
+
+def write_model_card(
+    model: ChurnEnsemble,
+    metrics: dict[str, float],
+    decision: dict[str, Any],
+) -> str:
+    """Render the model card and attach it to the registered version.
+
+    The catalog logs the card as a run artifact; the registered version's
+    description gets the same text, so the MLflow registry UI shows it.
+
+    Args:
+        model: The fitted ensemble.
+        metrics: The evaluation metrics (with the backtest's mean and sd).
+        decision: The champion decision.
+
+    Returns:
+        The card (markdown).
+    """
+    card = model_card(model, metrics, decision)
+    MlflowClient().update_model_version(
+        decision["model_name"], decision["version"], description=card
+    )
+    return card

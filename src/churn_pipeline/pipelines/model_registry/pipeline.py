@@ -2,7 +2,11 @@
 
 from kedro.pipeline import Node, Pipeline
 
-from churn_pipeline.pipelines.model_registry.nodes import log_metrics, register_model
+from churn_pipeline.pipelines.model_registry.nodes import (
+    log_metrics,
+    register_model,
+    write_model_card,
+)
 
 
 def create_pipeline(**kwargs: object) -> Pipeline:
@@ -27,6 +31,12 @@ def create_pipeline(**kwargs: object) -> Pipeline:
                 ],
                 outputs="champion_decision",
                 name="register_model_node",
+            ),
+            Node(
+                func=write_model_card,
+                inputs=["churn_model", "evaluation_metrics", "champion_decision"],
+                outputs="model_card",
+                name="write_model_card_node",
             ),
         ]
     )

@@ -5,10 +5,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import mlflow
 import pandas as pd
 
+from churn_pipeline.evaluation import backtest_origins
 from churn_pipeline.features import available_features, feature_names
 from churn_pipeline.models import ChurnEnsemble
+from churn_pipeline.models.tuning import tune_members
 from churn_pipeline.time_split import labels_known_by
 
 logger = logging.getLogger(__name__)
@@ -68,22 +71,18 @@ def split_snapshots(
     return train, test, scoring
 
 
-def train_ensemble(
-    train: pd.DataFrame, params: dict[str, Any], validation_report: dict[str, Any]
-) -> ChurnEnsemble:
-    """Fit the calibrated ensemble on training snapshots only.
+def model_features(validation_report: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """Numeric and categorical registry features this data can feed.
 
     Features computed from an absent optional table, or from a column the data
     does not have (e.g. no active-user counts), are left out of the model.
 
     Args:
-        train: Training snapshots with features and ``label``.
-        params: ``model_training`` parameters.
         validation_report: Row accounting, including ``absent_tables`` and
             each table's ``columns``.
 
     Returns:
-        The fitted ensemble.
+        Numeric and categorical feature names.
     """
     absent = validation_report.get("absent_tables", [])
     columns = {
@@ -99,11 +98,113 @@ def train_ensemble(
             absent,
             left_out,
         )
-    model = build_ensemble(
+    return (
         [f.name for f in features if f.kind == "numeric"],
         [f.name for f in features if f.kind == "categorical"],
-        params,
     )
+
+
+def configured_ensemble(
+    params: dict[str, Any],
+    validation_report: dict[str, Any],
+    tuned_params: dict[str, dict[str, Any]],
+) -> ChurnEnsemble:
+    """The unfitted ensemble: configured members, tuned arguments on top.
+
+    Args:
+        params: ``model_training`` parameters.
+        validation_report: Row accounting (which features the data can feed).
+        tuned_params: Member -> tuned estimator arguments (may be empty).
+
+    Returns:
+        The ensemble, ready to ``fit``.
+    """
+    members = {
+        name: {**(member or {}), **tuned_params.get(name, {})}
+        for name, member in params["members"].items()
+    }
+    return build_ensemble(
+        *model_features(validation_report), {**params, "members": members}
+    )
+
+
+def tuning_rows(
+    model_input_table: pd.DataFrame, n_origins: int, horizon_days: int
+) -> pd.DataFrame:
+    """Labelled rows whose labels close before the first backtest origin.
+
+    Tuning only on these keeps the backtest honest: no origin is judged with
+    hyperparameters chosen on its own (or later) labels.
+    """
+    labelled = model_input_table[model_input_table["is_labelled"]]
+    first_origin = backtest_origins(labelled["as_of_date"], n_origins)[0]
+    known = labels_known_by(labelled["as_of_date"], first_origin, horizon_days)
+    return labelled[known].reset_index(drop=True)
+
+
+def tune_hyperparameters(
+    model_input_table: pd.DataFrame,
+    params: dict[str, Any],
+    evaluation: dict[str, Any],
+    profit: dict[str, Any],
+    validation_report: dict[str, Any],
+) -> dict[str, dict[str, Any]]:
+    """Tune the members named in ``params["tuning"]`` with Optuna.
+
+    Args:
+        model_input_table: All snapshots (only labelled rows before the first
+            backtest origin are used).
+        params: ``model_training`` parameters (``tuning`` block).
+        evaluation: ``model_evaluation`` parameters (``backtest_origins``).
+        profit: ``profit`` parameters (EMPC is the objective).
+        validation_report: Row accounting (which features the data can feed).
+
+    Returns:
+        Member -> best arguments; empty when ``n_trials`` is 0.
+    """
+    tuning = params["tuning"]
+    rows = tuning_rows(
+        model_input_table, evaluation["backtest_origins"], params["horizon_days"]
+    )
+    return tune_members(
+        rows,
+        configured_ensemble(params, validation_report, {}),
+        search_space=tuning["search_space"],
+        n_trials=tuning["n_trials"],
+        n_validation_periods=tuning["n_validation_snapshots"],
+        profit=profit,
+    )
+
+
+def log_tuned_params(tuned_params: dict[str, dict[str, Any]]) -> None:
+    """Log the tuned arguments as MLflow params ``tuned.<member>.<argument>``."""
+    mlflow.log_params(
+        {
+            f"tuned.{member}.{name}": value
+            for member, arguments in tuned_params.items()
+            for name, value in arguments.items()
+        }
+    )
+
+
+def train_ensemble(
+    train: pd.DataFrame,
+    params: dict[str, Any],
+    validation_report: dict[str, Any],
+    tuned_params: dict[str, dict[str, Any]],
+) -> ChurnEnsemble:
+    """Fit the calibrated ensemble on training snapshots only.
+
+    Args:
+        train: Training snapshots with features and ``label``.
+        params: ``model_training`` parameters.
+        validation_report: Row accounting (which features the data can feed).
+        tuned_params: Member -> tuned estimator arguments (may be empty).
+
+    Returns:
+        The fitted ensemble.
+    """
+    model = configured_ensemble(params, validation_report, tuned_params)
     return model.fit(train, train["label"], periods=train["as_of_date"])
 
 
@@ -131,9 +232,9 @@ def build_ensemble(
     return ChurnEnsemble(
         numeric_features=numeric,
         categorical_features=categorical,
-        xgboost_params=params["xgboost"],
-        logistic_regression_params=params["logistic_regression"],
+        members=params["members"],
         monotone_constraints=constraints,
+        class_weight=params.get("class_weight"),
         n_calibration_periods=params["n_calibration_snapshots"],
         horizon_days=params["horizon_days"],
         calibration_fraction=params.get("calibration_fraction", 0.25),

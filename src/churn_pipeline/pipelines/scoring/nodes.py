@@ -8,7 +8,11 @@ from typing import Any
 import pandas as pd
 
 from churn_pipeline.models import ChurnEnsemble, Explanation
-from churn_pipeline.scoring import ScoringPolicy, score_accounts
+from churn_pipeline.scoring import (
+    ScoringPolicy,
+    lifetime_from_params,
+    score_accounts,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -19,6 +23,7 @@ def score_snapshot(
     explanation: Explanation,
     params: dict[str, Any],
     profit: dict[str, Any],
+    labelled: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Score every account active at the newest as-of date.
 
@@ -28,19 +33,33 @@ def score_snapshot(
         explanation: SHAP contributions for ``scoring``.
         params: ``scoring`` parameters.
         profit: ``profit`` parameters.
+        labelled: Labelled snapshots (``label``) whose churn rate gives the
+            expected lifetime of the ``per_account`` value basis. The pipeline
+            passes ``test_snapshots``, the labels the registered policy is
+            built from, so batch and served decisions agree.
 
     Returns:
         The scored list, riskiest first, with ``as_of_date`` after ``account_id``.
     """
-    policy = ScoringPolicy.from_params(params, profit)
+    lifetime = (
+        None if labelled is None else lifetime_from_params(params, labelled["label"])
+    )
+    policy = ScoringPolicy.from_params(params, profit, lifetime_months=lifetime)
     scores = score_accounts(model, scoring, policy, explanation)
     scores.insert(1, "as_of_date", scoring["as_of_date"].to_numpy())
     scores = scores.sort_values("churn_probability", ascending=False, ignore_index=True)
+    if policy.clv_basis == "per_account":
+        rule = (
+            f"expected profit > 0; CLV = MRR x {policy.gross_margin:g} x "
+            f"{policy.lifetime_months:.1f} months"
+        )
+    else:
+        rule = f"threshold {policy.contact_threshold:.3f}, CLV {policy.clv:g}"
     logger.info(
-        "Scored %d accounts: %s; %d to contact (threshold %.3f)",
+        "Scored %d accounts: %s; %d to contact (%s)",
         len(scores),
         scores["risk_band"].value_counts().to_dict(),
         int(scores["contact"].sum()),
-        policy.contact_threshold,
+        rule,
     )
     return scores

@@ -17,6 +17,9 @@ def create_pipeline(**kwargs: object) -> Pipeline:
                     "scoring_explanation",
                     "params:scoring",
                     "params:profit",
+                    # Labelled snapshots in every input kind: the churn rate
+                    # behind the per-account lifetime.
+                    "test_snapshots",
                 ],
                 outputs="churn_scores",
                 name="score_snapshot_node",

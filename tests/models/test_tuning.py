@@ -1,0 +1,74 @@
+"""Optuna tuning on a time-ordered validation slice."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import pytest
+from tests.models import synthetic
+from threadpoolctl import threadpool_limits
+
+from churn_pipeline.models.tuning import tune_members
+
+BAD_TYPE = {"type": "cat", "low": 1, "high": 2}
+SPACE = {
+    "xgboost": {
+        "max_depth": {"type": "int", "low": 2, "high": 4},
+        "learning_rate": {"type": "float", "low": 0.05, "high": 0.3, "log": True},
+    }
+}
+
+
+def _tune(table: pd.DataFrame, **overrides: Any) -> dict[str, dict[str, Any]]:
+    arguments: dict[str, Any] = {
+        "search_space": SPACE,
+        "n_trials": 3,
+        "n_validation_periods": 2,
+        "profit": synthetic.PROFIT_PARAMS,
+    }
+    arguments.update(overrides)
+    with threadpool_limits(limits=1, user_api="blas"):
+        return tune_members(table, synthetic.make_model(), **arguments)
+
+
+@pytest.fixture(scope="module")
+def tuned() -> dict[str, dict[str, Any]]:
+    return _tune(synthetic.training_table())
+
+
+def test_best_arguments_lie_in_the_search_space(tuned) -> None:
+    assert set(tuned) == {"xgboost"}
+    assert set(tuned["xgboost"]) == {"max_depth", "learning_rate"}
+    assert 2 <= tuned["xgboost"]["max_depth"] <= 4
+    assert isinstance(tuned["xgboost"]["max_depth"], int)
+    assert 0.05 <= tuned["xgboost"]["learning_rate"] <= 0.3
+
+
+def test_the_same_seed_chooses_the_same_arguments(tuned) -> None:
+    assert _tune(synthetic.training_table()) == tuned
+
+
+def test_no_trials_means_no_tuning() -> None:
+    assert _tune(synthetic.training_table(), n_trials=0) == {}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "match"),
+    [
+        ({"search_space": {"catboost": {}}}, r"unknown members \['catboost'\]"),
+        (
+            {
+                "search_space": {
+                    "xgboost": {"max_depth": {"type": "cat", "low": 1, "high": 2}}
+                }
+            },
+            r"type must be one of \['int', 'float'\]",
+        ),
+        ({"n_validation_periods": 8}, "more as-of dates than that"),
+        ({"n_trials": -1}, "n_trials must be >= 0"),
+    ],
+)
+def test_bad_settings_are_named(overrides: dict[str, Any], match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        _tune(synthetic.training_table(), **overrides)
