@@ -241,10 +241,8 @@ class ChurnEnsemble(ClassifierMixin, BaseEstimator):
             unknown = sorted(set(self.members) - set(MEMBERS))
             if unknown or not self.members:
                 raise ValueError(
-                    f"members must name at least one of {list(MEMBERS)}; "
-                    f"got unknown {unknown}"
-                    if unknown
-                    else f"members must name at least one of {list(MEMBERS)}"
+                    f"members must name at least one of {list(MEMBERS)} and "
+                    f"nothing else; unknown {unknown}"
                 )
         if self.class_weight not in CLASS_WEIGHTS:
             raise ValueError(
