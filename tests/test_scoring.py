@@ -12,21 +12,23 @@ from tests.models import synthetic
 
 from churn_pipeline.metrics import expected_contact_profit
 from churn_pipeline.models import ChurnEnsemble, Explanation
+from churn_pipeline.playbook import Playbook
+from churn_pipeline.reasons import describe, ranked_reasons
 from churn_pipeline.scoring import (
     ScoringPolicy,
-    describe,
     lifetime_from_params,
     risk_band,
     score_accounts,
-    top_reasons,
 )
 from churn_pipeline.value import expected_lifetime_months
 
 SCORE_COLUMNS = [
     "account_id",
     "churn_probability",
+    "health_score",
     "risk_band",
     "top_reasons",
+    "risk_lowering_reasons",
     "account_clv",
     "expected_contact_profit",
     "contact",
@@ -235,12 +237,12 @@ def test_policy_round_trips_through_a_dict() -> None:
         synthetic.SCORING_PARAMS, synthetic.PROFIT_PARAMS
     )
 
-    assert ScoringPolicy(**policy.to_dict()) == policy
+    assert ScoringPolicy.from_dict(policy.to_dict()) == policy
 
 
 # ------------------------------------------------------------------ value basis
 def test_an_old_stored_policy_loads_as_fixed_clv() -> None:
-    policy = ScoringPolicy(**OLD_POLICY_DICT)
+    policy = ScoringPolicy.from_dict(OLD_POLICY_DICT)
 
     assert policy.clv_basis == "fixed"
     assert policy.lifetime_months is None
@@ -249,6 +251,7 @@ def test_an_old_stored_policy_loads_as_fixed_clv() -> None:
         "clv_basis": "fixed",
         "gross_margin": 0.8,
         "lifetime_months": None,
+        "playbook": None,
     }
 
 
@@ -283,7 +286,9 @@ def test_from_params_without_a_value_block_is_fixed() -> None:
         synthetic.SCORING_PARAMS, synthetic.PROFIT_PARAMS
     )
 
-    assert policy == ScoringPolicy(**OLD_POLICY_DICT)
+    assert policy == ScoringPolicy(
+        **OLD_POLICY_DICT, playbook=Playbook.from_params(synthetic.PLAYBOOK_PARAMS)
+    )
 
 
 def test_from_params_per_account() -> None:
@@ -297,7 +302,7 @@ def test_from_params_per_account() -> None:
         18.0,
     )
     assert policy.contact_threshold == pytest.approx(11 / 67, rel=1e-15)
-    assert ScoringPolicy(**policy.to_dict()) == policy
+    assert ScoringPolicy.from_dict(policy.to_dict()) == policy
 
 
 def test_from_params_per_account_needs_a_lifetime() -> None:
@@ -338,81 +343,6 @@ def test_lifetime_from_params_applies_the_cap() -> None:
     labels = np.zeros(10)
 
     assert lifetime_from_params(_scoring_params(max_lifetime_months=9), labels) == 9.0
-
-
-# --------------------------------------------------------------------- reasons
-def _reason_inputs() -> tuple[pd.DataFrame, pd.DataFrame]:
-    columns = [
-        "logins_30d",
-        "days_since_last_login",
-        "tickets_open_over_5d",
-        "failed_payments_90d",
-        "last_nps",
-    ]
-    contributions = pd.DataFrame(
-        [
-            [0.10, 0.80, 0.30, -0.20, 0.05],  # four positive drivers
-            [-0.50, -0.10, 0.00, -0.30, -0.01],  # nothing raises risk
-            [0.00, 0.20, -0.40, 0.00, 0.60],  # two positive, NPS unknown
-        ],
-        columns=columns,
-    )
-    features = pd.DataFrame(
-        [
-            [12.0, 23.0, 2.0, 0.0, 4.0],
-            [90.0, 0.0, 0.0, 0.0, 10.0],
-            [40.0, 5.0, 1.0, 1.0, np.nan],
-        ],
-        columns=columns,
-    )
-    return contributions, features
-
-
-def test_top_reasons_only_risk_raising_strongest_first() -> None:
-    contributions, features = _reason_inputs()
-
-    reasons = top_reasons(contributions, features, n_reasons=3)
-
-    assert reasons == [
-        [
-            "no login for 23 days",
-            "2 support tickets open for more than 5 days",
-            "12 logins in the last 30 days",
-        ],
-        [],
-        [
-            "Most recent NPS score (0-10); empty when never answered: unknown",
-            "no login for 5 days",
-        ],
-    ]
-
-
-@pytest.mark.parametrize("n_reasons", [1, 2, 4, 10])
-def test_top_reasons_at_most_n(n_reasons: int) -> None:
-    contributions, features = _reason_inputs()
-
-    reasons = top_reasons(contributions, features, n_reasons=n_reasons)
-
-    positives = (contributions > 0).sum(axis=1).tolist()
-    assert [len(r) for r in reasons] == [min(n_reasons, p) for p in positives]
-    assert reasons[0][0] == "no login for 23 days"
-
-
-@pytest.mark.parametrize(
-    ("feature", "value", "text"),
-    [
-        ("failed_payments_90d", 2.0, "2 failed payments in the last 90 days"),
-        ("discount_pct", 0.25, "discount of 25%"),
-        ("plan", "pro", "on the pro plan"),
-        (
-            "last_nps",
-            None,
-            "Most recent NPS score (0-10); empty when never answered: unknown",
-        ),
-    ],
-)
-def test_describe(feature: str, value: object, text: str) -> None:
-    assert describe(feature, value) == text
 
 
 # ---------------------------------------------------------------------- scores
@@ -575,17 +505,24 @@ def test_score_accounts_reasons_follow_the_explanation(
     recomputed = score_accounts(model, accounts, policy)
 
     pd.testing.assert_frame_equal(scores, recomputed)
-    expected = top_reasons(
+    expected = ranked_reasons(
         explanation.contributions.reset_index(drop=True),
         accounts.reset_index(drop=True),
         2,
+        typical=model.typical_values_,
     )
     assert scores["top_reasons"].tolist() == expected
     assert all(len(r) <= 2 for r in expected)
-    # Row 0's reasons are its own strongest positive drivers.
-    first = explanation.contributions.iloc[0]
+    # Row 0's reasons are its own strongest drivers each way.
+    first, row = explanation.contributions.iloc[0], accounts.iloc[0]
     strongest = first[first > 0].sort_values(ascending=False).index[:2]
-    assert expected[0] == [describe(f, accounts.iloc[0][f]) for f in strongest]
+    assert expected[0] == [
+        describe(f, row[f], model.typical_values_.get(f)) for f in strongest
+    ]
+    protective = first[first < 0].sort_values().index[:2]
+    assert scores["risk_lowering_reasons"].iloc[0] == [
+        describe(f, row[f], model.typical_values_.get(f)) for f in protective
+    ]
 
 
 def test_score_accounts_does_not_depend_on_the_index(

@@ -172,5 +172,5 @@ def load_model(model_uri: str) -> tuple[ChurnEnsemble, ScoringPolicy]:
     os.environ.setdefault(_ALLOW_UNPICKLE, "true")
     model = mlflow.sklearn.load_model(model_uri)
     metadata = mlflow.models.get_model_info(model_uri).metadata or {}
-    policy = ScoringPolicy(**metadata["scoring_policy"])
+    policy = ScoringPolicy.from_dict(metadata["scoring_policy"])
     return model, policy

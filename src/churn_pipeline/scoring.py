@@ -1,4 +1,4 @@
-"""Score accounts: probability, risk band, top reasons and the contact decision.
+"""Score accounts: probability, health, reasons, playbook and the contact decision.
 
 The batch scoring node and the BentoML service both call :func:`score_accounts`,
 so a served score is the batch score for the same features.
@@ -8,15 +8,21 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from churn_pipeline.features.registry import FEATURES_BY_NAME
 from churn_pipeline.metrics import cost_sensitive_threshold, expected_contact_profit
 from churn_pipeline.models import ChurnEnsemble, Explanation
+from churn_pipeline.playbook import (
+    Playbook,
+    evaluate_triggers,
+    health_score,
+    recommend,
+)
+from churn_pipeline.reasons import ranked_reasons
 from churn_pipeline.value import account_clv, expected_lifetime_months
 
 RISK_BANDS = ("green", "yellow", "red")
@@ -49,6 +55,8 @@ class ScoringPolicy:
         gross_margin: Share of MRR kept as margin, in (0, 1].
         lifetime_months: Expected remaining lifetime in months; required by the
             ``"per_account"`` basis.
+        playbook: Rule triggers and actions per driver; ``None`` (a customer
+            table, or a policy stored before playbooks) scores without them.
     """
 
     yellow_from: float
@@ -62,6 +70,7 @@ class ScoringPolicy:
     clv_basis: str = "fixed"
     gross_margin: float = 0.8
     lifetime_months: float | None = None
+    playbook: Playbook | None = None
 
     def __post_init__(self) -> None:
         if not 0.0 < self.yellow_from < self.red_from < 1.0:
@@ -107,7 +116,8 @@ class ScoringPolicy:
         The contact threshold is the cost-sensitive threshold at the expected
         accept rate ``alpha / (alpha + beta)`` unless ``scoring`` fixes one.
         ``scoring["value"]`` (``basis``, ``gross_margin``) chooses how accounts
-        are valued; without it the basis is ``"fixed"``.
+        are valued; without it the basis is ``"fixed"``. ``scoring["playbook"]``,
+        if set, gives the triggers and actions.
 
         Args:
             scoring: ``scoring`` parameters.
@@ -152,12 +162,29 @@ class ScoringPolicy:
             lifetime_months=(
                 None if lifetime_months is None else float(lifetime_months)
             ),
+            playbook=(
+                Playbook.from_params(scoring["playbook"])
+                if scoring.get("playbook")
+                else None
+            ),
             **costs,
         )
 
-    def to_dict(self) -> dict[str, float | int | str | None]:
-        """Plain dict, for MLflow model metadata."""
-        return asdict(self)
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict, for MLflow model metadata (see :meth:`from_dict`)."""
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values["playbook"] = None if self.playbook is None else self.playbook.to_dict()
+        return values
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> ScoringPolicy:
+        """The policy :meth:`to_dict` stored; older dicts lack newer fields."""
+        values = dict(values)
+        playbook = values.pop("playbook", None)
+        return cls(
+            **values,
+            playbook=None if playbook is None else Playbook.from_params(playbook),
+        )
 
 
 def lifetime_from_params(
@@ -192,52 +219,6 @@ def risk_band(probability: np.ndarray, policy: ScoringPolicy) -> np.ndarray:
     return np.asarray(RISK_BANDS, dtype=object)[index]
 
 
-def describe(feature: str, value: object) -> str:
-    """Plain-language text for one feature value, from the feature registry.
-
-    Columns outside the registry (a customer table's) read ``name = value``.
-    """
-    spec = FEATURES_BY_NAME.get(feature)
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        name = spec.description.rstrip(".") if spec else feature
-        return f"{name}: unknown"
-    if spec is None:  # a column of a customer table: no template, say it plainly
-        return (
-            f"{feature} = {value:g}"
-            if isinstance(value, float)
-            else f"{feature} = {value}"
-        )
-    return spec.reason.format(value=value)
-
-
-def top_reasons(
-    contributions: pd.DataFrame, features: pd.DataFrame, n_reasons: int
-) -> list[list[str]]:
-    """The strongest risk-raising drivers of each account, as sentences.
-
-    Args:
-        contributions: SHAP contributions per feature (rows align with
-            ``features``).
-        features: The feature values that were explained.
-        n_reasons: How many drivers to keep per account.
-
-    Returns:
-        One list of at most ``n_reasons`` texts per account, strongest first.
-    """
-    values = contributions.to_numpy()
-    order = np.argsort(-values, axis=1, kind="stable")[:, :n_reasons]
-    columns = contributions.columns
-    reasons = []
-    for row, ranked in enumerate(order):
-        texts = [
-            describe(columns[j], features.iloc[row][columns[j]])
-            for j in ranked
-            if values[row, j] > 0
-        ]
-        reasons.append(texts)
-    return reasons
-
-
 def score_accounts(
     model: ChurnEnsemble,
     features: pd.DataFrame,
@@ -254,39 +235,73 @@ def score_accounts(
     Args:
         model: A fitted churn ensemble.
         features: One row per account with ``account_id`` and the model features.
-        policy: Risk bands, contact threshold and reason count.
+        policy: Risk bands, contact rule, reason count and playbook.
         explanation: ``model.explain(features)`` if already computed.
 
     Returns:
-        ``account_id``, ``churn_probability``, ``risk_band``, ``top_reasons``,
-        ``account_clv``, ``expected_contact_profit`` and ``contact``, in the
-        input's order.
+        In the input's order: ``account_id``, ``churn_probability``,
+        ``health_score`` (0-100), ``risk_band``, ``top_reasons`` (risk-raising)
+        and ``risk_lowering_reasons``; with a playbook, ``triggers`` (texts of
+        the rules that fired), one ``trigger_<name>`` flag per rule,
+        ``dominant_driver``, ``likely_churn_type``, ``recommended_action`` and
+        ``owner_role``; then ``account_clv``, ``expected_contact_profit`` and
+        ``contact``.
 
     Raises:
         ValueError: If the ``"per_account"`` basis finds no ``mrr`` column, or an
             MRR that is negative or missing.
     """
-    per_account = policy.clv_basis == "per_account"
-    if per_account and MRR_COLUMN not in features.columns:
+    if policy.clv_basis == "per_account" and MRR_COLUMN not in features.columns:
         raise ValueError(
             f"clv_basis 'per_account' values accounts from the '{MRR_COLUMN}' "
             "column, which the features do not have; use clv_basis 'fixed'"
         )
     probability = model.predict_proba(features)[:, 1]
+    clv, profit, contact = _value_and_contact(probability, features, policy)
     if explanation is None:
         explanation = model.explain(features)
-    if per_account:
-        clv = account_clv(
-            pd.Series(
-                features[MRR_COLUMN].to_numpy(), index=features["account_id"].to_numpy()
+    contributions = explanation.contributions.reset_index(drop=True)
+    rows = features.reset_index(drop=True)
+    typical = getattr(model, "typical_values_", None)  # absent: models before it
+    scores = pd.DataFrame(
+        {
+            "account_id": rows["account_id"].to_numpy(),
+            "churn_probability": probability,
+            "health_score": health_score(
+                probability, yellow_from=policy.yellow_from, red_from=policy.red_from
             ),
-            gross_margin=policy.gross_margin,
-            lifetime_months=policy.lifetime_months or 0.0,  # set: __post_init__
+            "risk_band": risk_band(probability, policy),
+            **{
+                column: ranked_reasons(
+                    contributions,
+                    rows,
+                    policy.n_reasons,
+                    direction=direction,
+                    typical=typical,
+                )
+                for column, direction in (
+                    ("top_reasons", "raising"),
+                    ("risk_lowering_reasons", "lowering"),
+                )
+            },
+        }
+    )
+    if policy.playbook is not None:
+        fired, texts = evaluate_triggers(policy.playbook, rows)
+        scores["triggers"] = texts
+        scores = pd.concat(
+            [scores, fired, recommend(policy.playbook, contributions)], axis=1
         )
-        profit = _contact_profit(probability, clv, policy)
-        contact = profit > 0
-    else:
-        clv = np.full(len(probability), policy.clv, dtype=float)
+    return scores.assign(
+        account_clv=clv, expected_contact_profit=profit, contact=contact
+    )
+
+
+def _value_and_contact(
+    probability: np.ndarray, features: pd.DataFrame, policy: ScoringPolicy
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each account's CLV, expected contact profit and contact decision."""
+    if policy.clv_basis == "fixed":
         profit = np.asarray(
             expected_contact_profit(
                 probability,
@@ -297,22 +312,17 @@ def score_accounts(
             ),
             dtype=float,
         )
-        contact = probability >= policy.contact_threshold
-    return pd.DataFrame(
-        {
-            "account_id": features["account_id"].to_numpy(),
-            "churn_probability": probability,
-            "risk_band": risk_band(probability, policy),
-            "top_reasons": top_reasons(
-                explanation.contributions.reset_index(drop=True),
-                features.reset_index(drop=True),
-                policy.n_reasons,
-            ),
-            "account_clv": clv,
-            "expected_contact_profit": profit,
-            "contact": contact,
-        }
+        clv = np.full(len(probability), policy.clv, dtype=float)
+        return clv, profit, probability >= policy.contact_threshold
+    clv = account_clv(
+        pd.Series(
+            features[MRR_COLUMN].to_numpy(), index=features["account_id"].to_numpy()
+        ),
+        gross_margin=policy.gross_margin,
+        lifetime_months=policy.lifetime_months or 0.0,  # set: __post_init__
     )
+    profit = _contact_profit(probability, clv, policy)
+    return clv, profit, profit > 0
 
 
 def _contact_profit(

@@ -22,6 +22,7 @@ from typing import Any
 import mlflow
 import numpy as np
 import pandas as pd
+import yaml
 from mlflow.tracking import MlflowClient
 from scipy.special import expit
 from threadpoolctl import threadpool_limits
@@ -75,10 +76,15 @@ PROFIT_PARAMS: dict[str, float] = {
     "beta": 14.0,
     "accept_rate": 0.3,
 }
+# The playbook exactly as configured, so tests exercise the shipped rules.
+PLAYBOOK_PARAMS: dict[str, Any] = yaml.safe_load(
+    (Path(__file__).parents[2] / "conf/base/parameters_scoring.yml").read_text()
+)["scoring"]["playbook"]
 SCORING_PARAMS: dict[str, Any] = {
     "risk_bands": {"yellow_from": 0.05, "red_from": 0.15},
     "contact_threshold": None,
     "n_reasons": 3,
+    "playbook": PLAYBOOK_PARAMS,
 }
 
 

@@ -22,7 +22,8 @@ class FeatureSpec:
         unit: Unit of a numeric value (``days``, ``count``, ``USD``, ...).
         source: Raw table it is computed from.
         window: Look-back window, if any (e.g. ``30d``).
-        reason: Template for a reason text; ``{value}`` is the account's value.
+        reason: Template for a reason text; ``{value}`` is the account's value
+            and ``{change}`` reads a relative change as "down 62 %".
         example: A realistic value, used for API examples.
         minimum: Smallest valid value of a numeric feature (``None``: unbounded).
         maximum: Largest valid value of a numeric feature (``None``: unbounded).
@@ -30,6 +31,8 @@ class FeatureSpec:
         requires: Columns of the source table it needs beyond the contract's
             fixed ones (e.g. the usage count ``logins``); without them the
             feature is left out.
+        driver: The kind of churn risk it signals, one of ``DRIVERS``; the
+            playbook picks an account's action from its strongest driver.
     """
 
     name: str
@@ -44,8 +47,27 @@ class FeatureSpec:
     maximum: float | None = None
     nullable: bool = False
     requires: tuple[str, ...] = ()
+    driver: str = "profile"
+
+    def __post_init__(self) -> None:
+        if self.driver not in DRIVERS:
+            raise ValueError(
+                f"Feature {self.name!r}: driver must be one of {list(DRIVERS)}, "
+                f"got {self.driver!r}"
+            )
 
 
+# What a feature's risk is about; each has a playbook action, except ``profile``
+# (industry, country, ...): who the customer is, which no action changes.
+DRIVERS = (
+    "usage",
+    "support",
+    "payment",
+    "price_value",
+    "onboarding",
+    "sentiment",
+    "profile",
+)
 # Look-back windows (days) of the windowed counts.
 USAGE_WINDOWS = (7, 14, 30, 90)
 TICKET_WINDOWS = (7, 10, 30, 90)
@@ -73,10 +95,24 @@ def _numeric(
 
 
 def _categorical(
-    name: str, description: str, source: str, reason: str, example: str
+    name: str,
+    description: str,
+    source: str,
+    reason: str,
+    example: str,
+    *,
+    driver: str,
 ) -> FeatureSpec:
     return FeatureSpec(
-        name, description, "categorical", "", source, None, reason, example
+        name,
+        description,
+        "categorical",
+        "",
+        source,
+        None,
+        reason,
+        example,
+        driver=driver,
     )
 
 
@@ -114,6 +150,7 @@ _TENURE = (
         None,
         "account is {value:.0f} days old",
         120.0,
+        driver="onboarding",
     ),
     _numeric(
         "tenure_months",
@@ -123,6 +160,7 @@ _TENURE = (
         None,
         "customer for {value:.0f} months",
         4.0,
+        driver="onboarding",
     ),
     _numeric(
         "in_first_90_days",
@@ -133,6 +171,7 @@ _TENURE = (
         "still in its first 90 days",
         0.0,
         maximum=1.0,
+        driver="onboarding",
     ),
     _numeric(
         "days_since_plan_change",
@@ -143,6 +182,7 @@ _TENURE = (
         None,
         "last plan change {value:.0f} days ago",
         90.0,
+        driver="price_value",
     ),
     _numeric(
         "mrr",
@@ -152,6 +192,7 @@ _TENURE = (
         None,
         "pays {value:,.0f} per month",
         450.0,
+        driver="price_value",
     ),
     _numeric(
         "mrr_change_90d",
@@ -163,6 +204,7 @@ _TENURE = (
         "MRR changed by {value:+,.0f} in 90 days",
         0.0,
         minimum=None,
+        driver="price_value",
     ),
     _numeric(
         "seats",
@@ -172,6 +214,7 @@ _TENURE = (
         None,
         "{value:.0f} paid seats",
         10.0,
+        driver="price_value",
     ),
     _numeric(
         "discount_pct",
@@ -182,6 +225,7 @@ _TENURE = (
         "discount of {value:.0%}",
         0.1,
         maximum=1.0,
+        driver="price_value",
     ),
 )
 
@@ -194,18 +238,20 @@ _USAGE = (
         (20.0, 40.0, 85.0, 250.0),
         "usage",
         requires=("logins",),
+        driver="usage",
     ),
     _numeric(
         "logins_trend_30d",
         "Relative change of logins, last 30 days vs the 30 days before: "
         "(last + 1) / (previous + 1) - 1, so a zero previous window is defined.",
-        "ratio",
+        "relative change",
         "usage",
         "60d",
-        "logins changed {value:+.0%} vs the previous 30 days",
+        "logins {change} vs the previous 30 days",
         -0.2,
         minimum=-1.0,
         requires=("logins",),
+        driver="usage",
     ),
     _numeric(
         "logins_per_seat_30d",
@@ -216,6 +262,7 @@ _USAGE = (
         "{value:.1f} logins per paid seat in the last 30 days",
         8.5,
         requires=("logins",),
+        driver="price_value",
     ),
     _numeric(
         "active_days_30d",
@@ -226,6 +273,7 @@ _USAGE = (
         "active on {value:.0f} of the last 30 days",
         18.0,
         maximum=30.0,
+        driver="usage",
     ),
     _numeric(
         "active_days_90d",
@@ -236,6 +284,7 @@ _USAGE = (
         "active on {value:.0f} of the last 90 days",
         55.0,
         maximum=90.0,
+        driver="usage",
     ),
     _numeric(
         "active_users_per_seat_30d",
@@ -247,6 +296,7 @@ _USAGE = (
         "{value:.0%} of paid seats active on a typical day",
         0.45,
         requires=("active_users",),
+        driver="price_value",
     ),
     _numeric(
         "days_since_last_login",
@@ -257,6 +307,7 @@ _USAGE = (
         None,
         "no login for {value:.0f} days",
         2.0,
+        driver="usage",
     ),
     *_windowed(
         "key_feature_uses",
@@ -265,17 +316,19 @@ _USAGE = (
         USAGE_WINDOWS,
         (30.0, 65.0, 140.0, 420.0),
         "usage",
+        driver="usage",
     ),
     _numeric(
         "key_feature_trend_30d",
         "Relative change of key-feature uses, last 30 days vs the 30 days before: "
         "(last + 1) / (previous + 1) - 1.",
-        "ratio",
+        "relative change",
         "usage",
         "60d",
-        "key-feature use changed {value:+.0%} vs the previous 30 days",
+        "key-feature use {change} vs the previous 30 days",
         -0.1,
         minimum=-1.0,
+        driver="usage",
     ),
     _numeric(
         "distinct_key_features_30d",
@@ -285,6 +338,7 @@ _USAGE = (
         "30d",
         "used {value:.0f} key features in the last 30 days",
         3.0,
+        driver="usage",
     ),
     *(
         spec
@@ -297,6 +351,7 @@ _USAGE = (
             (8.0, 16.0, 35.0, 105.0),
             "usage",
             requires=(f"uses_{feature}",),
+            driver="usage",
         )
     ),
     _numeric(
@@ -308,6 +363,7 @@ _USAGE = (
         None,
         "adopted {value:.0f} key features in its first 30 days",
         3.0,
+        driver="onboarding",
     ),
     _numeric(
         "onboarding_features_90d",
@@ -318,6 +374,7 @@ _USAGE = (
         None,
         "adopted {value:.0f} key features in its first 90 days",
         4.0,
+        driver="onboarding",
     ),
 )
 
@@ -329,6 +386,7 @@ _TICKETS = (
         TICKET_WINDOWS,
         (0.0, 0.0, 1.0, 2.0),
         "tickets",
+        driver="support",
     ),
     _numeric(
         "ticket_burst_7d",
@@ -339,6 +397,7 @@ _TICKETS = (
         "3 or more tickets in the last 7 days",
         0.0,
         maximum=1.0,
+        driver="support",
     ),
     _numeric(
         "tickets_open",
@@ -348,6 +407,7 @@ _TICKETS = (
         None,
         "{value:.0f} support tickets open",
         0.0,
+        driver="support",
     ),
     _numeric(
         "tickets_open_over_5d",
@@ -357,6 +417,7 @@ _TICKETS = (
         None,
         "{value:.0f} support tickets open for more than 5 days",
         0.0,
+        driver="support",
     ),
     _numeric(
         "oldest_open_ticket_days",
@@ -366,6 +427,7 @@ _TICKETS = (
         None,
         "a ticket has been open for {value:.0f} days",
         0.0,
+        driver="support",
     ),
     _numeric(
         "high_priority_share_90d",
@@ -377,6 +439,7 @@ _TICKETS = (
         "{value:.0%} of recent tickets high priority",
         0.25,
         maximum=1.0,
+        driver="support",
     ),
     _numeric(
         "mean_resolution_days_90d",
@@ -388,6 +451,7 @@ _TICKETS = (
         "tickets took {value:.1f} days to resolve",
         1.5,
         nullable=True,
+        driver="support",
     ),
     _numeric(
         "mean_satisfaction_90d",
@@ -401,6 +465,7 @@ _TICKETS = (
         minimum=1.0,
         maximum=5.0,
         nullable=True,
+        driver="support",
     ),
 )
 
@@ -412,6 +477,7 @@ _BILLING = (
         (30, 90),
         (0.0, 0.0),
         "invoices",
+        driver="payment",
     ),
     _numeric(
         "payment_retries_90d",
@@ -421,6 +487,7 @@ _BILLING = (
         "90d",
         "{value:.0f} payment retries in the last 90 days",
         0.0,
+        driver="payment",
     ),
     _numeric(
         "days_since_failed_payment",
@@ -431,6 +498,7 @@ _BILLING = (
         "last failed payment {value:.0f} days ago",
         200.0,
         nullable=True,
+        driver="payment",
     ),
 )
 
@@ -445,6 +513,7 @@ _NPS = (
         8.0,
         maximum=10.0,
         nullable=True,
+        driver="sentiment",
     ),
     _numeric(
         "nps_change",
@@ -457,6 +526,7 @@ _NPS = (
         minimum=-10.0,
         maximum=10.0,
         nullable=True,
+        driver="sentiment",
     ),
     _numeric(
         "nps_detractor",
@@ -467,6 +537,7 @@ _NPS = (
         "NPS detractor (score below 7)",
         0.0,
         maximum=1.0,
+        driver="sentiment",
     ),
     _numeric(
         "days_since_nps",
@@ -477,6 +548,7 @@ _NPS = (
         "last NPS answer {value:.0f} days ago",
         60.0,
         nullable=True,
+        driver="sentiment",
     ),
 )
 
@@ -487,9 +559,15 @@ _CATEGORIES = (
         "subscription_events",
         "on the {value} plan",
         "pro",
+        driver="price_value",
     ),
     _categorical(
-        "billing_cycle", "Billing cycle.", "accounts", "billed {value}", "monthly"
+        "billing_cycle",
+        "Billing cycle.",
+        "accounts",
+        "billed {value}",
+        "monthly",
+        driver="price_value",
     ),
     _categorical(
         "industry",
@@ -497,6 +575,7 @@ _CATEGORIES = (
         "accounts",
         "industry {value}",
         "software",
+        driver="profile",
     ),
     _categorical(
         "acquisition_channel",
@@ -504,6 +583,7 @@ _CATEGORIES = (
         "accounts",
         "acquired via {value}",
         "organic",
+        driver="profile",
     ),
     _categorical(
         "country",
@@ -511,6 +591,7 @@ _CATEGORIES = (
         "accounts",
         "based in {value}",
         "US",
+        driver="profile",
     ),
 )
 

@@ -94,6 +94,13 @@ class ChurnEnsemble(ClassifierMixin, BaseEstimator):
         calibration_fraction: Without periods (one row per customer, no
             history), the stratified random share held out for calibration.
         random_state: Seed for every random member.
+
+    Attributes:
+        weights_: Member name -> blend weight (non-negative, summing to one).
+        calibration_slope_: Platt slope applied to the blended log-odds.
+        calibration_intercept_: Platt intercept.
+        typical_values_: Median of each numeric feature over the retained
+            (label 0) member-fit rows: what reason texts compare an account with.
     """
 
     def __init__(
@@ -180,6 +187,12 @@ class ChurnEnsemble(ClassifierMixin, BaseEstimator):
             for name, logits in member_logits.items()
         }
         self.classes_ = np.array([0, 1])
+        # What a retained account looks like, for reason texts ("typical: 85");
+        # member-fit rows only, like everything else that is fitted.
+        retained = X.loc[is_member_fit & (y == 0), list(self.numeric_features)]
+        self.typical_values_ = {
+            name: float(value) for name, value in retained.median().items()
+        }
         self._background_ = X[is_member_fit]
         self.periods_ = fit_slices
         logger.info(

@@ -8,7 +8,7 @@ import pytest
 from tests.models import synthetic
 
 from churn_pipeline.models import ChurnEnsemble
-from churn_pipeline.pipelines.scoring.nodes import score_snapshot
+from churn_pipeline.pipelines.scoring.nodes import export_scored_list, score_snapshot
 from churn_pipeline.scoring import ScoringPolicy, score_accounts
 from churn_pipeline.value import expected_lifetime_months
 
@@ -16,8 +16,16 @@ COLUMNS = [
     "account_id",
     "as_of_date",
     "churn_probability",
+    "health_score",
     "risk_band",
     "top_reasons",
+    "risk_lowering_reasons",
+    "triggers",
+    *(f"trigger_{name}" for name in sorted(synthetic.PLAYBOOK_PARAMS["triggers"])),
+    "dominant_driver",
+    "likely_churn_type",
+    "recommended_action",
+    "owner_role",
     "account_clv",
     "expected_contact_profit",
     "contact",
@@ -189,3 +197,44 @@ def test_fixed_basis_ignores_the_labels(
 
     pd.testing.assert_frame_equal(with_labels, scores)
     assert (scores["account_clv"] == synthetic.PROFIT_PARAMS["clv"]).all()
+
+
+def test_every_account_gets_reasons_an_action_and_its_triggers(
+    scores: pd.DataFrame,
+) -> None:
+    at_risk = scores[scores["risk_band"] != "green"]
+    assert len(at_risk) > 0
+    assert at_risk["top_reasons"].map(len).gt(0).all()
+    assert scores["recommended_action"].map(bool).all()
+    assert scores["owner_role"].map(bool).all()
+    flags = scores.filter(like="trigger_")
+    fired_texts = scores["triggers"].map(len)
+    np.testing.assert_array_equal(fired_texts, flags.sum(axis=1))
+    assert flags.to_numpy().any()  # the synthetic accounts do break some rules
+
+
+def test_export_is_a_flat_table_contacts_first(scores: pd.DataFrame) -> None:
+    exported = export_scored_list(scores)
+
+    assert len(exported) == len(scores)
+    assert set(exported["account_id"]) == set(scores["account_id"])
+    contact = exported["contact"].to_numpy()
+    assert not (np.diff(contact.astype(int)) > 0).any()  # True rows first
+    for decided in (True, False):
+        profit = exported.loc[exported["contact"] == decided, "expected_contact_profit"]
+        assert profit.is_monotonic_decreasing
+    # Lists become text a spreadsheet shows in one cell.
+    row = exported.set_index("account_id").loc[scores["account_id"].iloc[0]]
+    assert row["top_reasons"] == "; ".join(scores["top_reasons"].iloc[0])
+    for column in ("top_reasons", "risk_lowering_reasons", "triggers"):
+        assert exported[column].map(type).eq(str).all()
+
+
+def test_export_round_trips_through_csv(scores: pd.DataFrame, tmp_path) -> None:
+    path = tmp_path / "scores.csv"
+    export_scored_list(scores).to_csv(path, index=False)
+
+    reread = pd.read_csv(path, keep_default_na=False)
+
+    assert len(reread) == len(scores)
+    assert reread.columns[0] == "account_id"

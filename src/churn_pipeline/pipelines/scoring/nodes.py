@@ -62,4 +62,58 @@ def score_snapshot(
         int(scores["contact"].sum()),
         rule,
     )
+    if "recommended_action" in scores:
+        logger.info(
+            "Actions for the accounts to contact: %s",
+            scores.loc[scores["contact"], "dominant_driver"].value_counts().to_dict(),
+        )
     return scores
+
+
+# The columns a CS team reads first, in that order; the rest follow as scored.
+_EXPORT_FIRST = (
+    "account_id",
+    "as_of_date",
+    "contact",
+    "expected_contact_profit",
+    "risk_band",
+    "health_score",
+    "churn_probability",
+    "recommended_action",
+    "owner_role",
+    "top_reasons",
+    "triggers",
+    "risk_lowering_reasons",
+)
+_LIST_SEPARATOR = "; "
+
+
+def export_scored_list(scores: pd.DataFrame) -> pd.DataFrame:
+    """The scored list as a customer-success team opens it in a spreadsheet.
+
+    Args:
+        scores: The scored list.
+
+    Returns:
+        Accounts to contact first, each group by expected profit of acting
+        (largest first); reason and trigger lists joined by ``"; "``; money to
+        cents, probabilities to 4 decimals, health to a whole number.
+    """
+    export = scores.sort_values(
+        ["contact", "expected_contact_profit"],
+        ascending=[False, False],
+        kind="stable",
+        ignore_index=True,
+    )
+    lists = [
+        c for c in ("top_reasons", "risk_lowering_reasons", "triggers") if c in export
+    ]
+    export = export.assign(
+        **{c: export[c].map(_LIST_SEPARATOR.join) for c in lists},
+        expected_contact_profit=export["expected_contact_profit"].round(2),
+        account_clv=export["account_clv"].round(2),
+        churn_probability=export["churn_probability"].round(4),
+        health_score=export["health_score"].round().astype(int),
+    )
+    first = [c for c in _EXPORT_FIRST if c in export]
+    return export[first + [c for c in export.columns if c not in first]]

@@ -2,7 +2,7 @@
 
 from kedro.pipeline import Node, Pipeline
 
-from churn_pipeline.pipelines.scoring.nodes import score_snapshot
+from churn_pipeline.pipelines.scoring.nodes import export_scored_list, score_snapshot
 
 
 def create_pipeline(**kwargs: object) -> Pipeline:
@@ -23,6 +23,12 @@ def create_pipeline(**kwargs: object) -> Pipeline:
                 ],
                 outputs="churn_scores",
                 name="score_snapshot_node",
+            ),
+            Node(
+                func=export_scored_list,
+                inputs="churn_scores",
+                outputs="churn_scores_csv",
+                name="export_scored_list_node",
             ),
         ]
     )
