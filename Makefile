@@ -16,7 +16,11 @@ MODEL_URI ?= models:/churn-model@champion
 export UV_PYTHON := $(PYTHON)
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: help install install-dev data run test lint format serve ui bench bench-features clean
+CHROMIUM ?= /usr/bin/chromium
+# Root installs Debian packages directly; anyone else through sudo.
+APT := $(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive apt-get
+
+.PHONY: help install install-dev browser data run test lint format serve ui viz bench bench-features clean
 
 help:  ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -31,6 +35,13 @@ install: $(UV)  ## Build .venv from uv.lock (runtime dependencies)
 install-dev: $(UV)  ## Build .venv from uv.lock with the dev extras
 	$(UV) sync --frozen --extra dev
 
+browser:  ## Install Debian's headless Chromium (the report test renders in it)
+	@if [ -x "$(CHROMIUM)" ]; then echo "Chromium: $(CHROMIUM)"; else \
+		echo "Installing Debian's chromium for the report rendering test"; \
+		$(APT) install -y --no-install-recommends chromium \
+		|| { $(APT) update && $(APT) install -y --no-install-recommends chromium; }; \
+	fi
+
 data: install  ## Generate the demo data if data/01_raw holds no table
 	@if [ -z "$$(find data/01_raw -name '*.parquet' -print -quit)" ]; then \
 		echo "data/01_raw is empty: generating the demo SaaS business"; \
@@ -40,7 +51,7 @@ data: install  ## Generate the demo data if data/01_raw holds no table
 run: data  ## Validate, build features, train, evaluate, register, explain, score
 	$(BIN)/kedro run
 
-test: install-dev  ## Lint and run the whole test suite
+test: install-dev browser  ## Lint and run the whole test suite
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
@@ -59,6 +70,9 @@ serve: install  ## Serve the champion model on 127.0.0.1:$(PORT)
 
 ui: install  ## Open the MLflow UI on the project's tracking store
 	$(BIN)/mlflow ui --backend-store-uri $(TRACKING_URI) --host 127.0.0.1 --port $(UI_PORT) --workers 1
+
+viz: install-dev  ## Show the pipelines in kedro-viz on 127.0.0.1:4141
+	$(BIN)/kedro viz run --host 127.0.0.1 --port 4141 --no-browser
 
 bench: install-dev  ## Run the benchmarks in benchmarks/ (results in benchmarks/results)
 	$(BIN)/python -m benchmarks

@@ -18,6 +18,7 @@ _EVENT_HISTORY = (
     "model_registry",
     "explanation",
     "scoring",
+    "reporting",
 )
 INPUT_KINDS: dict[str, tuple[str, ...]] = {
     # Raw event tables: validate, point-in-time features, time-ordered split.

@@ -10,6 +10,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 from tests.e2e.conftest import pipeline_runs
 
+from churn_pipeline.pipelines.reporting.nodes import REPORT_FIGURES
 from churn_pipeline.registry import load_model
 
 pytestmark = pytest.mark.e2e
@@ -80,6 +81,9 @@ def test_each_run_logs_plots_scores_and_decision(client, runs):
         "backtest_comparison.md",
         "tuned_params.json",
         "model_card.md",
+        "churn_scores.csv",
+        "churn_report.html",
+        *(f"{name.removesuffix('_plot')}.png" for name in REPORT_FIGURES),
     ):
         assert expected in artifacts
 
@@ -135,12 +139,29 @@ def test_scores_file_is_the_actionable_list(trained_project):
         "account_id",
         "as_of_date",
         "churn_probability",
+        "health_score",
         "risk_band",
         "top_reasons",
+        "risk_lowering_reasons",
+        "triggers",
+        "trigger_failed_payment",
+        "trigger_missed_onboarding",
+        "trigger_no_login_10d",
+        "trigger_nps_detractor",
+        "trigger_ticket_open_over_5d",
+        "trigger_tickets_3_in_7d",
+        "dominant_driver",
+        "likely_churn_type",
+        "recommended_action",
+        "owner_role",
         "account_clv",
         "expected_contact_profit",
         "contact",
     ]
+    assert scores["recommended_action"].map(bool).all()
+    assert scores["health_score"].between(0, 100).all()
+    # Every trigger fires for someone in a business of 600 accounts.
+    assert scores.filter(like="trigger_").any().all()
     assert scores["account_id"].is_unique
     assert scores["as_of_date"].nunique() == 1
     assert scores["churn_probability"].between(0, 1).all()

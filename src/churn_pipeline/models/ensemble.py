@@ -25,6 +25,7 @@ from churn_pipeline.models.preprocessing import (
     make_preprocessor,
     source_features,
 )
+from churn_pipeline.models.xgboost_margin import LeafValues
 from churn_pipeline.time_split import labels_known_by
 
 logger = logging.getLogger(__name__)
@@ -171,6 +172,7 @@ class ChurnEnsemble(ClassifierMixin, BaseEstimator):
                 raise ValueError(f"The {name} slice has a single class; add history")
 
         self.feature_names_in_ = np.asarray(features, dtype=object)
+        self._xgboost_leaves_: LeafValues | None = None
         self.members_ = {
             name: self._fit_member(name, X[is_member_fit], y[is_member_fit])
             for name in self.member_params()
@@ -325,13 +327,19 @@ class ChurnEnsemble(ClassifierMixin, BaseEstimator):
             transformed = member.named_steps["preprocess"].transform(X)
             model = member.named_steps["model"]
             if isinstance(model, XGBClassifier):
-                margin = model.predict(transformed, output_margin=True)
+                margin = self._leaf_values(model).margin(model, transformed)
             elif isinstance(model, LGBMClassifier):
                 margin = model.predict(transformed, raw_score=True)
             else:
                 margin = model.decision_function(transformed)
             logits[name] = np.asarray(margin, dtype=float)
         return logits
+
+    def _leaf_values(self, model: XGBClassifier) -> LeafValues:
+        # Read once per fitted model: parsing the trees costs milliseconds.
+        if getattr(self, "_xgboost_leaves_", None) is None:
+            self._xgboost_leaves_ = LeafValues.of(model)
+        return self._xgboost_leaves_
 
     def _blend(self, member_logits: Mapping[str, np.ndarray]) -> np.ndarray:
         return sum(self.weights_[name] * member_logits[name] for name in self.weights_)
