@@ -49,8 +49,12 @@ MONOTONE_CONSTRAINTS = {
     "logins_30d": -1,
     "active_days_30d": -1,
     "days_since_last_login": 1,
+    "tickets_open": 1,
     "tickets_open_over_5d": 1,
+    "oldest_open_ticket_days": 1,
+    "failed_payments_30d": 1,
     "failed_payments_90d": 1,
+    "payment_retries_90d": 1,
 }
 # One thread: on a small (2 vCPU) machine XGBoost's two OpenMP threads fight
 # the BLAS threads of the logistic fits; a fit then takes ~12 s instead of ~2 s.

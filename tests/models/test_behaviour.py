@@ -149,3 +149,63 @@ def test_directions_hold_when_collinear_features_flip_a_linear_sign(
     fewer_logins = rows.assign(logins_30d=(rows["logins_30d"] - 5).clip(lower=0))
     change = _churn(model, fewer_logins) - _churn(model, rows)
     assert change.min() >= -TOLERANCE
+
+
+def _joint_step(rows: pd.DataFrame, steps: dict[str, float]) -> pd.DataFrame:
+    return rows.assign(**{name: rows[name] + step for name, step in steps.items()})
+
+
+@pytest.mark.parametrize(
+    ("what", "steps"),
+    [
+        # A new failed payment counts in both windows, and is retried.
+        (
+            "one more failed payment",
+            {"failed_payments_30d": 1, "failed_payments_90d": 1},
+        ),
+        (
+            "a failed payment retried twice",
+            {
+                "failed_payments_30d": 1,
+                "failed_payments_90d": 1,
+                "payment_retries_90d": 2,
+            },
+        ),
+        # An overdue ticket is also an open ticket, and may be the oldest.
+        ("one more overdue ticket", {"tickets_open": 1, "tickets_open_over_5d": 1}),
+        (
+            "overdue tickets left open 10 days longer",
+            {"oldest_open_ticket_days": 10},
+        ),
+    ],
+)
+def test_more_payment_or_ticket_trouble_never_lowers_risk(
+    fitted_model: ChurnEnsemble, rows: pd.DataFrame, what: str, steps: dict
+) -> None:
+    before = _churn(fitted_model, rows)
+    after = _churn(fitted_model, _joint_step(rows, steps))
+
+    worst = (after - before).min()
+    assert worst >= -TOLERANCE, f"{what}: probability fell by {-worst:.3g}"
+    assert after.mean() > before.mean(), f"{what}: the model ignores it"
+
+
+@pytest.mark.parametrize(
+    "respell",
+    [
+        str.lower,
+        lambda code: f" {code} ",
+        lambda code: code.capitalize(),
+        lambda code: "".join(chr(ord(c) + 0xFEE0) for c in code),  # full width
+    ],
+    ids=["lower", "padded", "capitalised", "full-width"],
+)
+def test_country_spelling_does_not_change_the_probability(
+    fitted_model: ChurnEnsemble, rows: pd.DataFrame, respell
+) -> None:
+    respelled = rows.assign(country=rows["country"].map(respell))
+    assert (respelled["country"] != rows["country"]).all()
+
+    np.testing.assert_array_equal(
+        _churn(fitted_model, respelled), _churn(fitted_model, rows)
+    )

@@ -6,7 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from churn_pipeline.models.preprocessing import make_preprocessor, source_features
+from churn_pipeline.models.preprocessing import (
+    make_preprocessor,
+    normalise_categories,
+    source_features,
+)
 
 NUMERIC = ["logins_30d", "last_nps"]
 CATEGORICAL = ["plan", "country"]
@@ -37,9 +41,9 @@ def frame() -> pd.DataFrame:
                 "plan=a=b",
                 "plan=basic",
                 "plan=pro",
-                "country=DE",
-                "country=FR",
-                "country=US",
+                "country=de",
+                "country=fr",
+                "country=us",
             ],
         ),
         (
@@ -50,9 +54,9 @@ def frame() -> pd.DataFrame:
                 "plan=a=b",
                 "plan=basic",
                 "plan=pro",
-                "country=DE",
-                "country=FR",
-                "country=US",
+                "country=de",
+                "country=fr",
+                "country=us",
             ],
         ),
     ],
@@ -118,3 +122,26 @@ def test_unknown_kind_lists_allowed(kind: str) -> None:
         make_preprocessor(kind, NUMERIC, CATEGORICAL)  # type: ignore[arg-type]
 
     assert repr(kind) in str(error.value)
+
+
+@pytest.mark.parametrize(
+    # full-width letters, as some East Asian keyboards type them
+    "spelling",
+    ["US", "us", " US", "Us ", "\uff35\uff33"],
+)
+def test_category_spellings_are_one_category(frame, spelling):
+    preprocessor = make_preprocessor("tree", NUMERIC, CATEGORICAL).fit(frame)
+    respelled = frame.assign(country=frame["country"].replace("US", spelling))
+
+    np.testing.assert_array_equal(
+        preprocessor.transform(respelled), preprocessor.transform(frame)
+    )
+
+
+def test_normalise_categories_keeps_missing_values():
+    frame = pd.DataFrame({"plan": [" Pro  Plus ", None, np.nan]})
+
+    normalised = normalise_categories(frame)
+
+    assert normalised["plan"].iloc[0] == "pro plus"
+    assert normalised["plan"].iloc[1:].isna().all()
