@@ -40,7 +40,8 @@ def _row(spec: FeatureSpec) -> str:
     unit = spec.unit or spec.kind
     return (
         f"| `{spec.name}` | {spec.description} | {unit} | {spec.window or '-'} | "
-        f"{_bounds(spec)} | {'yes' if spec.nullable else 'no'} | {needs} |"
+        f"{_bounds(spec)} | {'yes' if spec.nullable else 'no'} | {needs} | "
+        f"{spec.driver} |"
     )
 
 
@@ -55,8 +56,8 @@ def render_features() -> str:
                     f"### {title}",
                     "",
                     "| feature | meaning | unit | window | range | empty allowed | "
-                    "needs column |",
-                    "|---|---|---|---|---|---|---|",
+                    "needs column | driver |",
+                    "|---|---|---|---|---|---|---|---|",
                     *(_row(spec) for spec in specs),
                 ]
             )
