@@ -54,7 +54,7 @@ def test_risk_raising_reasons_strongest_first(contributions, features):
         ],
         [],
         [
-            "Most recent NPS score (0-10); empty when never answered: unknown",
+            "Most recent NPS score (0-10): unknown",
             "no login for 5 days",
         ],
     ]
@@ -125,7 +125,7 @@ def test_unknown_direction_lists_the_allowed(contributions, features):
             "last_nps",
             None,
             8.0,
-            "Most recent NPS score (0-10); empty when never answered: unknown",
+            "Most recent NPS score (0-10): unknown",
         ),
         ("customer_age", 3.5, 9.0, "customer_age = 3.5"),  # not in the registry
     ],
@@ -149,3 +149,6 @@ def test_every_registry_feature_has_a_reason_text(spec):
 
     assert text
     assert "{" not in text
+    # Lists of reasons are joined with "; " in the CSV export.
+    assert ";" not in text
+    assert ";" not in describe(spec.name, None)

@@ -60,7 +60,8 @@ def describe(feature: str, value: object, typical: float | None = None) -> str:
     """
     spec = FEATURES_BY_NAME.get(feature)
     if _is_missing(value):
-        name = spec.description.rstrip(".") if spec else feature
+        # The description's first clause: the rest says when it is empty.
+        name = spec.description.split(";")[0].rstrip(".") if spec else feature
         return f"{name}: unknown"
     if spec is None:
         return (

@@ -5,10 +5,6 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-import matplotlib
-
-matplotlib.use("Agg")  # headless: pipelines and CI have no display
-
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
