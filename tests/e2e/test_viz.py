@@ -20,9 +20,16 @@ STARTUP_SECONDS = 180
 
 
 def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    """A free port kedro-viz accepts: it refuses ports above 49151, and the OS
+    hands out ephemeral ports above that."""
+    for port in range(41731, 49151, 7):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("No free port below 49152 for kedro-viz")
 
 
 def test_kedro_viz_shows_every_pipeline(trained_project, tmp_path):
