@@ -1,11 +1,15 @@
-"""BentoML service answering ``POST /predict`` with the champion churn model.
+"""BentoML service: churn probabilities, reasons and actions from the champion model.
 
-Thin on purpose: validation models and scoring live in ``churn_pipeline`` so the
-service and batch scoring share one code path.
+Thin on purpose: validation models, scoring and metadata live in
+``churn_pipeline`` so the service and batch scoring share one code path.
+
+Endpoints: ``POST /predict``, ``GET /metadata``, ``GET /livez`` (process up),
+``GET /readyz`` (model loaded and answering), ``GET /docs.json`` (OpenAPI).
 
 Environment:
     CHURN_MODEL_URI: model to serve (default ``models:/churn-model@champion``).
     MLFLOW_TRACKING_URI: the MLflow store holding it (``make serve`` sets both).
+    CHURN_API_KEY: if set, every request but the probes needs this key.
 """
 
 from __future__ import annotations
@@ -15,41 +19,62 @@ import os
 from typing import Annotated
 
 import bentoml
+from fastapi import FastAPI
 from pydantic import BaseModel, Field
 
 from churn_pipeline.api_schema import (
     MAX_ACCOUNTS_PER_REQUEST,
     AccountPrediction,
+    ModelMetadata,
     account_features_model,
+    example_request,
+    model_metadata,
     predict_accounts,
 )
-from churn_pipeline.registry import load_model
+from churn_pipeline.registry import load_served_model
+from serving.auth import API_KEY_ENV, APIKeyMiddleware
 
 logger = logging.getLogger(__name__)
 DEFAULT_MODEL_URI = "models:/churn-model@champion"
 
 # Loaded at import because the request schema depends on the model's features.
-MODEL_URI = os.environ.get("CHURN_MODEL_URI", DEFAULT_MODEL_URI)
-MODEL, POLICY = load_model(MODEL_URI)
+SERVED = load_served_model(os.environ.get("CHURN_MODEL_URI", DEFAULT_MODEL_URI))
 AccountFeatures = account_features_model(
-    MODEL.numeric_features, MODEL.categorical_features
+    SERVED.model.numeric_features, SERVED.model.categorical_features
 )
+metadata_app = FastAPI(title="churn model metadata")
 
 
 class PredictResponse(BaseModel):
     """Predictions in request order, and which model made them."""
 
     model_uri: str = Field(..., description="The MLflow model that scored.")
+    model_version: str = Field(..., description="Its registered version.")
     predictions: list[AccountPrediction]
 
 
+# Mounted at the root: a mount at /metadata would answer /metadata with a redirect.
+@bentoml.asgi_app(metadata_app, path="/")
 @bentoml.service(traffic={"timeout": 60})
 class ChurnService:
-    """Real-time churn probabilities, risk bands and reasons."""
+    """Real-time churn probabilities, risk bands, reasons and actions."""
 
     def __init__(self) -> None:
-        self.model_uri, self.model, self.policy = MODEL_URI, MODEL, POLICY
-        logger.info("Serving %s", self.model_uri)
+        self.served = SERVED
+        self.metadata = model_metadata(SERVED)
+        self.ready = False
+        # Answer one request before taking traffic: lazy imports and the
+        # explainers are warm, and a model that cannot score never looks ready.
+        warm_up = example_request()["accounts"][:1]
+        features = {name: warm_up[0].get(name) for name in AccountFeatures.model_fields}
+        predict_accounts(
+            SERVED.model, SERVED.policy, [AccountFeatures.model_validate(features)]
+        )
+        self.ready = True
+        logger.info("Serving %s (version %s)", SERVED.uri, SERVED.version)
+
+    def __is_ready__(self) -> bool:
+        return self.ready
 
     @bentoml.api(route="/predict")
     def predict(
@@ -63,8 +88,20 @@ class ChurnService:
             ),
         ],
     ) -> PredictResponse:
-        """Score accounts: probability, risk band, top reasons, contact decision."""
+        """Score accounts: probability, health, reasons, playbook action, contact."""
         return PredictResponse(
-            model_uri=self.model_uri,
-            predictions=predict_accounts(self.model, self.policy, accounts),
+            model_uri=self.served.uri,
+            model_version=self.served.version,
+            predictions=predict_accounts(
+                self.served.model, self.served.policy, accounts
+            ),
         )
+
+    @metadata_app.get("/metadata", response_model=ModelMetadata)
+    def get_metadata(self) -> ModelMetadata:
+        """Model name, version, alias, training window, request schema, metrics."""
+        return self.metadata
+
+
+if os.environ.get(API_KEY_ENV):
+    ChurnService.add_asgi_middleware(APIKeyMiddleware, api_key=os.environ[API_KEY_ENV])

@@ -15,10 +15,12 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 from tests.models import synthetic
 
+from churn_pipeline.api_schema import model_metadata
 from churn_pipeline.models import ChurnEnsemble
 from churn_pipeline.registry import (
     ChampionDecision,
     load_model,
+    load_served_model,
     log_and_register,
     promote_if_not_worse,
 )
@@ -229,3 +231,39 @@ def test_decision_is_plain_json(registered: Registered, client: MlflowClient) ->
         "champion_value",
         "reason",
     }
+
+
+# -------------------------------------------------------------------- serving
+def test_load_served_model_by_version_knows_where_it_is_from(
+    registered: Registered,
+) -> None:
+    served = load_served_model(f"models:/{MODEL_NAME}/{registered.version}")
+
+    assert (served.name, served.version, served.alias) == (
+        MODEL_NAME,
+        registered.version,
+        None,
+    )
+    assert served.policy == registered.policy
+    # Only the headline metrics the run logged.
+    assert served.metrics == {METRIC: 5.0}
+    metadata = model_metadata(served)
+    assert [f.name for f in metadata.features] == list(
+        registered.model.feature_names_in_
+    )
+    assert metadata.training_window == registered.model.periods_
+
+
+def test_load_served_model_by_alias(registered: Registered, client) -> None:
+    _promote(client, MODEL_NAME, registered.version, 5.0)
+
+    served = load_served_model(f"models:/{MODEL_NAME}@champion")
+
+    assert served.alias == "champion"
+    assert served.version == registered.version
+
+
+@pytest.mark.parametrize("uri", ["runs:/abc/model", "models:/", "churn-model@champion"])
+def test_load_served_model_needs_a_registry_uri(uri: str) -> None:
+    with pytest.raises(ValueError, match="models:/<name>@<alias>"):
+        load_served_model(uri)

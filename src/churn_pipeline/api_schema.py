@@ -22,6 +22,7 @@ from churn_pipeline.features.registry import (
     FeatureSpec,
 )
 from churn_pipeline.models import ChurnEnsemble
+from churn_pipeline.registry import ServedModel
 from churn_pipeline.scoring import RISK_BANDS, ScoringPolicy, score_accounts
 
 MAX_ACCOUNTS_PER_REQUEST = 10_000
@@ -118,6 +119,14 @@ class AccountPrediction(BaseModel):
         "model's horizon (30 days by default).",
         examples=[0.12],
     )
+    health_score: float = Field(
+        ...,
+        ge=0.0,
+        le=100.0,
+        description="Health 0-100 (100 healthy): 70 where the yellow band starts, "
+        "40 where red starts.",
+        examples=[62.5],
+    )
     risk_band: str = Field(
         ...,
         description=f"Health band, one of {list(RISK_BANDS)}.",
@@ -125,10 +134,37 @@ class AccountPrediction(BaseModel):
     )
     top_reasons: list[str] = Field(
         ...,
-        description="Strongest risk-raising drivers, strongest first.",
+        description="Strongest risk-raising drivers in words, strongest first, "
+        "compared with a typical retained account (same texts as the scored list).",
         examples=[
-            ["no login for 23 days", "2 support tickets open for more than 5 days"]
+            [
+                "no login for 23 days (typical retained account: 1)",
+                "2 support tickets open for more than 5 days",
+            ]
         ],
+    )
+    risk_lowering_reasons: list[str] = Field(
+        ...,
+        description="Strongest drivers holding the risk down, strongest first.",
+        examples=[["active on 25 of the last 30 days (typical retained account: 18)"]],
+    )
+    triggers: list[str] = Field(
+        default_factory=list,
+        description="Playbook rules that fired (e.g. no login for 10 days).",
+        examples=[["no login for 10 days or more"]],
+    )
+    recommended_action: str | None = Field(
+        None,
+        description="What to do, from the driver adding the most risk; null when "
+        "the model was registered without a playbook.",
+        examples=[
+            "re-engagement: walk the users through the features they stopped using"
+        ],
+    )
+    owner_role: str | None = Field(
+        None,
+        description="Who does it.",
+        examples=["customer success manager"],
     )
     contact: bool = Field(
         ...,
@@ -156,17 +192,75 @@ def predict_accounts(
     numeric = list(model.numeric_features)
     frame[numeric] = frame[numeric].astype(float)
     scores = score_accounts(model, frame, policy)
+    fields = set(AccountPrediction.model_fields)
     return [
-        AccountPrediction(
-            account_id=row.account_id,
-            churn_probability=float(row.churn_probability),
-            risk_band=str(row.risk_band),
-            top_reasons=list(row.top_reasons),
-            contact=bool(row.contact),
-            expected_contact_profit=float(row.expected_contact_profit),
-        )
-        for row in scores.itertuples(index=False)
+        AccountPrediction.model_validate({k: v for k, v in row.items() if k in fields})
+        for row in scores.to_dict(orient="records")
     ]
+
+
+class FeatureField(BaseModel):
+    """One input feature of the served model."""
+
+    name: str = Field(..., description="Field name in a request's account record.")
+    kind: str = Field(..., description="numeric or categorical.")
+    description: str = Field(..., description="What it means, from the registry.")
+    unit: str = Field("", description="Unit of a numeric feature.")
+    nullable: bool = Field(False, description="Whether it may be null (unknown).")
+
+
+class ModelMetadata(BaseModel):
+    """Which model answers, what it was trained on, and what it expects."""
+
+    model_name: str = Field(..., description="Registered model name.")
+    model_version: str = Field(..., description="Registered version serving.")
+    alias: str | None = Field(None, description="Alias it was loaded by.")
+    model_uri: str = Field(..., description="The MLflow model URI served.")
+    training_window: dict[str, list[str]] = Field(
+        ...,
+        description="As-of dates the members were fitted on and the calibration "
+        "dates (empty for a one-row-per-customer model).",
+    )
+    features: list[FeatureField] = Field(..., description="The request schema.")
+    metrics: dict[str, float] = Field(
+        ...,
+        description="Headline metrics of the training run (out-of-time test and "
+        "backtest mean).",
+        examples=[{"test_roc_auc": 0.787, "backtest_empc_mean": 0.199}],
+    )
+    max_accounts_per_request: int = Field(MAX_ACCOUNTS_PER_REQUEST)
+
+
+def model_metadata(served: ServedModel) -> ModelMetadata:
+    """What ``GET /metadata`` answers for a served model."""
+    model = served.model
+    kinds = {name: "numeric" for name in model.numeric_features}
+    kinds |= {name: "categorical" for name in model.categorical_features}
+    features = []
+    for name, kind in kinds.items():
+        spec = FEATURES_BY_NAME.get(name)
+        features.append(
+            FeatureField(
+                name=name,
+                kind=kind,
+                description=spec.description if spec else f"Column {name}.",
+                unit=spec.unit if spec else "",
+                nullable=spec.nullable if spec else True,
+            )
+        )
+    periods = getattr(model, "periods_", None) or {}
+    return ModelMetadata(
+        model_name=served.name,
+        model_version=served.version,
+        alias=served.alias,
+        model_uri=served.uri,
+        # A customer-table model says "random" instead of dates.
+        training_window={
+            k: list(v) for k, v in periods.items() if not isinstance(v, str)
+        },
+        features=features,
+        metrics=served.metrics,
+    )
 
 
 # A second example account showing the warning signs, next to the typical one.

@@ -174,3 +174,70 @@ def load_model(model_uri: str) -> tuple[ChurnEnsemble, ScoringPolicy]:
     metadata = mlflow.models.get_model_info(model_uri).metadata or {}
     policy = ScoringPolicy.from_dict(metadata["scoring_policy"])
     return model, policy
+
+
+# Run metrics a caller of the service may want to see next to the model.
+_HEADLINE_METRICS = ("test_roc_auc", "test_brier", "test_empc", "backtest_empc_mean")
+
+
+@dataclass(frozen=True)
+class ServedModel:
+    """A registered model as a service serves it: the model and where it is from.
+
+    Attributes:
+        model: The fitted ensemble.
+        policy: The scoring policy registered with it.
+        uri: The model URI it was loaded from.
+        name: Registered model name.
+        version: Registered version.
+        alias: The alias the URI named (e.g. ``champion``), if any.
+        metrics: Headline metrics of the run that trained it.
+    """
+
+    model: ChurnEnsemble
+    policy: ScoringPolicy
+    uri: str
+    name: str
+    version: str
+    alias: str | None
+    metrics: dict[str, float]
+
+
+def load_served_model(model_uri: str) -> ServedModel:
+    """Load a registered model with its version, alias and headline metrics.
+
+    Args:
+        model_uri: ``models:/<name>@<alias>`` or ``models:/<name>/<version>``.
+
+    Returns:
+        The served model.
+
+    Raises:
+        ValueError: If the URI is not a registry URI of either form.
+    """
+    reference = model_uri.removeprefix("models:/")
+    if reference == model_uri or not reference:
+        raise ValueError(
+            f"Serve a registered model: models:/<name>@<alias> or "
+            f"models:/<name>/<version>, got {model_uri!r}"
+        )
+    client = MlflowClient()
+    if "@" in reference:
+        name, alias = reference.split("@", 1)
+        entry = client.get_model_version_by_alias(name, alias)
+    else:
+        name, _, number = reference.partition("/")
+        alias, entry = None, client.get_model_version(name, number)
+    model, policy = load_model(model_uri)
+    run_metrics = client.get_run(entry.run_id).data.metrics if entry.run_id else {}
+    return ServedModel(
+        model=model,
+        policy=policy,
+        uri=model_uri,
+        name=name,
+        version=str(entry.version),
+        alias=alias,
+        metrics={
+            k: float(run_metrics[k]) for k in _HEADLINE_METRICS if k in run_metrics
+        },
+    )

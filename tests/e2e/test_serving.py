@@ -10,12 +10,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import numpy as np
 import pandas as pd
 import pytest
+from mlflow.tracking import MlflowClient
 
 from churn_pipeline.api_schema import example_request
 from churn_pipeline.features import feature_names
@@ -32,15 +34,18 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(trained_project, tmp_path_factory) -> Iterator[str]:
+@contextmanager
+def _running_server(
+    project, log: Path, home: Path, **environment: str
+) -> Iterator[str]:
+    """`bentoml serve` of the champion on a free port, until the block ends."""
     port = _free_port()
-    log = tmp_path_factory.mktemp("bentoml") / "server.log"
     env = {
         **os.environ,
-        "MLFLOW_TRACKING_URI": trained_project.tracking_uri,
+        "MLFLOW_TRACKING_URI": project.tracking_uri,
         "CHURN_MODEL_URI": "models:/churn-model@champion",
-        "BENTOML_HOME": str(tmp_path_factory.mktemp("bentoml_home")),
+        "BENTOML_HOME": str(home),
+        **environment,
     }
     bentoml = Path(sys.executable).with_name("bentoml")
     command = [str(bentoml), "serve", "serving.service:ChurnService"]
@@ -77,6 +82,14 @@ def server(trained_project, tmp_path_factory) -> Iterator[str]:
             os.killpg(process.pid, signal.SIGKILL)
 
 
+@pytest.fixture(scope="module")
+def server(trained_project, tmp_path_factory) -> Iterator[str]:
+    logs = tmp_path_factory.mktemp("bentoml")
+    home = tmp_path_factory.mktemp("bentoml_home")
+    with _running_server(trained_project, logs / "server.log", home) as url:
+        yield url
+
+
 def _request_body(rows: pd.DataFrame) -> dict:
     records = rows[["account_id", *feature_names()]].to_dict(orient="records")
     clean = [
@@ -109,7 +122,14 @@ def test_served_probability_equals_batch_score(server, trained_project):
     )
     assert (served["risk_band"] == batch["risk_band"]).all()
     assert (served["contact"] == batch["contact"]).all()
-    assert served["top_reasons"].tolist() == batch["top_reasons"].map(list).tolist()
+    assert body["model_version"] == served_version(trained_project)
+    np.testing.assert_allclose(
+        served["health_score"], batch["health_score"], rtol=0, atol=1e-9
+    )
+    for column in ("top_reasons", "risk_lowering_reasons", "triggers"):
+        assert served[column].tolist() == batch[column].map(list).tolist(), column
+    for column in ("recommended_action", "owner_role"):
+        assert served[column].tolist() == batch[column].tolist(), column
 
 
 def test_example_request_file_is_answered(server):
@@ -150,3 +170,64 @@ def test_missing_field_and_empty_list_get_400(server):
     assert "mrr" in response.text
     empty = httpx.post(f"{server}/predict", json={"accounts": []}, timeout=60)
     assert empty.status_code == 400
+
+
+def served_version(project) -> str:
+    client = MlflowClient(project.tracking_uri)
+    return str(client.get_model_version_by_alias("churn-model", "champion").version)
+
+
+def test_metadata_names_the_model_its_data_and_schema(server, trained_project):
+    response = httpx.get(f"{server}/metadata", timeout=30)
+
+    assert response.status_code == 200, response.text
+    metadata = response.json()
+    assert metadata["model_name"] == "churn-model"
+    assert metadata["alias"] == "champion"
+    assert metadata["model_version"] == served_version(trained_project)
+    model = pd.read_pickle(trained_project.path / "data/06_models/churn_model.pkl")
+    assert [f["name"] for f in metadata["features"]] == list(model.feature_names_in_)
+    described = {f["name"]: f["description"] for f in metadata["features"]}
+    assert described["days_since_last_login"].startswith("Days since the last")
+    assert metadata["training_window"]["calibration"] == model.periods_["calibration"]
+    assert {"test_roc_auc", "backtest_empc_mean"} <= set(metadata["metrics"])
+
+
+def test_probes_tell_process_up_from_model_ready(server):
+    assert httpx.get(f"{server}/livez", timeout=10).status_code == 200
+    assert httpx.get(f"{server}/readyz", timeout=10).status_code == 200
+    paths = httpx.get(f"{server}/docs.json", timeout=10).json()["paths"]
+    assert {"/predict", "/metadata", "/livez", "/readyz"} <= set(paths)
+
+
+def test_api_key_is_required_when_configured(trained_project, tmp_path):
+    body = example_request()
+    with _running_server(
+        trained_project,
+        tmp_path / "server.log",
+        tmp_path / "home",
+        CHURN_API_KEY="s3cret-key",
+    ) as url:
+        anonymous = httpx.post(f"{url}/predict", json=body, timeout=60)
+        wrong = httpx.post(
+            f"{url}/predict", json=body, headers={"X-API-Key": "guess"}, timeout=60
+        )
+        bearer = httpx.post(
+            f"{url}/predict",
+            json=body,
+            headers={"Authorization": "Bearer s3cret-key"},
+            timeout=60,
+        )
+        header = httpx.get(
+            f"{url}/metadata", headers={"X-API-Key": "s3cret-key"}, timeout=30
+        )
+        metadata = httpx.get(f"{url}/metadata", timeout=30)
+        probes = [httpx.get(f"{url}/{p}", timeout=10) for p in ("livez", "readyz")]
+
+    assert anonymous.status_code == 401
+    assert "API key" in anonymous.json()["detail"]
+    assert wrong.status_code == 401
+    assert metadata.status_code == 401
+    assert bearer.status_code == 200, bearer.text
+    assert header.status_code == 200
+    assert [p.status_code for p in probes] == [200, 200]
