@@ -10,6 +10,8 @@ Environment:
     CHURN_MODEL_URI: model to serve (default ``models:/churn-model@champion``).
     MLFLOW_TRACKING_URI: the MLflow store holding it (``make serve`` sets both).
     CHURN_API_KEY: if set, every request but the probes needs this key.
+    CHURN_MAX_ACCOUNTS: most accounts in one request (default 1,000).
+    CHURN_MAX_BODY_BYTES: largest request body (default 4 MiB); larger gets 413.
 """
 
 from __future__ import annotations
@@ -33,9 +35,15 @@ from churn_pipeline.api_schema import (
 )
 from churn_pipeline.registry import load_served_model
 from serving.auth import API_KEY_ENV, APIKeyMiddleware
+from serving.limits import (
+    DEFAULT_MAX_BODY_BYTES,
+    MAX_BODY_ENV,
+    BodySizeLimitMiddleware,
+)
 
 logger = logging.getLogger(__name__)
 DEFAULT_MODEL_URI = "models:/churn-model@champion"
+MAX_ACCOUNTS = int(os.environ.get("CHURN_MAX_ACCOUNTS", MAX_ACCOUNTS_PER_REQUEST))
 
 # Loaded at import because the request schema depends on the model's features.
 SERVED = load_served_model(os.environ.get("CHURN_MODEL_URI", DEFAULT_MODEL_URI))
@@ -61,7 +69,7 @@ class ChurnService:
 
     def __init__(self) -> None:
         self.served = SERVED
-        self.metadata = model_metadata(SERVED)
+        self.metadata = model_metadata(SERVED, max_accounts=MAX_ACCOUNTS)
         self.ready = False
         # Answer one request before taking traffic: lazy imports and the
         # explainers are warm, and a model that cannot score never looks ready.
@@ -83,7 +91,7 @@ class ChurnService:
             list[AccountFeatures],  # type: ignore[valid-type]
             Field(
                 min_length=1,
-                max_length=MAX_ACCOUNTS_PER_REQUEST,
+                max_length=MAX_ACCOUNTS,
                 description="Accounts to score, with their point-in-time features.",
             ),
         ],
@@ -103,5 +111,9 @@ class ChurnService:
         return self.metadata
 
 
+ChurnService.add_asgi_middleware(
+    BodySizeLimitMiddleware,
+    max_bytes=int(os.environ.get(MAX_BODY_ENV, DEFAULT_MAX_BODY_BYTES)),
+)
 if os.environ.get(API_KEY_ENV):
     ChurnService.add_asgi_middleware(APIKeyMiddleware, api_key=os.environ[API_KEY_ENV])

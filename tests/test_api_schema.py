@@ -109,6 +109,22 @@ def test_invalid_value_is_rejected_by_name(
     assert [(e["type"], e["loc"]) for e in errors] == [(error_type, (field,))]
 
 
+@pytest.mark.parametrize(
+    ("field", "value", "error_type"),
+    [
+        # Finite in JSON, infinite in the float32 the tree members compute in.
+        ("mrr", 1e300, "less_than_equal"),
+        ("mrr_change_90d", -1e300, "greater_than_equal"),
+    ],
+)
+def test_values_beyond_any_real_feature_are_rejected(
+    account: dict[str, Any], field: str, value: float, error_type: str
+) -> None:
+    errors = _errors({**account, field: value})
+
+    assert [(e["type"], e["loc"]) for e in errors] == [(error_type, (field,))]
+
+
 def test_infinity_in_json_is_rejected(account: dict[str, Any]) -> None:
     body = json.dumps({**account, "days_since_last_login": float("inf")})
     assert "Infinity" in body

@@ -25,7 +25,11 @@ from churn_pipeline.models import ChurnEnsemble
 from churn_pipeline.registry import ServedModel
 from churn_pipeline.scoring import RISK_BANDS, ScoringPolicy, score_accounts
 
-MAX_ACCOUNTS_PER_REQUEST = 10_000
+# No feature is legitimately this large; beyond float32's range (3.4e38) the
+# tree members cannot even represent a value, so an unbounded field stops here.
+VALUE_LIMIT = 1e12
+# Default cap on accounts per request (the service reads CHURN_MAX_ACCOUNTS).
+MAX_ACCOUNTS_PER_REQUEST = 1_000
 
 
 def _field(spec: FeatureSpec) -> tuple[Any, Any]:
@@ -40,10 +44,8 @@ def _field(spec: FeatureSpec) -> tuple[Any, Any]:
         # mode keeps true/false and "12" from passing as numbers.
         constraints["allow_inf_nan"] = False
         constraints["strict"] = True
-        if spec.minimum is not None:
-            constraints["ge"] = spec.minimum
-        if spec.maximum is not None:
-            constraints["le"] = spec.maximum
+        constraints["ge"] = -VALUE_LIMIT if spec.minimum is None else spec.minimum
+        constraints["le"] = VALUE_LIMIT if spec.maximum is None else spec.maximum
     description = spec.description + (f" Unit: {spec.unit}." if spec.unit else "")
     default: Any = ...
     if spec.nullable:
@@ -67,7 +69,9 @@ class _AccountBase(BaseModel):
 def _generic_field(kind: str, name: str) -> tuple[Any, Any]:
     """Field of a column outside the registry (a customer table's)."""
     if kind == "numeric":
-        return float | None, Field(None, strict=True, allow_inf_nan=False)
+        return float | None, Field(
+            None, strict=True, allow_inf_nan=False, ge=-VALUE_LIMIT, le=VALUE_LIMIT
+        )
     return str | None, Field(None, description=f"Category of {name}.")
 
 
@@ -228,10 +232,14 @@ class ModelMetadata(BaseModel):
         "backtest mean).",
         examples=[{"test_roc_auc": 0.787, "backtest_empc_mean": 0.199}],
     )
-    max_accounts_per_request: int = Field(MAX_ACCOUNTS_PER_REQUEST)
+    max_accounts_per_request: int = Field(
+        MAX_ACCOUNTS_PER_REQUEST, description="Most accounts one request may carry."
+    )
 
 
-def model_metadata(served: ServedModel) -> ModelMetadata:
+def model_metadata(
+    served: ServedModel, *, max_accounts: int = MAX_ACCOUNTS_PER_REQUEST
+) -> ModelMetadata:
     """What ``GET /metadata`` answers for a served model."""
     model = served.model
     kinds = {name: "numeric" for name in model.numeric_features}
@@ -260,6 +268,7 @@ def model_metadata(served: ServedModel) -> ModelMetadata:
         },
         features=features,
         metrics=served.metrics,
+        max_accounts_per_request=max_accounts,
     )
 
 

@@ -17,7 +17,10 @@ import httpx
 import numpy as np
 import pandas as pd
 import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
 from mlflow.tracking import MlflowClient
+from schemathesis import GenerationMode
 
 from churn_pipeline.api_schema import example_request
 from churn_pipeline.features import feature_names
@@ -231,3 +234,99 @@ def test_api_key_is_required_when_configured(trained_project, tmp_path):
     assert bearer.status_code == 200, bearer.text
     assert header.status_code == 200
     assert [p.status_code for p in probes] == [200, 200]
+
+
+def _example_with(**changes) -> dict:
+    body = example_request()
+    body["accounts"][0].update(changes)
+    return body
+
+
+@pytest.mark.parametrize(
+    ("content", "status", "says"),
+    [
+        (b'{"accounts": [', 400, "Invalid JSON"),
+        (b"accounts", 400, "Invalid JSON"),
+        (b'{"accounts": 3}', 400, "accounts"),
+        (b"{}", 400, "accounts"),
+        (json.dumps(_example_with(logins_30d=float("nan"))).encode(), 400, "finite"),
+        (json.dumps(_example_with(mrr=float("inf"))).encode(), 400, "finite"),
+        (json.dumps(_example_with(plan=7)).encode(), 400, "plan"),
+        (
+            json.dumps({"accounts": example_request()["accounts"][:1] * 1001}).encode(),
+            400,
+            "at most 1000",
+        ),
+        (b'{"accounts": [], "pad": "' + b"x" * (5 * 1024 * 1024) + b'"}', 413, "limit"),
+    ],
+    ids=[
+        "truncated",
+        "not-json",
+        "not-a-list",
+        "no-accounts",
+        "nan",
+        "infinity",
+        "number-for-text",
+        "over-max-batch",
+        "over-body-limit",
+    ],
+)
+def test_bad_requests_get_4xx_saying_what_is_wrong(server, content, status, says):
+    response = httpx.post(
+        f"{server}/predict",
+        content=content,
+        headers={"content-type": "application/json"},
+        timeout=60,
+    )
+
+    assert response.status_code == status, response.text[:500]
+    assert says in response.text
+
+
+FUZZ_EXAMPLES = 40
+
+
+def _fuzz(operation, mode: GenerationMode, server: str) -> list[int]:
+    """Call ``operation`` with generated cases; return the status codes seen."""
+    statuses: list[int] = []
+
+    @settings(
+        max_examples=FUZZ_EXAMPLES,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=operation.as_strategy(generation_mode=mode))
+    def call(case) -> None:
+        response = case.call(base_url=server, timeout=60)
+        statuses.append(response.status_code)
+        assert response.status_code < 500, (case.body, response.text[:500])
+        # BentoML's document marks the request body optional, so a "valid" case
+        # may send none; with a body, a valid request must be answered.
+        if mode is GenerationMode.POSITIVE and isinstance(case.body, dict):
+            assert response.status_code == 200, (case.body, response.text[:500])
+
+    call()
+    return statuses
+
+
+def test_fuzzed_requests_never_get_a_server_error(server):
+    """Schemathesis against the service's own OpenAPI document: requests that
+    follow it are answered 200, requests that break it 4xx, never 5xx."""
+    schema = schemathesis.openapi.from_url(f"{server}/docs.json")
+    predict, metadata = schema["/predict"]["POST"], schema["/metadata"]["GET"]
+    # GET /metadata takes no input, so there is nothing to break (no negative).
+    runs = [
+        (predict, GenerationMode.POSITIVE),
+        (predict, GenerationMode.NEGATIVE),
+        (metadata, GenerationMode.POSITIVE),
+    ]
+    seen = {
+        f"{operation.label} {mode.value}": _fuzz(operation, mode, server)
+        for operation, mode in runs
+    }
+
+    assert all(seen.values()), seen
+    negative = seen["POST /predict negative"]
+    assert any(400 <= status < 500 for status in negative), negative
