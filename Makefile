@@ -2,7 +2,9 @@
 # needs Python 3.11 and make.
 SHELL := /bin/bash
 # Python 3.11 is required; fall back to python3 where it is not on PATH by that name.
-PYTHON ?= $(shell command -v python3.11 || command -v python3)
+# The interpreter itself, not a pyenv shim: uv compares paths, and a shim path
+# would make every `uv sync` recreate .venv.
+PYTHON ?= $(shell $$(command -v python3.11 || command -v python3) -c 'import sys; print(sys.executable)')
 UV_VERSION := 0.13.9
 TOOLS := .tools
 UV := $(TOOLS)/bin/uv
@@ -10,7 +12,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 3000
 UI_PORT ?= 5000
-TRACKING_URI := sqlite:///$(CURDIR)/mlflow.db
+TRACKING_URI ?= sqlite:///$(CURDIR)/mlflow.db
 MODEL_URI ?= models:/churn-model@champion
 
 export UV_PYTHON := $(PYTHON)
@@ -20,7 +22,7 @@ CHROMIUM ?= /usr/bin/chromium
 # Root installs Debian packages directly; anyone else through sudo.
 APT := $(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive apt-get
 
-.PHONY: help install install-dev browser data run test lint format serve ui viz bench bench-features clean
+.PHONY: help install install-dev browser data run test lint format serve ui viz bento bench bench-features bench-serving clean
 
 help:  ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -71,6 +73,15 @@ serve: install  ## Serve the champion model on 127.0.0.1:$(PORT)
 ui: install  ## Open the MLflow UI on the project's tracking store
 	$(BIN)/mlflow ui --backend-store-uri $(TRACKING_URI) --host 127.0.0.1 --port $(UI_PORT) --workers 1
 
+bento: install  ## Import the champion into BentoML's store and build a self-contained Bento
+	rm -rf build/bento && mkdir -p build/bento
+	$(UV) build --wheel --out-dir build/bento/wheels
+	$(UV) export --frozen --no-dev --no-hashes --no-emit-project --no-header \
+		--output-file build/bento/requirements.txt > /dev/null
+	MLFLOW_TRACKING_URI=$(TRACKING_URI) $(BIN)/python -m churn_pipeline.bento_store \
+		--model-uri $(MODEL_URI)
+	PATH=$(CURDIR)/$(TOOLS)/bin:$$PATH $(BIN)/bentoml build
+
 viz: install-dev  ## Show the pipelines in kedro-viz on 127.0.0.1:4141
 	$(BIN)/kedro viz run --host 127.0.0.1 --port 4141 --no-browser
 
@@ -79,6 +90,9 @@ bench: install-dev  ## Run the benchmarks in benchmarks/ (results in benchmarks/
 
 bench-features: install-dev  ## Feature build at 1M accounts vs pandas (benchmarks/results/features.json)
 	$(BIN)/python -m benchmarks.bench_features
+
+bench-serving: install-dev  ## Champion served by BentoML vs MLflow vs in-process, and a soak (benchmarks/results/serving.json; needs make run)
+	MLFLOW_TRACKING_URI=$(TRACKING_URI) $(BIN)/python -m benchmarks.bench_serving --model-uri $(MODEL_URI)
 
 clean:  ## Remove generated data, runs and environments
 	find data -type f ! -name .gitkeep -delete

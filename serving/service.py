@@ -9,6 +9,9 @@ Endpoints: ``POST /predict``, ``GET /metadata``, ``GET /livez`` (process up),
 Environment:
     CHURN_MODEL_URI: model to serve (default ``models:/churn-model@champion``).
     MLFLOW_TRACKING_URI: the MLflow store holding it (``make serve`` sets both).
+    CHURN_MODEL_SOURCE: ``mlflow`` (the registry, by CHURN_MODEL_URI) or
+        ``bentoml`` (the copy ``make bento`` imported); default ``bentoml`` when
+        served from a built Bento, ``mlflow`` otherwise.
     CHURN_API_KEY: if set, every request but the probes needs this key.
     CHURN_MAX_ACCOUNTS: most accounts in one request (default 1,000).
     CHURN_MAX_BODY_BYTES: largest request body (default 4 MiB); larger gets 413.
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import os
+from pathlib import Path
 from typing import Annotated
 
 import bentoml
@@ -33,6 +37,7 @@ from churn_pipeline.api_schema import (
     model_metadata,
     predict_accounts,
 )
+from churn_pipeline.bento_store import load_imported_model
 from churn_pipeline.registry import load_served_model
 from serving.auth import API_KEY_ENV, APIKeyMiddleware
 from serving.limits import (
@@ -45,8 +50,15 @@ logger = logging.getLogger(__name__)
 DEFAULT_MODEL_URI = "models:/churn-model@champion"
 MAX_ACCOUNTS = int(os.environ.get("CHURN_MAX_ACCOUNTS", MAX_ACCOUNTS_PER_REQUEST))
 
+# A built Bento keeps its bento.yaml beside src/, which holds serving/.
+IN_BENTO = (Path(__file__).resolve().parents[2] / "bento.yaml").exists()
+MODEL_SOURCE = os.environ.get("CHURN_MODEL_SOURCE", "bentoml" if IN_BENTO else "mlflow")
 # Loaded at import because the request schema depends on the model's features.
-SERVED = load_served_model(os.environ.get("CHURN_MODEL_URI", DEFAULT_MODEL_URI))
+SERVED = (
+    load_imported_model()
+    if MODEL_SOURCE == "bentoml"
+    else load_served_model(os.environ.get("CHURN_MODEL_URI", DEFAULT_MODEL_URI))
+)
 AccountFeatures = account_features_model(
     SERVED.model.numeric_features, SERVED.model.categorical_features
 )

@@ -171,7 +171,8 @@ def load_model(model_uri: str) -> tuple[ChurnEnsemble, ScoringPolicy]:
     """
     os.environ.setdefault(_ALLOW_UNPICKLE, "true")
     model = mlflow.sklearn.load_model(model_uri)
-    metadata = mlflow.models.get_model_info(model_uri).metadata or {}
+    # The MLmodel file itself: a local copy (a Bento's) needs no tracking server.
+    metadata = mlflow.models.Model.load(model_uri).metadata or {}
     policy = ScoringPolicy.from_dict(metadata["scoring_policy"])
     return model, policy
 

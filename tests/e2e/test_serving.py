@@ -3,15 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 
 import httpx
 import numpy as np
@@ -21,75 +13,19 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from mlflow.tracking import MlflowClient
 from schemathesis import GenerationMode
+from tests.e2e.servers import PROJECT_ROOT, running_server
 
 from churn_pipeline.api_schema import example_request
 from churn_pipeline.features import feature_names
 
 pytestmark = [pytest.mark.e2e, pytest.mark.serving]
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-STARTUP_TIMEOUT_S = 180
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextmanager
-def _running_server(
-    project, log: Path, home: Path, **environment: str
-) -> Iterator[str]:
-    """`bentoml serve` of the champion on a free port, until the block ends."""
-    port = _free_port()
-    env = {
-        **os.environ,
-        "MLFLOW_TRACKING_URI": project.tracking_uri,
-        "CHURN_MODEL_URI": "models:/churn-model@champion",
-        "BENTOML_HOME": str(home),
-        **environment,
-    }
-    bentoml = Path(sys.executable).with_name("bentoml")
-    command = [str(bentoml), "serve", "serving.service:ChurnService"]
-    command += ["--host", "127.0.0.1", "--port", str(port)]
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            command,
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # bentoml forks workers: stop the whole group
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT_S
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"bentoml exited early:\n{log.read_text()[-4000:]}")
-            try:
-                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"bentoml not ready in time:\n{log.read_text()[-4000:]}")
-            time.sleep(1)
-        yield url
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-
 
 @pytest.fixture(scope="module")
 def server(trained_project, tmp_path_factory) -> Iterator[str]:
     logs = tmp_path_factory.mktemp("bentoml")
     home = tmp_path_factory.mktemp("bentoml_home")
-    with _running_server(trained_project, logs / "server.log", home) as url:
+    with running_server(trained_project, logs / "server.log", home) as url:
         yield url
 
 
@@ -205,7 +141,7 @@ def test_probes_tell_process_up_from_model_ready(server):
 
 def test_api_key_is_required_when_configured(trained_project, tmp_path):
     body = example_request()
-    with _running_server(
+    with running_server(
         trained_project,
         tmp_path / "server.log",
         tmp_path / "home",
