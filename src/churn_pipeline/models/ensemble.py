@@ -403,18 +403,35 @@ class ChurnEnsemble(ClassifierMixin, BaseEstimator):
     def _explain_member(self, member: Pipeline, X: pd.DataFrame) -> tuple[float, Any]:
         transformed = member.named_steps["preprocess"].transform(X)
         model = member.named_steps["model"]
-        if isinstance(model, XGBClassifier):
-            explainer = shap.TreeExplainer(model)
-            values = np.asarray(explainer.shap_values(transformed), dtype=float)
-            return float(np.ravel(explainer.expected_value)[0]), values
         if isinstance(model, LGBMClassifier):
             # TreeSHAP inside LightGBM: last column is the expected raw score.
             contributions = model.predict(transformed, pred_contrib=True)
             return float(contributions[0, -1]), contributions[:, :-1]
-        background = member.named_steps["preprocess"].transform(self._background_)
-        explainer = shap.LinearExplainer(model, background)
+        explainer = self._explainer(member)
         values = np.asarray(explainer.shap_values(transformed), dtype=float)
         return float(np.ravel(explainer.expected_value)[0]), values
+
+    def _explainer(self, member: Pipeline) -> Any:
+        # Built once per fitted member: parsing the trees or transforming the
+        # background rows costs far more than explaining one account.
+        cache = self.__dict__.setdefault("_explainers", {})
+        key = id(member)
+        if key not in cache:
+            model = member.named_steps["model"]
+            if isinstance(model, XGBClassifier):
+                cache[key] = shap.TreeExplainer(model)
+            else:
+                background = member.named_steps["preprocess"].transform(
+                    self._background_
+                )
+                cache[key] = shap.LinearExplainer(model, background)
+        return cache[key]
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Explainers are rebuilt on demand; pickles (MLflow, Kedro) stay lean.
+        state = super().__getstate__()
+        state.pop("_explainers", None)
+        return state
 
 
 def _dates(periods: pd.Series) -> list[str]:
