@@ -246,6 +246,11 @@ def test_missed_targets_are_reported_with_notes():
                     "reasons_playbook_value": 5.0,
                     "frame_and_response": 15.0,
                     "validate_account": 0.1,
+                    "one_thread": {
+                        "predict_accounts": 150.0,
+                        "predict_proba": 20.0,
+                        "explain": 110.0,
+                    },
                 }
             }
         }
@@ -266,6 +271,8 @@ def test_missed_targets_are_reported_with_notes():
     assert "p99 300 ms" in result["notes"]
     assert "explain 170 ms" in result["notes"]
     assert "building the XGBoost TreeExplainer 120 ms" in result["notes"]
+    assert "one thread (threadpoolctl) the same call takes 150 ms" in result["notes"]
+    assert "thread pools cost more than they save" in result["notes"]
     assert "0.50x MLflow" in result["notes"]
 
 
@@ -312,3 +319,25 @@ def test_server_commands():
     assert command[-2:] == ["--workers", "1"]
     assert "local" in command
     assert ready == "/ping"
+
+
+def test_breakdown_note_says_whether_explainers_are_kept():
+    parts = {
+        "predict_accounts": 100.0,
+        "predict_proba": 30.0,
+        "explain": 60.0,
+        "explain_xgboost_tree_explainer_build": 70.0,
+        "reasons_playbook_value": 5.0,
+        "frame_and_response": 5.0,
+        "validate_account": 0.1,
+    }
+    rebuilt = bench._breakdown_note({"breakdown_ms": parts})[0]
+    assert "explainers redone on every call" in rebuilt
+    assert len(bench._breakdown_note({"breakdown_ms": parts})) == 1
+    with_preprocessing = {**parts, "member_preprocessing_one_pass": 12.0}
+    notes = bench._breakdown_note({"breakdown_ms": with_preprocessing})
+    assert "preprocessing (ColumnTransformers) on the account takes 12 ms" in notes[1]
+    cached = {**parts, "explainers_cached": True}
+    kept = bench._breakdown_note({"breakdown_ms": cached})[0]
+    assert "explainers built once and kept by the ensemble" in kept
+    assert bench._breakdown_note({}) == []
