@@ -40,7 +40,6 @@ import json
 import logging
 import multiprocessing
 import os
-import platform
 import resource
 import signal
 import subprocess
@@ -57,6 +56,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from benchmarks import pandas_features
+from benchmarks.machine import machine_info
 from churn_pipeline.demo_data import DemoDataConfig, write_demo_data
 from churn_pipeline.features import engine
 from churn_pipeline.features.build import TABLES, model_input, timeline
@@ -610,30 +610,6 @@ def compare_with_pandas(
 # -- the result -----------------------------------------------------------------
 
 
-def _machine() -> dict[str, Any]:
-    cpu = platform.processor() or platform.machine()
-    memory_gb = None
-    with_proc = Path("/proc/cpuinfo")
-    if with_proc.exists():
-        for line in with_proc.read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal"):
-                memory_gb = round(int(line.split()[1]) / 2**20, 1)
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "memory_gb": memory_gb,
-        "os": platform.platform(),
-        "python": platform.python_version(),
-        "duckdb": duckdb.__version__,
-        "ibis": ibis.__version__,
-        "pandas": pd.__version__,
-    }
-
-
 def _result(
     args: argparse.Namespace,
     settings: BuildSettings,
@@ -688,7 +664,9 @@ def _result(
         "targets": TARGETS,
         "targets_met": met,
         "code": _code(),
-        "machine": _machine(),
+        "machine": machine_info(
+            duckdb=duckdb.__version__, ibis=ibis.__version__, pandas=pd.__version__
+        ),
     }
 
 

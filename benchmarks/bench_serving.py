@@ -61,7 +61,6 @@ import logging
 import math
 import multiprocessing
 import os
-import platform
 import re
 import signal
 import socket
@@ -80,6 +79,7 @@ import httpx
 
 from benchmarks import loadgen
 from benchmarks.loadgen import latency_summary
+from benchmarks.machine import machine_info
 
 if TYPE_CHECKING:  # heavy imports stay out of the load generator's process
     import pandas as pd
@@ -545,7 +545,11 @@ def build_result(
         "targets": TARGETS,
         "targets_met": met,
         "notes": notes(results, soak, context, met),
-        "machine": dict(machine) if machine is not None else _machine(),
+        "machine": dict(machine)
+        if machine is not None
+        else machine_info(
+            **{name: version(name) for name in ("bentoml", "mlflow", "httpx")}
+        ),
         **context,
     }
 
@@ -1214,27 +1218,6 @@ def soak_result(
 
 
 # -- context -------------------------------------------------------------------------
-
-
-def _machine() -> dict[str, Any]:
-    cpu = platform.processor() or platform.machine()
-    memory_gb = None
-    if Path("/proc/cpuinfo").exists():
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal"):
-                memory_gb = round(int(line.split()[1]) / 2**20, 1)
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "memory_gb": memory_gb,
-        "os": platform.platform(),
-        "python": platform.python_version(),
-        **{name: version(name) for name in ("bentoml", "mlflow", "httpx")},
-    }
 
 
 def _code() -> dict[str, Any]:

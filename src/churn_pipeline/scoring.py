@@ -204,6 +204,20 @@ def lifetime_from_params(
     value = scoring.get("value") or {}
     if value.get("basis", "fixed") != "per_account":
         return None
+    return lifetime_of(value, labels)
+
+
+def lifetime_of(value: Mapping[str, Any], labels: np.ndarray | pd.Series) -> float:
+    """Expected lifetime in months from a ``scoring.value`` block, any basis.
+
+    Args:
+        value: ``scoring.value`` parameters (``horizon_days``,
+            ``max_lifetime_months``).
+        labels: 0/1 labels of labelled snapshots.
+
+    Returns:
+        :func:`~churn_pipeline.value.expected_lifetime_months` of ``labels``.
+    """
     return expected_lifetime_months(
         labels,
         horizon_days=int(value["horizon_days"]),

@@ -30,7 +30,8 @@ from churn_pipeline.reporting.shap_plots import (
     plot_shap_summary,
     top_features,
 )
-from churn_pipeline.value import account_clv, expected_lifetime_months
+from churn_pipeline.scoring import lifetime_of
+from churn_pipeline.value import account_clv
 
 logger = logging.getLogger(__name__)
 
@@ -121,11 +122,7 @@ def value_accounts(
         ``account_id``, ``plan``, ``mrr`` and ``account_clv``.
     """
     value = scoring_params["value"]
-    lifetime = expected_lifetime_months(
-        labelled["label"],
-        horizon_days=int(value["horizon_days"]),
-        max_months=float(value["max_lifetime_months"]),
-    )
+    lifetime = lifetime_of(value, labelled["label"])
     accounts = scoring[["account_id", "plan", "mrr"]].reset_index(drop=True)
     clv = account_clv(
         accounts.set_index("account_id")["mrr"],
