@@ -103,6 +103,7 @@ SOAK_S = 120.0
 SOAK_RATE = 20.0
 SOAK_MAX_IN_FLIGHT = 32
 SOAK_SAMPLES = 10
+BREAKDOWN_SIZES = (1, 8)
 BREAKDOWN_CALLS = 20
 
 TARGETS = {
@@ -595,58 +596,31 @@ def _breakdown_note(in_process: Mapping[str, Any]) -> list[str]:
     parts = in_process.get("breakdown_ms")
     if not parts:
         return []
-    rows = parts.get("linear_background_rows", "?")
-    builds = [
-        f"{label} {parts[key]:.0f} ms"
-        for key, label in (
-            (
-                "explain_xgboost_tree_explainer_build",
-                "building the XGBoost TreeExplainer",
-            ),
-            (
-                "explain_linear_background_transform_and_build",
-                f"transforming the "
-                f"{rows} background rows and building the LinearExplainer",
-            ),
-        )
-        if key in parts
-    ]
-    when = (
-        "built once and kept by the ensemble"
-        if parts.get("explainers_cached")
-        else "redone on every call"
-    )
-    rebuilt = f" (explainers {when}: {'; '.join(builds)})" if builds else ""
-    notes = [
-        f"Where the time goes, in-process, one account, median of "
-        f"{BREAKDOWN_CALLS} calls: predict_accounts {parts['predict_accounts']:.0f} "
-        f"ms; its parts timed on their own: explain {parts['explain']:.0f} ms"
-        f"{rebuilt}, predict_proba {parts['predict_proba']:.0f} ms, reasons, "
-        f"playbook and value {parts['reasons_playbook_value']:.0f} ms, the frame "
-        f"and the response (the remainder) {parts['frame_and_response']:.0f} ms; "
-        f"validating the request takes {parts['validate_account']:.2f} ms."
-    ]
-    if "member_preprocessing_one_pass" in parts:
+    notes = []
+    for size in BREAKDOWN_SIZES:
+        timed = parts.get(f"accounts_{size}")
+        if not timed:
+            continue
+        shap = [
+            f"{name.removeprefix('shap_')} {value:.1f}"
+            for name, value in timed.items()
+            if name.startswith("shap_")
+        ]
+        members = f" (SHAP per member, ms: {', '.join(shap)})" if shap else ""
         notes.append(
-            f"One pass of the members' preprocessing (ColumnTransformers) on "
-            f"the account takes {parts['member_preprocessing_one_pass']:.0f} ms, "
-            "and predict_proba and explain each make one."
+            f"Where the time goes, in-process, {size} account(s) in one call, "
+            f"median of {BREAKDOWN_CALLS} calls: predict_accounts "
+            f"{timed['predict_accounts']:.1f} ms; its parts timed on their own: "
+            f"probabilities and SHAP values {timed['predict_and_explain']:.1f} ms"
+            f"{members}, of which probabilities alone "
+            f"{timed['predict_proba']:.1f} ms; reasons, playbook and value "
+            f"{timed['reasons_playbook_value']:.1f} ms; request columns and "
+            f"response (the remainder) {timed['columns_and_response']:.1f} ms."
         )
-    one = parts.get("one_thread")
-    if one:
-        ratio = one["predict_accounts"] / parts["predict_accounts"]
-        verdict = (
-            "thread pools cost more than they save on one row"
-            if ratio < 0.8
-            else "more threads help"
-            if ratio > 1.25
-            else "no clear difference at this noise level"
-        )
+    if notes and "validate_account" in parts:
         notes.append(
-            f"With OpenMP/BLAS limited to one thread (threadpoolctl) the same "
-            f"call takes {one['predict_accounts']:.0f} ms (predict_proba "
-            f"{one['predict_proba']:.0f} ms, explain {one['explain']:.0f} ms): "
-            f"{verdict}."
+            f"Validating one account's request takes "
+            f"{parts['validate_account']:.2f} ms."
         )
     return notes
 
@@ -719,7 +693,7 @@ def run_in_process(
         _log_scenario("in_process", scenario.name, results[scenario.name])
     first = predict_accounts(model, served.policy, validated[:1])[0]
     context = {
-        "breakdown_ms": breakdown(served, features_model, records[0]),
+        "breakdown_ms": breakdown(served, features_model, records),
         "first_probability": first.churn_probability,
     }
     return results, context
@@ -773,81 +747,76 @@ def timed_calls(
 
 
 def breakdown(
-    served: Any, features_model: Any, record: Mapping[str, Any]
+    served: Any, features_model: Any, records: Sequence[Mapping[str, Any]]
 ) -> dict[str, Any]:
-    """Median ms of the parts of scoring one account in-process."""
-    import pandas as pd  # noqa: PLC0415
+    """Median ms of the parts of scoring 1 and 8 accounts in-process.
 
-    from churn_pipeline.api_schema import predict_accounts  # noqa: PLC0415
-    from churn_pipeline.scoring import score_accounts  # noqa: PLC0415
+    Eight is what the service's micro-batcher scores in one call when eight
+    single-account requests wait at once (concurrency 8).
+    """
+    from churn_pipeline.api_schema import (  # noqa: PLC0415
+        account_columns,
+        predict_accounts,
+    )
+    from churn_pipeline.scoring import score_columns  # noqa: PLC0415
 
     model, policy = served.model, served.policy
     fields = list(features_model.model_fields)
 
-    def validate():
+    def validate(record: Mapping[str, Any]) -> Any:
         return features_model.model_validate({k: record.get(k) for k in fields})
 
-    account = validate()
-    numeric = list(model.numeric_features)
-
-    def build_frame():  # as predict_accounts does
-        frame = pd.DataFrame([account.model_dump()])
-        frame[numeric] = frame[numeric].astype(float)
-        return frame
-
-    frame = build_frame()
-    explanation = model.explain(frame)
-    parts: dict[str, Callable[[], Any]] = {
-        "validate_account": validate,
-        "build_frame": build_frame,
-        "predict_accounts": lambda: predict_accounts(model, policy, [account]),
-        "predict_proba": lambda: model.predict_proba(frame),
-        "explain": lambda: model.explain(frame),
-        "score_accounts_given_explanation": lambda: score_accounts(
-            model, frame, policy, explanation=explanation
-        ),
-    }
-    preprocessors = [
-        member.named_steps["preprocess"]
-        for member in getattr(model, "members_", {}).values()
-        if "preprocess" in getattr(member, "named_steps", {})
-    ]
-    if preprocessors:
-        # predict_proba and explain each run every member's preprocessing.
-        parts["member_preprocessing_one_pass"] = lambda: [
-            preprocess.transform(frame) for preprocess in preprocessors
-        ]
-    parts.update(_explainer_parts(model))
-    out: dict[str, Any] = {name: _median_ms(part) for name, part in parts.items()}
-    # score_accounts given the explanation = predict_proba + reasons, playbook
-    # and value; predict_accounts adds explain, the frame and the response.
-    out["reasons_playbook_value"] = round(
-        max(0.0, out["score_accounts_given_explanation"] - out["predict_proba"]), 3
-    )
-    out["frame_and_response"] = round(
-        max(
-            0.0,
-            out["predict_accounts"]
-            - out["score_accounts_given_explanation"]
-            - out["explain"],
-        ),
-        3,
-    )
-    background = getattr(model, "_background_", None)
-    if background is not None:
-        out["linear_background_rows"] = len(background)
-    # Whether explain keeps its SHAP explainers between calls (ensemble.py).
-    out["explainers_cached"] = bool(model.__dict__.get("_explainers"))
-    # OpenMP/BLAS thread pools on one row: the same calls limited to one thread.
-    from threadpoolctl import threadpool_limits  # noqa: PLC0415
-
-    with threadpool_limits(limits=1):
-        out["one_thread"] = {
-            name: _median_ms(parts[name])
-            for name in ("predict_accounts", "predict_proba", "explain")
+    out: dict[str, Any] = {"validate_account": _median_ms(lambda: validate(records[0]))}
+    for size in BREAKDOWN_SIZES:
+        accounts = [validate(record) for record in records[:size]]
+        columns = account_columns(model, accounts)
+        _, explanation = model.predict_and_explain(columns)
+        parts: dict[str, Callable[[], Any]] = {
+            "predict_accounts": lambda a=accounts: predict_accounts(model, policy, a),
+            "predict_and_explain": lambda c=columns: model.predict_and_explain(c),
+            "predict_proba": lambda c=columns: model.predict_proba(c),
+            "score_given_explanation": lambda c=columns, e=explanation: score_columns(
+                model, c, policy, explanation=e
+            ),
         }
-    logger.info("in_process breakdown of one account (median ms): %s", out)
+        parts.update(_member_explain_parts(model, columns))
+        timed = {name: _median_ms(part) for name, part in parts.items()}
+        # score_columns given the explanation = predict_proba + reasons,
+        # playbook and value; predict_accounts adds predict_and_explain's extra
+        # (the SHAP values), the columns and the response.
+        timed["reasons_playbook_value"] = round(
+            max(0.0, timed["score_given_explanation"] - timed["predict_proba"]), 3
+        )
+        timed["columns_and_response"] = round(
+            max(
+                0.0,
+                timed["predict_accounts"]
+                - timed["predict_and_explain"]
+                - timed["reasons_playbook_value"],
+            ),
+            3,
+        )
+        out[f"accounts_{size}"] = timed
+    logger.info("in_process breakdown (median ms): %s", out)
     return out
+
+
+def _member_explain_parts(model: Any, columns: Any) -> dict[str, Callable[[], Any]]:
+    """Each member's SHAP values on its design matrix, as ``explain`` computes them.
+
+    Reads the ensemble's internals; an ensemble without them gives no parts.
+    """
+    designs_of = getattr(model, "_designs", None)
+    explain_member = getattr(model, "_explain_member", None)
+    if designs_of is None or explain_member is None:
+        return {}
+    designs = designs_of(columns)
+    parts: dict[str, Callable[[], Any]] = {
+        "preprocessing_all_members": lambda: designs_of(columns)
+    }
+    for name, member in model.members_.items():
+        parts[f"shap_{name}"] = functools.partial(explain_member, member, designs[name])
+    return parts
 
 
 def _median_ms(part: Callable[[], Any]) -> float:
@@ -859,33 +828,6 @@ def _median_ms(part: Callable[[], Any]) -> float:
         part()
         times.append((time.perf_counter() - began) * 1000.0)
     return round(statistics.median(times), 3)
-
-
-def _explainer_parts(model: Any) -> dict[str, Callable[[], Any]]:
-    """Building each member's SHAP explainer, as ``explain`` does (if known).
-
-    Reads the ensemble's fitted members; parts it cannot find are left out.
-    """
-    import shap  # noqa: PLC0415
-
-    parts: dict[str, Callable[[], Any]] = {}
-    background = getattr(model, "_background_", None)
-    for member in getattr(model, "members_", {}).values():
-        steps = getattr(member, "named_steps", {})
-        estimator = steps.get("model")
-        kind = type(estimator).__name__
-        if kind == "XGBClassifier":
-            parts["explain_xgboost_tree_explainer_build"] = functools.partial(
-                shap.TreeExplainer, estimator
-            )
-        elif background is not None and hasattr(estimator, "coef_"):
-            preprocess = steps.get("preprocess")
-            parts["explain_linear_background_transform_and_build"] = (
-                lambda estimator=estimator, preprocess=preprocess: shap.LinearExplainer(
-                    estimator, preprocess.transform(background)
-                )
-            )
-    return parts
 
 
 # -- servers -------------------------------------------------------------------------

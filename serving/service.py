@@ -15,10 +15,13 @@ Environment:
     CHURN_API_KEY: if set, every request but the probes needs this key.
     CHURN_MAX_ACCOUNTS: most accounts in one request (default 1,000).
     CHURN_MAX_BODY_BYTES: largest request body (default 4 MiB); larger gets 413.
+    CHURN_MAX_BATCH_ACCOUNTS: most accounts scored in one model call when
+        concurrent requests are batched (default 128; see serving/batching.py).
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from pathlib import Path
@@ -40,6 +43,7 @@ from churn_pipeline.api_schema import (
 from churn_pipeline.bento_store import load_imported_model
 from churn_pipeline.registry import load_served_model
 from serving.auth import API_KEY_ENV, APIKeyMiddleware
+from serving.batching import MicroBatcher
 from serving.limits import (
     DEFAULT_MAX_BODY_BYTES,
     MAX_BODY_ENV,
@@ -49,6 +53,7 @@ from serving.limits import (
 logger = logging.getLogger(__name__)
 DEFAULT_MODEL_URI = "models:/churn-model@champion"
 MAX_ACCOUNTS = int(os.environ.get("CHURN_MAX_ACCOUNTS", MAX_ACCOUNTS_PER_REQUEST))
+MAX_BATCH_ACCOUNTS = int(os.environ.get("CHURN_MAX_BATCH_ACCOUNTS", "128"))
 
 # A built Bento keeps its bento.yaml beside src/, which holds serving/.
 IN_BENTO = (Path(__file__).resolve().parents[2] / "bento.yaml").exists()
@@ -90,6 +95,10 @@ class ChurnService:
         predict_accounts(
             SERVED.model, SERVED.policy, [AccountFeatures.model_validate(features)]
         )
+        self.batcher = MicroBatcher(
+            functools.partial(predict_accounts, SERVED.model, SERVED.policy),
+            max_batch_size=MAX_BATCH_ACCOUNTS,
+        )
         self.ready = True
         logger.info("Serving %s (version %s)", SERVED.uri, SERVED.version)
 
@@ -97,7 +106,7 @@ class ChurnService:
         return self.ready
 
     @bentoml.api(route="/predict")
-    def predict(
+    async def predict(
         self,
         accounts: Annotated[
             list[AccountFeatures],  # type: ignore[valid-type]
@@ -112,9 +121,7 @@ class ChurnService:
         return PredictResponse(
             model_uri=self.served.uri,
             model_version=self.served.version,
-            predictions=predict_accounts(
-                self.served.model, self.served.policy, accounts
-            ),
+            predictions=await self.batcher.submit(accounts),
         )
 
     @metadata_app.get("/metadata", response_model=ModelMetadata)

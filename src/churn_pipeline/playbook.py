@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from churn_pipeline.columns import Columns, column_names, column_values, n_rows
 from churn_pipeline.features.registry import DRIVERS, FEATURES_BY_NAME
 
 logger = logging.getLogger(__name__)
@@ -75,10 +76,11 @@ class Condition:
     def __str__(self) -> str:
         return f"{self.feature} {self.operator} {self.threshold:g}"
 
-    def holds(self, features: pd.DataFrame) -> np.ndarray:
+    def holds(self, features: Columns) -> np.ndarray:
         """Row-wise truth; an unknown (empty) value never fires a trigger."""
-        values = pd.to_numeric(features[self.feature], errors="coerce").to_numpy(
-            dtype=float
+        values = np.asarray(
+            pd.to_numeric(column_values(features, self.feature), errors="coerce"),
+            dtype=float,
         )
         with np.errstate(invalid="ignore"):
             result = OPERATORS[self.operator](values, self.threshold)
@@ -98,9 +100,9 @@ class Trigger:
         """The features its conditions read."""
         return {c.feature for c in self.conditions}
 
-    def fires(self, features: pd.DataFrame) -> np.ndarray:
+    def fires(self, features: Columns) -> np.ndarray:
         """Row-wise: whether every condition holds."""
-        fired = np.ones(len(features), dtype=bool)
+        fired = np.ones(n_rows(features), dtype=bool)
         for condition in self.conditions:
             fired &= condition.holds(features)
         return fired
@@ -193,7 +195,7 @@ def health_score(
 
 
 def evaluate_triggers(
-    playbook: Playbook, features: pd.DataFrame
+    playbook: Playbook, features: Columns
 ) -> tuple[pd.DataFrame, list[list[str]]]:
     """Which triggers fire for each account.
 
@@ -208,7 +210,7 @@ def evaluate_triggers(
         A boolean ``trigger_<name>`` column per applicable trigger (rows as in
         ``features``), and per account the texts of the triggers that fired.
     """
-    applicable = playbook.applicable_triggers(features.columns)
+    applicable = playbook.applicable_triggers(column_names(features))
     skipped = sorted({t.name for t in playbook.triggers} - {t.name for t in applicable})
     if skipped:
         logger.info(
@@ -216,7 +218,7 @@ def evaluate_triggers(
         )
     fired = pd.DataFrame(
         {f"trigger_{t.name}": t.fires(features) for t in applicable},
-        index=range(len(features)),
+        index=range(n_rows(features)),
     )
     texts = [t.text for t in applicable]
     matrix = fired.to_numpy(dtype=bool)
@@ -238,15 +240,11 @@ def dominant_drivers(contributions: pd.DataFrame) -> np.ndarray:
     Returns:
         The driver per account, or ``"none"`` when no actionable driver adds risk.
     """
-    drivers = [driver_of(column) for column in contributions.columns]
-    raising = contributions.clip(lower=0.0)
-    raising.columns = drivers
-    by_driver = (
-        raising.T.groupby(level=0)
-        .sum()
-        .T.reindex(columns=list(ACTIONABLE_DRIVERS), fill_value=0.0)
+    drivers = np.asarray([driver_of(column) for column in contributions.columns])
+    raising = np.clip(contributions.to_numpy(dtype=float), 0.0, None)
+    values = np.column_stack(
+        [raising[:, drivers == driver].sum(axis=1) for driver in ACTIONABLE_DRIVERS]
     )
-    values = by_driver.to_numpy(dtype=float)
     best = np.argmax(values, axis=1)
     names = np.asarray(ACTIONABLE_DRIVERS, dtype=object)[best]
     return np.where(values.max(axis=1) > 0.0, names, NO_DRIVER)

@@ -16,6 +16,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from churn_pipeline.columns import Columns, column_values
 from churn_pipeline.features.registry import FEATURES_BY_NAME, FeatureSpec
 
 Direction = Literal["raising", "lowering"]
@@ -83,7 +84,7 @@ def describe(feature: str, value: object, typical: float | None = None) -> str:
 
 def ranked_reasons(
     contributions: pd.DataFrame,
-    features: pd.DataFrame,
+    features: Columns,
     n_reasons: int,
     *,
     direction: Direction = "raising",
@@ -94,7 +95,8 @@ def ranked_reasons(
     Args:
         contributions: SHAP contributions per feature (rows align with
             ``features``).
-        features: The feature values that were explained.
+        features: The feature values that were explained, rows matched to
+            ``contributions`` by position.
         n_reasons: How many drivers to keep per account.
         direction: ``"raising"`` (positive contributions, largest first) or
             ``"lowering"`` (negative, most negative first).
@@ -115,12 +117,12 @@ def ranked_reasons(
     values = sign * contributions.to_numpy(dtype=float)
     order = np.argsort(-values, axis=1, kind="stable")[:, :n_reasons]
     columns = list(contributions.columns)
-    table = features.reset_index(drop=True)
+    table = {columns[j]: column_values(features, columns[j]) for j in np.unique(order)}
     typical = typical or {}
     reasons = []
     for row, ranked in enumerate(order):
         texts = [
-            describe(columns[j], table.at[row, columns[j]], typical.get(columns[j]))
+            describe(columns[j], table[columns[j]][row], typical.get(columns[j]))
             for j in ranked
             if values[row, j] > 0
         ]

@@ -1,7 +1,8 @@
 """Score accounts: probability, health, reasons, playbook and the contact decision.
 
-The batch scoring node and the BentoML service both call :func:`score_accounts`,
-so a served score is the batch score for the same features.
+The batch scoring node calls :func:`score_accounts` and the BentoML service
+:func:`score_columns`, the same code without the DataFrame around it, so a served
+score is the batch score for the same features.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from churn_pipeline.columns import Columns, column_values
 from churn_pipeline.metrics import cost_sensitive_threshold, expected_contact_profit
 from churn_pipeline.models import ChurnEnsemble, Explanation
 from churn_pipeline.playbook import (
@@ -235,10 +237,20 @@ def risk_band(probability: np.ndarray, policy: ScoringPolicy) -> np.ndarray:
 
 def score_accounts(
     model: ChurnEnsemble,
-    features: pd.DataFrame,
+    features: Columns,
     policy: ScoringPolicy,
     explanation: Explanation | None = None,
 ) -> pd.DataFrame:
+    """:func:`score_columns` as a DataFrame, one row per account."""
+    return pd.DataFrame(score_columns(model, features, policy, explanation))
+
+
+def score_columns(
+    model: ChurnEnsemble,
+    features: Columns,
+    policy: ScoringPolicy,
+    explanation: Explanation | None = None,
+) -> dict[str, Any]:
     """Score accounts with the model and turn scores into actions.
 
     With the ``"per_account"`` basis each account's CLV comes from its ``mrr``
@@ -248,12 +260,14 @@ def score_accounts(
 
     Args:
         model: A fitted churn ensemble.
-        features: One row per account with ``account_id`` and the model features.
+        features: One row per account with ``account_id`` and the model
+            features: a DataFrame, or column name -> array (the API's path).
         policy: Risk bands, contact rule, reason count and playbook.
         explanation: ``model.explain(features)`` if already computed.
 
     Returns:
-        In the input's order: ``account_id``, ``churn_probability``,
+        Column name -> one value per account, in the input's order:
+        ``account_id``, ``churn_probability``,
         ``health_score`` (0-100), ``risk_band``, ``top_reasons`` (risk-raising)
         and ``risk_lowering_reasons``; with a playbook, ``triggers`` (texts of
         the rules that fired), one ``trigger_<name>`` flag per rule,
@@ -265,54 +279,53 @@ def score_accounts(
         ValueError: If the ``"per_account"`` basis finds no ``mrr`` column, or an
             MRR that is negative or missing.
     """
-    if policy.clv_basis == "per_account" and MRR_COLUMN not in features.columns:
+    if policy.clv_basis == "per_account" and MRR_COLUMN not in features:
         raise ValueError(
             f"clv_basis 'per_account' values accounts from the '{MRR_COLUMN}' "
             "column, which the features do not have; use clv_basis 'fixed'"
         )
-    probability = model.predict_proba(features)[:, 1]
-    clv, profit, contact = _value_and_contact(probability, features, policy)
     if explanation is None:
-        explanation = model.explain(features)
+        probability, explanation = model.predict_and_explain(features)
+    else:
+        probability = model.predict_proba(features)[:, 1]
+    clv, profit, contact = _value_and_contact(probability, features, policy)
     contributions = explanation.contributions.reset_index(drop=True)
-    rows = features.reset_index(drop=True)
     typical = getattr(model, "typical_values_", None)  # absent: models before it
-    scores = pd.DataFrame(
-        {
-            "account_id": rows["account_id"].to_numpy(),
-            "churn_probability": probability,
-            "health_score": health_score(
-                probability, yellow_from=policy.yellow_from, red_from=policy.red_from
-            ),
-            "risk_band": risk_band(probability, policy),
-            **{
-                column: ranked_reasons(
-                    contributions,
-                    rows,
-                    policy.n_reasons,
-                    direction=direction,
-                    typical=typical,
-                )
-                for column, direction in (
-                    ("top_reasons", "raising"),
-                    ("risk_lowering_reasons", "lowering"),
-                )
-            },
-        }
-    )
+    scores: dict[str, Any] = {
+        "account_id": column_values(features, "account_id"),
+        "churn_probability": probability,
+        "health_score": health_score(
+            probability, yellow_from=policy.yellow_from, red_from=policy.red_from
+        ),
+        "risk_band": risk_band(probability, policy),
+        **{
+            column: ranked_reasons(
+                contributions,
+                features,
+                policy.n_reasons,
+                direction=direction,
+                typical=typical,
+            )
+            for column, direction in (
+                ("top_reasons", "raising"),
+                ("risk_lowering_reasons", "lowering"),
+            )
+        },
+    }
     if policy.playbook is not None:
-        fired, texts = evaluate_triggers(policy.playbook, rows)
+        fired, texts = evaluate_triggers(policy.playbook, features)
         scores["triggers"] = texts
-        scores = pd.concat(
-            [scores, fired, recommend(policy.playbook, contributions)], axis=1
-        )
-    return scores.assign(
-        account_clv=clv, expected_contact_profit=profit, contact=contact
-    )
+        for frame in (fired, recommend(policy.playbook, contributions)):
+            scores |= {str(name): frame[name].to_numpy() for name in frame.columns}
+    return scores | {
+        "account_clv": clv,
+        "expected_contact_profit": profit,
+        "contact": contact,
+    }
 
 
 def _value_and_contact(
-    probability: np.ndarray, features: pd.DataFrame, policy: ScoringPolicy
+    probability: np.ndarray, features: Columns, policy: ScoringPolicy
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Each account's CLV, expected contact profit and contact decision."""
     if policy.clv_basis == "fixed":
@@ -330,7 +343,8 @@ def _value_and_contact(
         return clv, profit, probability >= policy.contact_threshold
     clv = account_clv(
         pd.Series(
-            features[MRR_COLUMN].to_numpy(), index=features["account_id"].to_numpy()
+            column_values(features, MRR_COLUMN),
+            index=column_values(features, "account_id"),
         ),
         gross_margin=policy.gross_margin,
         lifetime_months=policy.lifetime_months or 0.0,  # set: __post_init__

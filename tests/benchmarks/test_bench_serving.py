@@ -236,24 +236,7 @@ def test_missed_targets_are_reported_with_notes():
     results = _results(bento_p99=300.0, bento_rate=50.0)
     results["bentoml"]["single_c1"]["errors"] = 2
     context = {
-        "servers": {
-            "in_process": {
-                "breakdown_ms": {
-                    "predict_accounts": 250.0,
-                    "predict_proba": 60.0,
-                    "explain": 170.0,
-                    "explain_xgboost_tree_explainer_build": 120.0,
-                    "reasons_playbook_value": 5.0,
-                    "frame_and_response": 15.0,
-                    "validate_account": 0.1,
-                    "one_thread": {
-                        "predict_accounts": 150.0,
-                        "predict_proba": 20.0,
-                        "explain": 110.0,
-                    },
-                }
-            }
-        }
+        "servers": {"in_process": {"breakdown_ms": {"accounts_1": _parts(250.0)}}}
     }
     result = bench.build_result(
         results,
@@ -269,10 +252,9 @@ def test_missed_targets_are_reported_with_notes():
         "soak_errors": None,
     }
     assert "p99 300 ms" in result["notes"]
-    assert "explain 170 ms" in result["notes"]
-    assert "building the XGBoost TreeExplainer 120 ms" in result["notes"]
-    assert "one thread (threadpoolctl) the same call takes 150 ms" in result["notes"]
-    assert "thread pools cost more than they save" in result["notes"]
+    assert "1 account(s) in one call" in result["notes"]
+    assert "predict_accounts 250.0 ms" in result["notes"]
+    assert "SHAP per member, ms: xgboost 2.5, lightgbm 4.0" in result["notes"]
     assert "0.50x MLflow" in result["notes"]
 
 
@@ -321,23 +303,32 @@ def test_server_commands():
     assert ready == "/ping"
 
 
-def test_breakdown_note_says_whether_explainers_are_kept():
-    parts = {
-        "predict_accounts": 100.0,
-        "predict_proba": 30.0,
-        "explain": 60.0,
-        "explain_xgboost_tree_explainer_build": 70.0,
+def _parts(total: float) -> dict[str, float]:
+    return {
+        "predict_accounts": total,
+        "predict_and_explain": total - 10.0,
+        "predict_proba": 3.0,
+        "shap_xgboost": 2.5,
+        "shap_lightgbm": 4.0,
         "reasons_playbook_value": 5.0,
-        "frame_and_response": 5.0,
-        "validate_account": 0.1,
+        "columns_and_response": 5.0,
     }
-    rebuilt = bench._breakdown_note({"breakdown_ms": parts})[0]
-    assert "explainers redone on every call" in rebuilt
-    assert len(bench._breakdown_note({"breakdown_ms": parts})) == 1
-    with_preprocessing = {**parts, "member_preprocessing_one_pass": 12.0}
-    notes = bench._breakdown_note({"breakdown_ms": with_preprocessing})
-    assert "preprocessing (ColumnTransformers) on the account takes 12 ms" in notes[1]
-    cached = {**parts, "explainers_cached": True}
-    kept = bench._breakdown_note({"breakdown_ms": cached})[0]
-    assert "explainers built once and kept by the ensemble" in kept
+
+
+def test_breakdown_note_per_batch_size():
+    parts = {
+        "validate_account": 0.04,
+        "accounts_1": _parts(10.0),
+        "accounts_8": _parts(30.0),
+    }
+
+    notes = bench._breakdown_note({"breakdown_ms": parts})
+
+    assert len(notes) == 3
+    assert "1 account(s) in one call" in notes[0]
+    assert "8 account(s) in one call" in notes[1]
+    assert "predict_accounts 30.0 ms" in notes[1]
+    assert "probabilities and SHAP values 20.0 ms" in notes[1]
+    assert "reasons, playbook and value 5.0 ms" in notes[1]
+    assert "Validating one account's request takes 0.04 ms" in notes[2]
     assert bench._breakdown_note({}) == []

@@ -29,7 +29,7 @@ def model(data) -> XGBClassifier:
 def test_margin_is_xgboosts_own_up_to_float32_rounding(model, data):
     X, _ = data
 
-    margin = LeafValues.of(model).margin(model, X)
+    margin = LeafValues.of(model).margin(X)
 
     float32 = model.predict(X, output_margin=True)
     np.testing.assert_allclose(margin, float32, rtol=2e-6, atol=1e-6)
@@ -45,10 +45,28 @@ def test_tree_shap_adds_up_to_the_float64_margin_closer(model, data):
     values = explainer.shap_values(X)
 
     total = float(np.ravel(explainer.expected_value)[0]) + values.sum(axis=1)
-    margin = LeafValues.of(model).margin(model, X)
+    margin = LeafValues.of(model).margin(X)
     np.testing.assert_allclose(total, margin, rtol=1e-6, atol=1e-6)
     float32_error = np.abs(total - model.predict(X, output_margin=True)).max()
     assert np.abs(total - margin).max() < float32_error / 2
+
+
+def test_rows_reach_the_leaves_xgboost_routes_them_to(model, data):
+    X, _ = data
+    trees = LeafValues.of(model)
+    # Values exactly at split points and just either side of them (in float32),
+    # where "<" versus "<=" or a float64 comparison would route differently.
+    splits = trees.threshold[np.isnan(trees.values)]  # split nodes
+    at = np.resize(splits, 150)
+    below = np.nextafter(at, np.float32(-np.inf))
+    above = np.nextafter(at, np.float32(np.inf))
+    near = np.concatenate([below, at, above]).astype(np.float64)
+    at_split = np.repeat(X[:1], len(near), axis=0)
+    for column in range(X.shape[1]):
+        at_split[:, column] = np.roll(near, column)
+    probe = np.vstack([X, at_split])
+
+    np.testing.assert_array_equal(trees.leaves(probe), model.apply(probe))
 
 
 def test_only_binary_logistic_models(data):

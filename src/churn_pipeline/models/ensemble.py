@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import shap
+import xgboost
 from lightgbm import LGBMClassifier
 from scipy.optimize import minimize
 from scipy.special import expit, log_expit
@@ -19,6 +19,13 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.class_weight import compute_sample_weight
 from xgboost import XGBClassifier
 
+from churn_pipeline.columns import Columns, n_rows
+from churn_pipeline.models.design import (
+    DesignMatrix,
+    category_matrix,
+    design_of,
+    numeric_matrix,
+)
 from churn_pipeline.models.linear import SignConstrainedLogisticRegression
 from churn_pipeline.models.preprocessing import (
     MemberKind,
@@ -173,6 +180,8 @@ class ChurnEnsemble(ClassifierMixin, BaseEstimator):
 
         self.feature_names_in_ = np.asarray(features, dtype=object)
         self._xgboost_leaves_: LeafValues | None = None
+        for cache in _CACHES:  # views of the previous fit, if any
+            self.__dict__.pop(cache, None)
         self.members_ = {
             name: self._fit_member(name, X[is_member_fit], y[is_member_fit])
             for name in self.member_params()
@@ -310,28 +319,55 @@ class ChurnEnsemble(ClassifierMixin, BaseEstimator):
                 model.set_params(monotone_constraints=tuple(signs))
             else:
                 model.set_params(signs=signs)
-        model.fit(preprocess.transform(X), y, sample_weight=weight)
+        model.fit(design_of(member).transform_columns(X), y, sample_weight=weight)
         return member
 
     # --------------------------------------------------------------- predicting
-    def _checked(self, X: pd.DataFrame) -> pd.DataFrame:
-        missing = sorted(set(self.feature_names_in_) - set(X.columns))
+    def _checked(self, X: Columns) -> Columns:
+        missing = [name for name in self.feature_names_in_ if name not in X]
         if missing:
-            raise ValueError(f"X lacks feature columns: {missing}")
-        return X[list(self.feature_names_in_)]
+            raise ValueError(f"X lacks feature columns: {sorted(missing)}")
+        return X
 
-    def _member_logits(self, X: pd.DataFrame) -> dict[str, np.ndarray]:
+    def _views(self) -> dict[str, _MemberView]:
+        # Read once per fitted ensemble, like the explainers; not pickled.
+        cache = self.__dict__.setdefault("_member_views", {})
+        if not cache:
+            features = list(self.feature_names_in_)
+            for name, member in self.members_.items():
+                sources = source_features(member.named_steps["preprocess"])
+                fold = np.zeros((len(sources), len(features)))
+                fold[np.arange(len(sources)), [features.index(s) for s in sources]] = 1
+                cache[name] = _MemberView(design_of(member), fold)
+        return cache
+
+    def _designs(self, X: Columns) -> dict[str, np.ndarray]:
+        # Every member reads the same inputs: convert them once for all.
+        X = self._checked(X)
+        numeric = numeric_matrix(X, list(self.numeric_features))
+        categorical = category_matrix(X, list(self.categorical_features))
+        return {
+            name: view.design.transform(numeric, categorical)
+            for name, view in self._views().items()
+        }
+
+    def _member_logits(self, X: Columns) -> dict[str, np.ndarray]:
+        return self._logits(self._designs(X))
+
+    def _logits(self, designs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         # Raw margins, not logit(probability): exact, so SHAP stays additive.
         logits = {}
         for name, member in self.members_.items():
-            transformed = member.named_steps["preprocess"].transform(X)
             model = member.named_steps["model"]
+            design = designs[name]
             if isinstance(model, XGBClassifier):
-                margin = self._leaf_values(model).margin(model, transformed)
+                margin = self._leaf_values(model).margin(design)
             elif isinstance(model, LGBMClassifier):
-                margin = model.predict(transformed, raw_score=True)
+                margin = model.booster_.predict(
+                    design, raw_score=True, **_lightgbm_threads(design)
+                )
             else:
-                margin = model.decision_function(transformed)
+                margin = model.decision_function(design)
             logits[name] = np.asarray(margin, dtype=float)
         return logits
 
@@ -344,94 +380,151 @@ class ChurnEnsemble(ClassifierMixin, BaseEstimator):
     def _blend(self, member_logits: Mapping[str, np.ndarray]) -> np.ndarray:
         return sum(self.weights_[name] * member_logits[name] for name in self.weights_)
 
-    def decision_function(self, X: pd.DataFrame) -> np.ndarray:
-        """Uncalibrated ensemble score: weighted mean of member log-odds."""
-        return self._blend(self._member_logits(self._checked(X)))
+    def _calibrated(self, score: np.ndarray) -> np.ndarray:
+        return expit(self.calibration_slope_ * score + self.calibration_intercept_)
 
-    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+    def decision_function(self, X: Columns) -> np.ndarray:
+        """Uncalibrated ensemble score: weighted mean of member log-odds.
+
+        Args:
+            X: A DataFrame, or feature name -> one-dimensional array.
+        """
+        return self._blend(self._member_logits(X))
+
+    def predict_proba(self, X: Columns) -> np.ndarray:
         """Calibrated churn probabilities, shape ``(n, 2)``."""
-        score = self.decision_function(X)
-        churn = expit(self.calibration_slope_ * score + self.calibration_intercept_)
+        churn = self._calibrated(self.decision_function(X))
         return np.column_stack([1.0 - churn, churn])
 
-    def predict(self, X: pd.DataFrame) -> np.ndarray:
+    def predict(self, X: Columns) -> np.ndarray:
         """Churn (1) when the calibrated probability is at least 0.5."""
         return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
 
-    def member_probabilities(self, X: pd.DataFrame) -> dict[str, np.ndarray]:
+    def member_probabilities(self, X: Columns) -> dict[str, np.ndarray]:
         """Each member's churn probability, Platt-calibrated on its own."""
-        logits = self._member_logits(self._checked(X))
+        logits = self._member_logits(X)
         return {
             name: expit(slope * logits[name] + intercept)
             for name, (slope, intercept) in self.member_calibration_.items()
         }
 
     # --------------------------------------------------------------- explaining
-    def explain(self, X: pd.DataFrame) -> Explanation:
+    def explain(self, X: Columns) -> Explanation:
         """Exact SHAP contributions to ``decision_function``.
 
         Each member is explained exactly in its own log-odds (tree SHAP for
-        XGBoost, linear SHAP against the member-fit rows for the logistic
-        regression, LightGBM's own exact tree contributions); the ensemble
-        score is linear in those, so weighting the
-        members' contributions explains it exactly.
+        XGBoost, LightGBM's own exact tree contributions, linear SHAP against
+        the mean member-fit row for the logistic regression); the ensemble score
+        is linear in those, so weighting the members' contributions explains it
+        exactly.
 
         Args:
-            X: Feature table.
+            X: A DataFrame, or feature name -> one-dimensional array.
 
         Returns:
             The explanation, folded back to input features.
         """
-        X = self._checked(X)
-        features = list(self.feature_names_in_)
-        total = pd.DataFrame(0.0, index=X.index, columns=features)
+        return self._explanation(self._designs(X), _index_of(X))
+
+    def predict_and_explain(self, X: Columns) -> tuple[np.ndarray, Explanation]:
+        """Churn probabilities and their explanation, preprocessing X once.
+
+        Equal to ``(predict_proba(X)[:, 1], explain(X))``, at about half the
+        cost: what scoring and serving call.
+        """
+        designs = self._designs(X)
+        probability = self._calibrated(self._blend(self._logits(designs)))
+        return probability, self._explanation(designs, _index_of(X))
+
+    def _explanation(
+        self, designs: Mapping[str, np.ndarray], index: pd.Index
+    ) -> Explanation:
+        views = self._views()
+        total = np.zeros((len(index), len(self.feature_names_in_)))
         base_value = 0.0
         for name, member in self.members_.items():
-            base, values = self._explain_member(member, X)
-            sources = source_features(member.named_steps["preprocess"])
-            folded = pd.DataFrame(values, index=X.index, columns=sources)
-            folded = (
-                folded.T.groupby(level=0)
-                .sum()
-                .T.reindex(columns=features, fill_value=0.0)
-            )
+            base, values = self._explain_member(member, designs[name])
             weight = self.weights_[name]
-            total += weight * folded
+            # One-hot and indicator columns fold back onto their feature.
+            total += weight * (values @ views[name].fold)
             base_value += weight * base
-        return Explanation(base_value, total, self.calibration_slope_)
+        contributions = pd.DataFrame(
+            total, index=index, columns=list(self.feature_names_in_)
+        )
+        return Explanation(base_value, contributions, self.calibration_slope_)
 
-    def _explain_member(self, member: Pipeline, X: pd.DataFrame) -> tuple[float, Any]:
-        transformed = member.named_steps["preprocess"].transform(X)
+    def _explain_member(
+        self, member: Pipeline, design: np.ndarray
+    ) -> tuple[float, np.ndarray]:
         model = member.named_steps["model"]
-        if isinstance(model, LGBMClassifier):
-            # TreeSHAP inside LightGBM: last column is the expected raw score.
-            contributions = model.predict(transformed, pred_contrib=True)
-            return float(contributions[0, -1]), contributions[:, :-1]
-        explainer = self._explainer(member)
-        values = np.asarray(explainer.shap_values(transformed), dtype=float)
-        return float(np.ravel(explainer.expected_value)[0]), values
+        if isinstance(model, LGBMClassifier | XGBClassifier):
+            # Exact (path-dependent) TreeSHAP inside the library, which is what
+            # shap's TreeExplainer calls for these models; the last column is
+            # the expected raw score.
+            contributions = _tree_contributions(model, design)
+            base = float(contributions[0, -1]) if len(design) else 0.0
+            return base, np.asarray(contributions[:, :-1], dtype=float)
+        # Linear SHAP with independent features: coefficient times the distance
+        # from the mean member-fit row (shap's LinearExplainer, in closed form).
+        coef = np.asarray(model.coef_[0], dtype=float)
+        mean = self._background_mean(member)
+        base = float(model.intercept_[0] + mean @ coef)
+        return base, (design - mean) * coef
 
-    def _explainer(self, member: Pipeline) -> Any:
-        # Built once per fitted member: parsing the trees or transforming the
-        # background rows costs far more than explaining one account.
-        cache = self.__dict__.setdefault("_explainers", {})
+    def _background_mean(self, member: Pipeline) -> np.ndarray:
+        cache = self.__dict__.setdefault("_background_means", {})
         key = id(member)
         if key not in cache:
-            model = member.named_steps["model"]
-            if isinstance(model, XGBClassifier):
-                cache[key] = shap.TreeExplainer(model)
-            else:
-                background = member.named_steps["preprocess"].transform(
-                    self._background_
-                )
-                cache[key] = shap.LinearExplainer(model, background)
+            design = design_of(member).transform_columns(self._background_)
+            cache[key] = design.mean(axis=0)
         return cache[key]
 
     def __getstate__(self) -> dict[str, Any]:
-        # Explainers are rebuilt on demand; pickles (MLflow, Kedro) stay lean.
+        # Caches are rebuilt on demand; pickles (MLflow, Kedro) stay lean.
         state = super().__getstate__()
-        state.pop("_explainers", None)
+        for cache in _CACHES:
+            state.pop(cache, None)
         return state
+
+
+@dataclass(frozen=True)
+class _MemberView:
+    """What scoring needs of a fitted member: its design and its column fold."""
+
+    design: DesignMatrix
+    fold: np.ndarray  # (design columns, input features), 1 where a column's source
+
+
+_CACHES = ("_member_views", "_background_means")
+# Up to this many rows, LightGBM predicts on the calling thread alone.
+_FEW_ROWS = 256
+
+
+def _lightgbm_threads(design: np.ndarray) -> dict[str, int]:
+    # A few rows finish before a thread pool wakes up, and waking it on a busy
+    # server (other requests, the other library's pool) costs milliseconds.
+    return {"num_threads": 1} if len(design) <= _FEW_ROWS else {}
+
+
+def _tree_contributions(
+    model: LGBMClassifier | XGBClassifier, design: np.ndarray
+) -> np.ndarray:
+    """TreeSHAP contributions plus the expected raw score as the last column."""
+    if isinstance(model, LGBMClassifier):
+        return model.booster_.predict(
+            design, pred_contrib=True, **_lightgbm_threads(design)
+        )
+    threads = 1 if len(design) <= _FEW_ROWS else 0  # 0: XGBoost's own choice
+    with xgboost.config_context(nthread=threads):
+        return model.get_booster().predict(
+            xgboost.DMatrix(design, nthread=threads),
+            pred_contribs=True,
+            validate_features=False,
+        )
+
+
+def _index_of(X: Columns) -> pd.Index:
+    return X.index if isinstance(X, pd.DataFrame) else pd.RangeIndex(n_rows(X))
 
 
 def _dates(periods: pd.Series) -> list[str]:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+import math
+import unicodedata
 from collections.abc import Sequence
 from typing import Literal
 
@@ -21,24 +24,45 @@ def _one_hot_name(feature: str, category: object) -> str:
     return f"{feature}{_ONE_HOT_SEPARATOR}{category}"
 
 
-def normalise_categories(frame: pd.DataFrame) -> pd.DataFrame:
+def normalise_category(value: object) -> str | None:
     """One spelling per category: Unicode NFKC, trimmed, single spaces, casefolded.
 
     "US", " us" and "Us" are one country to the model, whichever way a source
-    system or an API caller writes them; missing values stay missing.
+    system or an API caller writes them. Missing values (None, NaN, NA) give
+    ``None``.
     """
-    frame = pd.DataFrame(frame)
-    return frame.apply(
-        lambda column: (
-            column.astype("string")
-            .str.normalize("NFKC")
-            .str.strip()
-            .str.replace(r"\s+", " ", regex=True)
-            .str.casefold()
-            .astype(object)
-            .where(column.notna(), np.nan)
-        )
+    if is_missing(value):
+        return None
+    return _normalised_text(str(value))
+
+
+def is_missing(value: object) -> bool:
+    """Whether one value is missing: None, pandas' NA or a float NaN."""
+    return (
+        value is None
+        or value is pd.NA
+        or (isinstance(value, float) and math.isnan(value))
     )
+
+
+@functools.lru_cache(maxsize=65536)
+def _normalised_text(text: str) -> str:
+    # str.split() without arguments trims and splits on any Unicode whitespace.
+    return " ".join(unicodedata.normalize("NFKC", text).split()).casefold()
+
+
+def normalise_categories(frame: pd.DataFrame) -> pd.DataFrame:
+    """:func:`normalise_category` on every value; missing values become NaN."""
+
+    def normalised(column: pd.Series) -> pd.Series:
+        values = [normalise_category(value) for value in column.to_numpy()]
+        return pd.Series(
+            [np.nan if value is None else value for value in values],
+            index=column.index,
+            dtype=object,
+        )
+
+    return pd.DataFrame(frame).apply(normalised)
 
 
 def make_preprocessor(

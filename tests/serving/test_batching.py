@@ -1,0 +1,118 @@
+"""Micro-batching: concurrent requests share model calls, answers stay their own."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+from serving.batching import MicroBatcher
+
+
+class GatedScorer:
+    """Doubles numbers; the first call waits until released, and 'bad' fails."""
+
+    def __init__(self) -> None:
+        self.calls: list[list[object]] = []
+        self.release = threading.Event()
+
+    def __call__(self, items: list[object]) -> list[object]:
+        self.calls.append(list(items))
+        if len(self.calls) == 1:
+            self.release.wait(timeout=5)
+        if "bad" in items:
+            raise ValueError("bad account")
+        return [2 * item for item in items]  # type: ignore[operator]
+
+
+async def _busy_then(batcher: MicroBatcher, scorer: GatedScorer, *requests):
+    """Submit one request, then ``requests`` while the first is being scored."""
+    first = asyncio.create_task(batcher.submit([0]))
+    while not scorer.calls:  # the first call has started
+        await asyncio.sleep(0.001)
+    rest = [asyncio.create_task(batcher.submit(r)) for r in requests]
+    await asyncio.sleep(0.01)  # every request is queued
+    scorer.release.set()
+    return await asyncio.gather(first, *rest, return_exceptions=True)
+
+
+def test_requests_arriving_while_busy_share_the_next_call():
+    scorer = GatedScorer()
+    batcher = MicroBatcher(scorer, max_batch_size=100)
+
+    answers = asyncio.run(_busy_then(batcher, scorer, [1, 2], [3], [4, 5, 6]))
+
+    assert answers == [[0], [2, 4], [6], [8, 10, 12]]
+    assert scorer.calls == [[0], [1, 2, 3, 4, 5, 6]]
+    assert (batcher.stats.calls, batcher.stats.items, batcher.stats.largest) == (
+        2,
+        7,
+        6,
+    )
+
+
+def test_a_lone_request_is_scored_at_once():
+    scorer = GatedScorer()
+    scorer.release.set()
+    batcher = MicroBatcher(scorer, max_batch_size=100)
+
+    async def one_after_another():
+        return [await batcher.submit([n]) for n in range(3)]
+
+    assert asyncio.run(one_after_another()) == [[0], [2], [4]]
+    assert scorer.calls == [[0], [1], [2]]
+
+
+@pytest.mark.parametrize(
+    ("max_batch_size", "expected_calls"),
+    [
+        (2, [[0], [1, 2], [3], [4, 5, 6, 7]]),  # the big request goes alone
+        (4, [[0], [1, 2, 3], [4, 5, 6, 7]]),
+        (7, [[0], [1, 2, 3, 4, 5, 6, 7]]),
+    ],
+)
+def test_calls_stay_within_the_batch_size(max_batch_size, expected_calls):
+    scorer = GatedScorer()
+    batcher = MicroBatcher(scorer, max_batch_size=max_batch_size)
+
+    answers = asyncio.run(_busy_then(batcher, scorer, [1, 2], [3], [4, 5, 6, 7]))
+
+    assert answers[1:] == [[2, 4], [6], [8, 10, 12, 14]]
+    assert scorer.calls == expected_calls
+
+
+def test_a_failing_request_does_not_fail_its_neighbours():
+    scorer = GatedScorer()
+    batcher = MicroBatcher(scorer, max_batch_size=100)
+
+    answers = asyncio.run(_busy_then(batcher, scorer, [1], ["bad"], [3]))
+
+    assert answers[1] == [2]
+    assert isinstance(answers[2], ValueError)
+    assert answers[3] == [6]
+    # The shared call failed; each request was then scored on its own.
+    assert scorer.calls[1:] == [[1, "bad", 3], [1], ["bad"], [3]]
+
+
+def test_requests_whose_clients_left_are_not_scored():
+    scorer = GatedScorer()
+    batcher = MicroBatcher(scorer, max_batch_size=100)
+
+    async def scenario():
+        first = asyncio.create_task(batcher.submit([0]))
+        while not scorer.calls:
+            await asyncio.sleep(0.001)
+        gone = asyncio.create_task(batcher.submit([1]))
+        kept = asyncio.create_task(batcher.submit([2]))
+        await asyncio.sleep(0.01)
+        gone.cancel()
+        scorer.release.set()
+        return await first, await kept
+
+    assert asyncio.run(scenario()) == ([0], [4])
+    assert scorer.calls == [[0], [2]]
+
+
+def test_batch_size_below_one_is_refused():
+    with pytest.raises(ValueError, match="max_batch_size must be >= 1, got 0"):
+        MicroBatcher(GatedScorer(), max_batch_size=0)
