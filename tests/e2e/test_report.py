@@ -34,7 +34,7 @@ def test_report_shows_every_chart_in_chromium(trained_project, tmp_path):
 
 
 def test_scoring_explanation_adds_up_to_the_served_score(trained_project):
-    """Base value + contributions = uncalibrated score, every account, to 1e-6."""
+    """Base value + contributions = uncalibrated score, every account, to 1e-9."""
     data = trained_project.path / "data"
     model: ChurnEnsemble = pd.read_pickle(data / "06_models/churn_model.pkl")
     scoring = pd.read_parquet(data / "05_model_input/scoring_snapshots.parquet")
@@ -43,7 +43,7 @@ def test_scoring_explanation_adds_up_to_the_served_score(trained_project):
     total = explanation.base_value + explanation.contributions.sum(axis=1)
 
     error = np.abs(total.to_numpy() - model.decision_function(scoring))
-    assert error.max() < 1e-6
+    assert error.max() < 1e-9
 
 
 def test_csv_export_opens_as_the_scored_list(trained_project):

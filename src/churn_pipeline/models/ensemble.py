@@ -32,6 +32,7 @@ from churn_pipeline.models.preprocessing import (
     make_preprocessor,
     source_features,
 )
+from churn_pipeline.models.tree_shap import TreeTables
 from churn_pipeline.models.xgboost_margin import LeafValues
 from churn_pipeline.time_split import labels_known_by
 
@@ -458,9 +459,11 @@ class ChurnEnsemble(ClassifierMixin, BaseEstimator):
     ) -> tuple[float, np.ndarray]:
         model = member.named_steps["model"]
         if isinstance(model, LGBMClassifier | XGBClassifier):
-            # Exact (path-dependent) TreeSHAP inside the library, which is what
-            # shap's TreeExplainer calls for these models; the last column is
-            # the expected raw score.
+            tables = self._tree_tables(member)
+            if tables is not None:
+                return tables.base_value, tables.shap_values(design)
+            # Too deep to tabulate: the library's own TreeSHAP (what shap's
+            # TreeExplainer calls); the last column is the expected raw score.
             contributions = _tree_contributions(model, design)
             base = float(contributions[0, -1]) if len(design) else 0.0
             return base, np.asarray(contributions[:, :-1], dtype=float)
@@ -470,6 +473,21 @@ class ChurnEnsemble(ClassifierMixin, BaseEstimator):
         mean = self._background_mean(member)
         base = float(model.intercept_[0] + mean @ coef)
         return base, (design - mean) * coef
+
+    def _tree_tables(self, member: Pipeline) -> TreeTables | None:
+        # Tabulated once per fitted member (about a second for 300 trees);
+        # None when the trees are too deep, and the library explains instead.
+        cache = self.__dict__.setdefault("_tree_shap_tables", {})
+        key = id(member)
+        if key not in cache:
+            try:
+                cache[key] = TreeTables.of(
+                    member.named_steps["model"], design_of(member).n_columns
+                )
+            except ValueError as error:
+                logger.info("Tree SHAP from the library, not tables: %s", error)
+                cache[key] = None
+        return cache[key]
 
     def _background_mean(self, member: Pipeline) -> np.ndarray:
         cache = self.__dict__.setdefault("_background_means", {})
@@ -495,7 +513,7 @@ class _MemberView:
     fold: np.ndarray  # (design columns, input features), 1 where a column's source
 
 
-_CACHES = ("_member_views", "_background_means")
+_CACHES = ("_member_views", "_background_means", "_tree_shap_tables")
 # Up to this many rows, LightGBM predicts on the calling thread alone.
 _FEW_ROWS = 256
 
