@@ -92,7 +92,7 @@ RESULT = ROOT / "results" / "serving.json"
 SCORING_SNAPSHOTS = PROJECT / "data" / "05_model_input" / "scoring_snapshots.parquet"
 DEFAULT_MODEL_URI = "models:/churn-model@champion"
 DEFAULT_TRACKING_URI = f"sqlite:///{PROJECT / 'mlflow.db'}"
-SYSTEMS = ("bentoml", "mlflow", "in_process")
+SYSTEMS = ("bentoml", "mlflow", "in_process", "bentoml_noop")
 
 DURATION_S = 15.0
 WARMUP_S = 2.0
@@ -140,6 +140,9 @@ SYSTEM_DESCRIPTIONS = {
     "/invocations {'dataframe_split': ...}: schema check and the pyfunc "
     "predict_fn predict_proba only (answers [[p_retained, p_churn], ...]; no "
     "reasons, no playbook)",
+    "bentoml_noop": "bentoml serve benchmarks.noop_service:NoopService (1 worker, "
+    "defaults), POST /predict with the same bodies, answered without a model: "
+    "the floor of BentoML, HTTP and the load generator on this machine",
     "in_process": "churn_pipeline.api_schema.predict_accounts on accounts "
     "validated beforehand (validation not timed), called sequentially in one "
     "process: concurrency 1 only (scenarios single_c1 and batch100_c1)",
@@ -200,6 +203,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "mlflow", records, columns, served.uri, settings, pool
             )
             probabilities["mlflow"] = context["mlflow"].pop("first_probability")
+        if "bentoml_noop" in systems:
+            results["bentoml_noop"], context["bentoml_noop"] = run_server_scenarios(
+                "bentoml_noop", records, columns, served.uri, settings, pool
+            )
+            context["bentoml_noop"].pop("first_probability")
         soak = None
         if args.soak_duration > 0:
             soak = run_soak(
@@ -406,7 +414,7 @@ def request_bodies(
         if accounts_per_request == 1
         else batches(records, accounts_per_request)
     )
-    if system == "bentoml":
+    if system in ("bentoml", "bentoml_noop"):
         return [encode(bentoml_body(group)) for group in groups]
     if system == "mlflow":
         return [encode(mlflow_body(group, columns)) for group in groups]
@@ -415,7 +423,7 @@ def request_bodies(
 
 def first_churn_probability(system: str, answer: Mapping[str, Any]) -> float:
     """The first account's churn probability in a server's answer."""
-    if system == "bentoml":
+    if system in ("bentoml", "bentoml_noop"):
         return float(answer["predictions"][0]["churn_probability"])
     first = answer["predictions"][0]
     # predict_proba: [p_retained, p_churn] per row.
@@ -574,6 +582,7 @@ def notes(
         )
         parts.extend(_breakdown_note(servers.get("in_process", {})))
         parts.extend(_server_log_note(bento, servers.get("bentoml", {})))
+        parts.extend(_floor_note(results))
     if met.get("bentoml_vs_mlflow_throughput_single_c8") is False:
         ratio = ratios(results)["bentoml_vs_mlflow_throughput_single_c8"]
         parts.append(
@@ -635,9 +644,21 @@ def _server_log_note(
     return [
         f"At concurrency 1 BentoML's access log times a request at {logged:.0f} ms "
         f"(median) and the client at {client:.0f} ms: HTTP and the load "
-        f"generator add {client - logged:.0f} ms. Above concurrency 1 the one "
-        "worker scores requests one after another, so latency is the queue "
-        "(about concurrency x the single-request time)."
+        f"generator add {client - logged:.0f} ms. Above concurrency 1 the "
+        "requests that arrive while the model is busy are scored together in "
+        "the next call (serving/batching.py)."
+    ]
+
+
+def _floor_note(results: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> list[str]:
+    floor = results.get("bentoml_noop", {}).get("single_c8")
+    if not floor:
+        return []
+    return [
+        f"The floor on this machine: BentoML answering the same requests without "
+        f"a model (bentoml_noop) has p99 {floor['p99_ms']:.0f} ms at concurrency "
+        f"8 and serves {floor['requests_per_s']:.0f} requests/s, with the load "
+        "generator on the same 2 cores."
     ]
 
 
@@ -843,8 +864,13 @@ def server_command(system: str, model_uri: str, port: int) -> tuple[list[str], s
     """The command serving ``model_uri`` on ``port`` and its readiness path."""
     bin_dir = Path(sys.executable).parent
     host = "127.0.0.1"
-    if system == "bentoml":
-        command = [str(bin_dir / "bentoml"), "serve", "serving.service:ChurnService"]
+    if system in ("bentoml", "bentoml_noop"):
+        target = (
+            "serving.service:ChurnService"
+            if system == "bentoml"
+            else "benchmarks.noop_service:NoopService"
+        )
+        command = [str(bin_dir / "bentoml"), "serve", target]
         return [*command, "--host", host, "--port", str(port)], "/readyz"
     if system == "mlflow":
         command = [str(bin_dir / "mlflow"), "models", "serve", "-m", model_uri]
@@ -993,7 +1019,7 @@ def run_server_scenarios(
     pool: concurrent.futures.Executor,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Every HTTP scenario against one freshly started server."""
-    path = "/predict" if system == "bentoml" else "/invocations"
+    path = "/invocations" if system == "mlflow" else "/predict"
     results: dict[str, Any] = {}
     log_ms: dict[str, Any] = {}
     with (

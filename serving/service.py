@@ -17,6 +17,9 @@ Environment:
     CHURN_MAX_BODY_BYTES: largest request body (default 4 MiB); larger gets 413.
     CHURN_MAX_BATCH_ACCOUNTS: most accounts scored in one model call when
         concurrent requests are batched (default 128; see serving/batching.py).
+    CHURN_WORKERS: server processes (default 1). Each scores on one core while
+        its event loop handles HTTP on another: add workers with cores, not
+        before (on 2 cores, 2 workers were slower than 1).
 """
 
 from __future__ import annotations
@@ -80,7 +83,9 @@ class PredictResponse(BaseModel):
 
 # Mounted at the root: a mount at /metadata would answer /metadata with a redirect.
 @bentoml.asgi_app(metadata_app, path="/")
-@bentoml.service(traffic={"timeout": 60})
+@bentoml.service(
+    traffic={"timeout": 60}, workers=int(os.environ.get("CHURN_WORKERS", "1"))
+)
 class ChurnService:
     """Real-time churn probabilities, risk bands, reasons and actions."""
 

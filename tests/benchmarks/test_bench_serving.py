@@ -203,7 +203,7 @@ def test_result_document_shape(tmp_path):
     path = tmp_path / "results" / "serving.json"
     bench.write_json(path, result)
     loaded = json.loads(path.read_text())
-    for system in bench.SYSTEMS:
+    for system in ("bentoml", "mlflow", "in_process"):  # the three
         assert system in loaded
     for scenario in bench.SCENARIOS:
         assert set(loaded["bentoml"][scenario.name]) >= {
@@ -332,3 +332,28 @@ def test_breakdown_note_per_batch_size():
     assert "reasons, playbook and value 5.0 ms" in notes[1]
     assert "Validating one account's request takes 0.04 ms" in notes[2]
     assert bench._breakdown_note({}) == []
+
+
+def test_floor_note_quotes_bentoml_without_a_model():
+    results = _results(bento_p99=300.0, bento_rate=50.0)
+    results["bentoml_noop"] = {
+        "single_c8": {"p99_ms": 40.0, "requests_per_s": 450.0, "errors": 0}
+    }
+
+    result = bench.build_result(
+        results, soak=None, model={"uri": "u", "version": "1"}, context={}, machine={}
+    )
+
+    assert "without a model (bentoml_noop) has p99 40 ms" in result["notes"]
+    assert "serves 450 requests/s" in result["notes"]
+    assert result["bentoml_noop"]["single_c8"]["p99_ms"] == 40.0
+
+
+def test_noop_system_is_served_like_bentoml():
+    command, ready = bench.server_command("bentoml_noop", "models:/m@a", 1234)
+
+    assert "benchmarks.noop_service:NoopService" in command
+    assert ready == "/readyz"
+    assert bench.request_bodies("bentoml_noop", [{"account_id": "A"}], [], 1) == [
+        b'{"accounts":[{"account_id":"A"}]}'
+    ]

@@ -290,7 +290,7 @@ def _leaf_paths(nodes: list[_Node]) -> list[tuple[int, list[tuple[int, bool]]]]:
     return found
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _fill_tables(slot_start, zero_fraction, leaf_value, table_start, table):
     """Fill every leaf's table; return the summed expected leaf values.
 
@@ -330,7 +330,7 @@ def _fill_tables(slot_start, zero_fraction, leaf_value, table_start, table):
     return expected
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _factorial(n):
     result = 1.0
     for k in range(2, n + 1):
@@ -338,7 +338,7 @@ def _factorial(n):
     return result
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _popcount(m):
     count = 0
     while m:
@@ -348,7 +348,7 @@ def _popcount(m):
 
 
 # ------------------------------------------------------------------ explaining
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _goes_left(value, threshold, kind, default_left):
     if kind == XGBOOST_SPLIT:
         if np.isnan(value):
@@ -364,7 +364,7 @@ def _goes_left(value, threshold, kind, default_left):
     return value <= threshold
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _shap_rows(
     X,
     n_features,
