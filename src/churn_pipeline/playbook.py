@@ -196,7 +196,7 @@ def health_score(
 
 def evaluate_triggers(
     playbook: Playbook, features: Columns
-) -> tuple[pd.DataFrame, list[list[str]]]:
+) -> tuple[dict[str, np.ndarray], list[list[str]]]:
     """Which triggers fire for each account.
 
     Triggers that read a feature the table lacks (an absent source table) are
@@ -207,7 +207,7 @@ def evaluate_triggers(
         features: One row per account.
 
     Returns:
-        A boolean ``trigger_<name>`` column per applicable trigger (rows as in
+        A boolean array ``trigger_<name>`` per applicable trigger (rows as in
         ``features``), and per account the texts of the triggers that fired.
     """
     applicable = playbook.applicable_triggers(column_names(features))
@@ -216,12 +216,13 @@ def evaluate_triggers(
         logger.info(
             "Triggers left out (their features are not in the data): %s", skipped
         )
-    fired = pd.DataFrame(
-        {f"trigger_{t.name}": t.fires(features) for t in applicable},
-        index=range(n_rows(features)),
-    )
+    fired = {f"trigger_{t.name}": t.fires(features) for t in applicable}
     texts = [t.text for t in applicable]
-    matrix = fired.to_numpy(dtype=bool)
+    matrix = (
+        np.column_stack(list(fired.values()))
+        if fired
+        else np.zeros((n_rows(features), 0), dtype=bool)
+    )
     return fired, [[texts[j] for j in np.flatnonzero(row)] for row in matrix]
 
 
@@ -250,7 +251,7 @@ def dominant_drivers(contributions: pd.DataFrame) -> np.ndarray:
     return np.where(values.max(axis=1) > 0.0, names, NO_DRIVER)
 
 
-def recommend(playbook: Playbook, contributions: pd.DataFrame) -> pd.DataFrame:
+def recommend(playbook: Playbook, contributions: pd.DataFrame) -> dict[str, np.ndarray]:
     """Dominant driver, likely churn type, recommended action and its owner.
 
     Args:
@@ -258,19 +259,17 @@ def recommend(playbook: Playbook, contributions: pd.DataFrame) -> pd.DataFrame:
         contributions: SHAP contributions per feature, one row per account.
 
     Returns:
-        ``dominant_driver``, ``likely_churn_type`` (``involuntary`` when payment
-        problems dominate, else ``voluntary``), ``recommended_action`` and
-        ``owner_role``, one row per account.
+        Arrays ``dominant_driver``, ``likely_churn_type`` (``involuntary`` when
+        payment problems dominate, else ``voluntary``), ``recommended_action``
+        and ``owner_role``, one value per account.
     """
     drivers = dominant_drivers(contributions)
     chosen = [playbook.actions.get(d, playbook.default_action) for d in drivers]
-    return pd.DataFrame(
-        {
-            "dominant_driver": drivers,
-            "likely_churn_type": np.where(
-                drivers == PAYMENT_DRIVER, "involuntary", "voluntary"
-            ),
-            "recommended_action": [a.action for a in chosen],
-            "owner_role": [a.owner for a in chosen],
-        }
-    )
+    return {
+        "dominant_driver": drivers,
+        "likely_churn_type": np.where(
+            drivers == PAYMENT_DRIVER, "involuntary", "voluntary"
+        ).astype(object),
+        "recommended_action": np.asarray([a.action for a in chosen], dtype=object),
+        "owner_role": np.asarray([a.owner for a in chosen], dtype=object),
+    }

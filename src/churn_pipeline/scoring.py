@@ -315,8 +315,7 @@ def score_columns(
     if policy.playbook is not None:
         fired, texts = evaluate_triggers(policy.playbook, features)
         scores["triggers"] = texts
-        for frame in (fired, recommend(policy.playbook, contributions)):
-            scores |= {str(name): frame[name].to_numpy() for name in frame.columns}
+        scores |= fired | recommend(policy.playbook, contributions)
     return scores | {
         "account_clv": clv,
         "expected_contact_profit": profit,
