@@ -20,7 +20,6 @@ refused with ``ValueError``; the ensemble then asks the library instead.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,7 +28,7 @@ import numpy as np
 from lightgbm import LGBMClassifier
 from xgboost import XGBClassifier
 
-from churn_pipeline.models.xgboost_margin import LeafValues
+from churn_pipeline.models.xgboost_margin import base_margin, dumped_trees
 
 # How a split routes a value (see _goes_left).
 XGBOOST_SPLIT = 0  # float32 value < threshold; missing -> default branch
@@ -133,12 +132,9 @@ class TreeTables:
 
 # --------------------------------------------------------------------- parsing
 def _xgboost_trees(model: XGBClassifier) -> tuple[list[list[_Node]], float]:
-    booster = model.get_booster()
-    names = {name: i for i, name in enumerate(booster.feature_names or [])}
     trees = []
-    for dumped in booster.get_dump(dump_format="json", with_stats=True):
-        flat: dict[int, dict[str, Any]] = {}
-        _collect(json.loads(dumped), flat)
+    for dumped in dumped_trees(model, with_stats=True):
+        flat = {int(node["nodeid"]): node for node, _ in dumped}
         order = sorted(flat)
         index = {node_id: i for i, node_id in enumerate(order)}
         nodes = []
@@ -147,10 +143,9 @@ def _xgboost_trees(model: XGBClassifier) -> tuple[list[list[_Node]], float]:
             if "leaf" in node:
                 nodes.append(_leaf(float(node["leaf"]), float(node["cover"])))
                 continue
-            split = node["split"]
             nodes.append(
                 _Node(
-                    feature=names[split] if split in names else int(split[1:]),
+                    feature=node["feature"],
                     threshold=float(np.float32(node["split_condition"])),
                     kind=XGBOOST_SPLIT,
                     default_left=node["missing"] == node["yes"],
@@ -161,13 +156,7 @@ def _xgboost_trees(model: XGBClassifier) -> tuple[list[list[_Node]], float]:
                 )
             )
         trees.append(nodes)
-    return trees, LeafValues.of(model).base_margin
-
-
-def _collect(node: dict[str, Any], into: dict[int, dict[str, Any]]) -> None:
-    into[int(node["nodeid"])] = node
-    for child in node.get("children", []):
-        _collect(child, into)
+    return trees, base_margin(model)
 
 
 def _lightgbm_trees(model: LGBMClassifier) -> list[list[_Node]]:

@@ -59,21 +59,7 @@ class LeafValues:
         Raises:
             ValueError: If the model's objective is not ``binary:logistic``.
         """
-        booster = model.get_booster()
-        learner = json.loads(booster.save_config())["learner"]
-        objective = learner["objective"]["name"]
-        if objective != _BINARY_OBJECTIVE:
-            raise ValueError(
-                f"Exact margins need objective {_BINARY_OBJECTIVE!r}, got {objective!r}"
-            )
-        # Stored as a probability, e.g. "[2.9354839E-2]".
-        base_score = float(learner["learner_model_param"]["base_score"].strip("[]"))
-        names = booster.feature_names
-        index = {name: i for i, name in enumerate(names or [])}
-        trees = [
-            list(_nodes(json.loads(tree)))
-            for tree in booster.get_dump(dump_format="json")
-        ]
+        trees = dumped_trees(model)
         n_nodes = 1 + max(node["nodeid"] for tree in trees for node, _ in tree)
         shape = (len(trees), n_nodes)
         values = np.full(shape, np.nan)
@@ -89,8 +75,7 @@ class LeafValues:
                 if "leaf" in node:
                     values[t, i] = float(node["leaf"])
                     continue
-                split = node["split"]
-                feature[t, i] = index[split] if split in index else int(split[1:])
+                feature[t, i] = node["feature"]
                 threshold[t, i] = np.float32(node["split_condition"])
                 yes[t, i], no[t, i], missing[t, i] = (
                     node["yes"],
@@ -99,7 +84,7 @@ class LeafValues:
                 )
         return cls(
             values,
-            math.log(base_score / (1.0 - base_score)),
+            base_margin(model),
             feature,
             threshold,
             yes,
@@ -136,6 +121,44 @@ class LeafValues:
         nodes = self.leaves(X)
         trees = np.arange(nodes.shape[1])
         return self.base_margin + self.values[trees, nodes].sum(axis=1)
+
+
+def base_margin(model: XGBClassifier) -> float:
+    """The model's starting score in log-odds.
+
+    Raises:
+        ValueError: If the model's objective is not ``binary:logistic``.
+    """
+    learner = json.loads(model.get_booster().save_config())["learner"]
+    objective = learner["objective"]["name"]
+    if objective != _BINARY_OBJECTIVE:
+        raise ValueError(
+            f"Exact margins need objective {_BINARY_OBJECTIVE!r}, got {objective!r}"
+        )
+    # Stored as a probability, e.g. "[2.9354839E-2]".
+    base_score = float(learner["learner_model_param"]["base_score"].strip("[]"))
+    return math.log(base_score / (1.0 - base_score))
+
+
+def dumped_trees(
+    model: XGBClassifier, *, with_stats: bool = False
+) -> list[list[tuple[dict[str, Any], int]]]:
+    """Every tree of the model's JSON dump: its nodes with their depth, root first.
+
+    Split nodes get ``"feature"``, the column index their ``"split"`` names.
+    ``with_stats`` adds each node's ``"cover"``.
+    """
+    booster = model.get_booster()
+    index = {name: i for i, name in enumerate(booster.feature_names or [])}
+    trees = []
+    for dumped in booster.get_dump(dump_format="json", with_stats=with_stats):
+        nodes = _nodes(json.loads(dumped))
+        for node, _ in nodes:
+            if "split" in node:
+                split = node["split"]
+                node["feature"] = index[split] if split in index else int(split[1:])
+        trees.append(nodes)
+    return trees
 
 
 def _nodes(node: dict[str, Any], level: int = 0) -> list[tuple[dict[str, Any], int]]:
