@@ -57,6 +57,7 @@ import pyarrow.parquet as pq
 
 from benchmarks import pandas_features
 from benchmarks.machine import machine_info
+from benchmarks.results_file import write_json
 from churn_pipeline.demo_data import DemoDataConfig, write_demo_data
 from churn_pipeline.features import engine
 from churn_pipeline.features.build import TABLES, model_input, timeline
@@ -123,7 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         directory, min(args.subsample, args.accounts), threads=THREADS
     )
     result = _result(args, settings, directory, generation, full, comparison)
-    _write_json(Path(args.output), result)
+    write_json(Path(args.output), result)
     _log_summary(result, Path(args.output))
     return 0
 
@@ -699,13 +700,6 @@ def _code() -> dict[str, Any]:
             git("status", "--porcelain", "src/churn_pipeline/features")
         ),
     }
-
-
-def _write_json(path: Path, result: Mapping[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".tmp")
-    partial.write_text(json.dumps(result, indent=2) + "\n")
-    partial.replace(path)
 
 
 def _log_summary(result: Mapping[str, Any], path: Path) -> None:

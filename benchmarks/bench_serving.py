@@ -80,6 +80,7 @@ import httpx
 from benchmarks import loadgen
 from benchmarks.loadgen import latency_summary
 from benchmarks.machine import machine_info
+from benchmarks.results_file import write_json
 
 if TYPE_CHECKING:  # heavy imports stay out of the load generator's process
     import pandas as pd
@@ -660,14 +661,6 @@ def _floor_note(results: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> list[
         f"8 and serves {floor['requests_per_s']:.0f} requests/s, with the load "
         "generator on the same 2 cores."
     ]
-
-
-def write_json(path: Path, result: Mapping[str, Any]) -> None:
-    """Write ``result`` atomically (a partial file never replaces a good one)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".tmp")
-    partial.write_text(json.dumps(result, indent=2, allow_nan=False) + "\n")
-    partial.replace(path)
 
 
 # -- in-process ------------------------------------------------------------------
