@@ -828,8 +828,8 @@ def _member_explain_parts(model: Any, columns: Any) -> dict[str, Callable[[], An
     parts: dict[str, Callable[[], Any]] = {
         "preprocessing_all_members": lambda: designs_of(columns)
     }
-    for name, member in model.members_.items():
-        parts[f"shap_{name}"] = functools.partial(explain_member, member, designs[name])
+    for name in model.members_:
+        parts[f"shap_{name}"] = functools.partial(explain_member, name, designs[name])
     return parts
 
 

@@ -413,11 +413,11 @@ class ChurnEnsemble(ClassifierMixin, BaseEstimator):
     def explain(self, X: Columns) -> Explanation:
         """Exact SHAP contributions to ``decision_function``.
 
-        Each member is explained exactly in its own log-odds (tree SHAP for
-        XGBoost, LightGBM's own exact tree contributions, linear SHAP against
-        the mean member-fit row for the logistic regression); the ensemble score
-        is linear in those, so weighting the members' contributions explains it
-        exactly.
+        Each member is explained exactly in its own log-odds (path-dependent
+        tree SHAP from per-leaf tables for XGBoost and LightGBM, linear SHAP
+        against the mean member-fit row for the logistic regression); the
+        ensemble score is linear in those, so weighting the members'
+        contributions explains it exactly.
 
         Args:
             X: A DataFrame, or feature name -> one-dimensional array.
@@ -443,8 +443,8 @@ class ChurnEnsemble(ClassifierMixin, BaseEstimator):
         views = self._views()
         total = np.zeros((len(index), len(self.feature_names_in_)))
         base_value = 0.0
-        for name, member in self.members_.items():
-            base, values = self._explain_member(member, designs[name])
+        for name in self.members_:
+            base, values = self._explain_member(name, designs[name])
             weight = self.weights_[name]
             # One-hot and indicator columns fold back onto their feature.
             total += weight * (values @ views[name].fold)
@@ -455,11 +455,11 @@ class ChurnEnsemble(ClassifierMixin, BaseEstimator):
         return Explanation(base_value, contributions, self.calibration_slope_)
 
     def _explain_member(
-        self, member: Pipeline, design: np.ndarray
+        self, name: str, design: np.ndarray
     ) -> tuple[float, np.ndarray]:
-        model = member.named_steps["model"]
+        model = self.members_[name].named_steps["model"]
         if isinstance(model, LGBMClassifier | XGBClassifier):
-            tables = self._tree_tables(member)
+            tables = self._tree_tables(name)
             if tables is not None:
                 return tables.base_value, tables.shap_values(design)
             # Too deep to tabulate: the library's own TreeSHAP (what shap's
@@ -470,32 +470,31 @@ class ChurnEnsemble(ClassifierMixin, BaseEstimator):
         # Linear SHAP with independent features: coefficient times the distance
         # from the mean member-fit row (shap's LinearExplainer, in closed form).
         coef = np.asarray(model.coef_[0], dtype=float)
-        mean = self._background_mean(member)
+        mean = self._background_mean(name)
         base = float(model.intercept_[0] + mean @ coef)
         return base, (design - mean) * coef
 
-    def _tree_tables(self, member: Pipeline) -> TreeTables | None:
+    def _tree_tables(self, name: str) -> TreeTables | None:
         # Tabulated once per fitted member (about a second for 300 trees);
         # None when the trees are too deep, and the library explains instead.
         cache = self.__dict__.setdefault("_tree_shap_tables", {})
-        key = id(member)
-        if key not in cache:
+        if name not in cache:
             try:
-                cache[key] = TreeTables.of(
-                    member.named_steps["model"], design_of(member).n_columns
+                cache[name] = TreeTables.of(
+                    self.members_[name].named_steps["model"],
+                    self._views()[name].design.n_columns,
                 )
             except ValueError as error:
                 logger.info("Tree SHAP from the library, not tables: %s", error)
-                cache[key] = None
-        return cache[key]
+                cache[name] = None
+        return cache[name]
 
-    def _background_mean(self, member: Pipeline) -> np.ndarray:
+    def _background_mean(self, name: str) -> np.ndarray:
         cache = self.__dict__.setdefault("_background_means", {})
-        key = id(member)
-        if key not in cache:
-            design = design_of(member).transform_columns(self._background_)
-            cache[key] = design.mean(axis=0)
-        return cache[key]
+        if name not in cache:
+            design = self._views()[name].design.transform_columns(self._background_)
+            cache[name] = design.mean(axis=0)
+        return cache[name]
 
     def __getstate__(self) -> dict[str, Any]:
         # Caches are rebuilt on demand; pickles (MLflow, Kedro) stay lean.
