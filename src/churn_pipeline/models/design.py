@@ -144,7 +144,7 @@ class DesignMatrix:
         )
 
     def transform(self, numeric: np.ndarray, categorical: np.ndarray) -> np.ndarray:
-        """The design matrix of rows given as numbers and normalised categories.
+        """The design matrix of rows given as numbers and categories.
 
         Args:
             numeric: ``(n, len(self.numeric))`` float64, NaN for missing.
