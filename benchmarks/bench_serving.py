@@ -20,7 +20,8 @@ by default) and the same accounts (the rows of
    different amounts of work per account, which the JSON says.
 
 Each HTTP scenario runs in a separate load-generator process
-(``benchmarks.loadgen``: asyncio + httpx) with N closed-loop clients: a
+(``benchmarks.loadgen``: asyncio, one keep-alive HTTP/1.1 connection per
+client) with N closed-loop clients: a
 warm-up, then a window of ``--duration`` seconds (or ``--max-requests``),
 latencies per request, errors = non-2xx answers and transport errors.
 Scenarios: one account per request at concurrency 1, 8 and 32, and 100
