@@ -13,7 +13,7 @@ by default) and the same accounts (the rows of
 2. **bentoml**: ``bentoml serve serving.service:ChurnService`` on 127.0.0.1,
    ``POST /predict`` with ``{"accounts": [...]}``; the server's own access
    log timings are summarised next to the client's.
-3. **mlflow**: ``mlflow models serve --env-manager local --workers 1``,
+3. **mlflow**: ``mlflow models serve --env-manager local --workers N``,
    ``POST /invocations`` with ``{"dataframe_split": ...}``. It answers
    ``predict_proba`` only (``[[p_retained, p_churn], ...]``), while BentoML's
    endpoint also explains each score and applies the playbook: the two do
@@ -134,16 +134,19 @@ SCENARIOS = (
 # In-process calls are sequential: concurrency 1 only.
 IN_PROCESS_SCENARIOS = (Scenario("single_c1", 1, 1), Scenario("batch100_c1", 100, 1))
 
+# {workers}: server processes, the same for every HTTP system (--workers).
 SYSTEM_DESCRIPTIONS = {
-    "bentoml": "bentoml serve serving.service:ChurnService (1 worker, defaults), "
-    "POST /predict {'accounts': [...]}: validation, probability, SHAP reasons "
-    "both ways, playbook triggers and action, contact profit per account",
-    "mlflow": "mlflow models serve --env-manager local --workers 1, POST "
-    "/invocations {'dataframe_split': ...}: schema check and the pyfunc "
+    "bentoml": "bentoml serve serving.service:ChurnService ({workers} worker(s), "
+    "otherwise defaults), POST /predict {{'accounts': [...]}}: validation, "
+    "probability, SHAP reasons both ways, playbook triggers and action, contact "
+    "profit per account",
+    "mlflow": "mlflow models serve --env-manager local --workers {workers}, POST "
+    "/invocations {{'dataframe_split': ...}}: schema check and the pyfunc "
     "predict_fn predict_proba only (answers [[p_retained, p_churn], ...]; no "
     "reasons, no playbook)",
-    "bentoml_noop": "bentoml serve benchmarks.noop_service:NoopService (1 worker, "
-    "defaults), POST /predict with the same bodies, answered without a model: "
+    "bentoml_noop": "bentoml serve benchmarks.noop_service:NoopService "
+    "({workers} worker(s)), POST /predict with the same bodies, answered without "
+    "a model: "
     "the floor of BentoML, HTTP and the load generator on this machine",
     "in_process": "churn_pipeline.api_schema.predict_accounts on accounts "
     "validated beforehand (validation not timed), called sequentially in one "
@@ -186,6 +189,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         warmup_s=args.warmup,
         max_requests=args.max_requests,
         startup_timeout_s=args.startup_timeout,
+        workers=args.workers,
     )
     probabilities: dict[str, float] = {}
 
@@ -235,8 +239,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "warmup_s": args.warmup,
                 "max_requests": args.max_requests,
                 "request_timeout_s": REQUEST_TIMEOUT_S,
+                "server_workers": args.workers,
             },
-            "systems_compared": {k: SYSTEM_DESCRIPTIONS[k] for k in results},
+            "systems_compared": {
+                k: SYSTEM_DESCRIPTIONS[k].format(workers=args.workers) for k in results
+            },
             "servers": context,
             "same_answer": same_answer(records[0]["account_id"], probabilities),
             "load_average_before": load_before,
@@ -286,6 +293,13 @@ def _parser() -> argparse.ArgumentParser:
         default=SOAK_MAX_IN_FLIGHT,
         help="soak requests waiting at most; further starts are skipped",
     )
+    add(
+        "--workers",
+        type=int,
+        default=int(env("BENCH_SERVING_WORKERS", os.cpu_count() or 1)),
+        help="server processes of every HTTP system (default: one per core, "
+        "or $BENCH_SERVING_WORKERS)",
+    )
     add("--systems", default=",".join(SYSTEMS), help="comma-separated subset")
     add("--accounts", type=int, help="use only the first N accounts")
     add(
@@ -305,12 +319,14 @@ def _parser() -> argparse.ArgumentParser:
 
 @dataclass(frozen=True)
 class RunSettings:
-    """How long each scenario runs and how long a server may take to start."""
+    """How long each scenario runs, how long a server may take to start, and
+    how many processes each server runs."""
 
     duration_s: float
     warmup_s: float
     max_requests: int
     startup_timeout_s: float
+    workers: int = 1
 
 
 # -- model and accounts ----------------------------------------------------------
@@ -854,8 +870,14 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def server_command(system: str, model_uri: str, port: int) -> tuple[list[str], str]:
-    """The command serving ``model_uri`` on ``port`` and its readiness path."""
+def server_command(
+    system: str, model_uri: str, port: int, workers: int = 1
+) -> tuple[list[str], str]:
+    """The command serving ``model_uri`` on ``port`` and its readiness path.
+
+    BentoML takes its worker count from the environment
+    (:func:`server_environment`), MLflow from the command line.
+    """
     bin_dir = Path(sys.executable).parent
     host = "127.0.0.1"
     if system in ("bentoml", "bentoml_noop"):
@@ -869,17 +891,18 @@ def server_command(system: str, model_uri: str, port: int) -> tuple[list[str], s
     if system == "mlflow":
         command = [str(bin_dir / "mlflow"), "models", "serve", "-m", model_uri]
         command += ["--env-manager", "local", "-h", host, "-p", str(port)]
-        return [*command, "--workers", "1"], "/ping"
+        return [*command, "--workers", str(workers)], "/ping"
     raise ValueError(f"Unknown server {system!r}")
 
 
-def server_environment(model_uri: str) -> dict[str, str]:
-    """The environment both servers start with."""
+def server_environment(model_uri: str, workers: int = 1) -> dict[str, str]:
+    """The environment every server starts with."""
     bin_dir = Path(sys.executable).parent
     env = {
         **os.environ,
         "MLFLOW_TRACKING_URI": os.environ["MLFLOW_TRACKING_URI"],
         "CHURN_MODEL_URI": model_uri,
+        "CHURN_WORKERS": str(workers),  # serving.service and the no-op service
         # mlflow models serve starts `uvicorn` from PATH; this is our venv's.
         "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
         # The registry holds only models this project trained.
@@ -902,17 +925,18 @@ class Server:
 
 @contextlib.contextmanager
 def running_server(
-    system: str, model_uri: str, log: Path, startup_timeout_s: float
+    system: str, model_uri: str, log: Path, settings: RunSettings
 ) -> Iterator[Server]:
     """Start a server on a free port, wait until ready, stop its process group."""
     port = _free_port()
-    command, ready_path = server_command(system, model_uri, port)
+    startup_timeout_s = settings.startup_timeout_s
+    command, ready_path = server_command(system, model_uri, port, settings.workers)
     logger.info("Starting %s on port %d (log: %s)", system, port, log)
     with log.open("w") as output:
         process = subprocess.Popen(
             command,
             cwd=PROJECT,
-            env=server_environment(model_uri),
+            env=server_environment(model_uri, settings.workers),
             stdout=output,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # workers are forked: stop the whole group
@@ -1019,7 +1043,7 @@ def run_server_scenarios(
     with (
         tempfile.TemporaryDirectory() as scratch,
         running_server(
-            system, model_uri, Path(scratch) / "server.log", settings.startup_timeout_s
+            system, model_uri, Path(scratch) / "server.log", settings
         ) as server,
     ):
         context: dict[str, Any] = {
@@ -1100,10 +1124,7 @@ def run_soak(
     with (
         tempfile.TemporaryDirectory() as scratch,
         running_server(
-            "bentoml",
-            model_uri,
-            Path(scratch) / "server.log",
-            settings.startup_timeout_s,
+            "bentoml", model_uri, Path(scratch) / "server.log", settings
         ) as server,
     ):
         pid = server.process.pid

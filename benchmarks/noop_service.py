@@ -7,12 +7,16 @@ what BentoML, HTTP and the load generator cost on the machine by themselves.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import bentoml
 
 
-@bentoml.service(traffic={"timeout": 60})
+# The same worker count as the served model (the benchmark sets CHURN_WORKERS).
+@bentoml.service(
+    traffic={"timeout": 60}, workers=int(os.environ.get("CHURN_WORKERS", "1"))
+)
 class NoopService:
     """Answers /predict at once."""
 

@@ -296,11 +296,26 @@ def test_server_commands():
     assert command[1:3] == ["serve", "serving.service:ChurnService"]
     assert command[-2:] == ["--port", "3001"]
     assert ready == "/readyz"
-    command, ready = bench.server_command("mlflow", "models:/m@champion", 3002)
+    command, ready = bench.server_command("mlflow", "models:/m@champion", 3002, 2)
     assert command[1:5] == ["models", "serve", "-m", "models:/m@champion"]
-    assert command[-2:] == ["--workers", "1"]
+    assert command[-2:] == ["--workers", "2"]
     assert "local" in command
     assert ready == "/ping"
+
+
+def test_every_server_gets_the_same_worker_count(monkeypatch):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "sqlite:///x.db")
+    monkeypatch.setenv("CHURN_API_KEY", "secret")
+    env = bench.server_environment("models:/m@champion", 2)
+    # BentoML services (the model's and the no-op one) read CHURN_WORKERS.
+    assert env["CHURN_WORKERS"] == "2"
+    assert "CHURN_API_KEY" not in env
+    described = {
+        name: text.format(workers=2) for name, text in bench.SYSTEM_DESCRIPTIONS.items()
+    }
+    assert "2 worker(s)" in described["bentoml"]
+    assert "2 worker(s)" in described["bentoml_noop"]
+    assert "--workers 2" in described["mlflow"]
 
 
 def _parts(total: float) -> dict[str, float]:
