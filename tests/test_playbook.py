@@ -58,6 +58,21 @@ def test_an_empty_value_never_fires_a_condition():
     ]
 
 
+@pytest.mark.parametrize(
+    "values",
+    [
+        np.array([3.0, np.nan, 9.0]),
+        np.array([3, 7, 9]),  # integers
+        np.array([3.0, None, "9"], dtype=object),  # as loosely typed tables hold it
+        pd.Series([3.0, None, 9.0], dtype="Float64"),  # nullable: NA is empty
+    ],
+)
+def test_a_condition_reads_every_numeric_column_type(values):
+    holds = Condition.parse("last_nps < 7").holds({"last_nps": values})
+
+    assert holds.tolist() == [True, False, False]
+
+
 # -------------------------------------------------------------------- triggers
 def _account(**values: float) -> dict[str, float]:
     quiet = {

@@ -78,10 +78,11 @@ class Condition:
 
     def holds(self, features: Columns) -> np.ndarray:
         """Row-wise truth; an unknown (empty) value never fires a trigger."""
-        values = np.asarray(
-            pd.to_numeric(column_values(features, self.feature), errors="coerce"),
-            dtype=float,
-        )
+        values = column_values(features, self.feature)
+        if values.dtype.kind in "biuf":  # already numbers: skip the parser
+            values = values.astype(float, copy=False)
+        else:
+            values = np.asarray(pd.to_numeric(values, errors="coerce"), dtype=float)
         with np.errstate(invalid="ignore"):
             result = OPERATORS[self.operator](values, self.threshold)
         return np.asarray(result, dtype=bool) & ~np.isnan(values)
