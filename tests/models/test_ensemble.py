@@ -21,11 +21,9 @@ from churn_pipeline.time_split import labels_known_by
 
 FEATURE_NAMES = [spec.name for spec in FEATURES]
 # The bar the explanations are held to: base value + contributions equals the
-# uncalibrated score to 1e-6 on every row. The XGBoost member's score is summed
-# in float64 (models/xgboost_margin.py); what remains is TreeSHAP reading
-# XGBoost's float32 covers: 1.2e-7 at worst here, while a wrong base value or a
-# dropped feature is off by 1e-2 or more.
-# Tabulated tree SHAP and the margins are float64 end to end.
+# uncalibrated score to 1e-9 on every row (a wrong base value or a dropped
+# feature is off by 1e-2 or more). Tabulated tree SHAP and the trees' margins
+# (models/tree_shap.py) are float64 end to end.
 SHAP_ATOL = 1e-9
 
 
@@ -434,6 +432,28 @@ def test_tabulated_tree_shap_equals_the_libraries(
         tabulated.contributions, library.contributions, rtol=0, atol=1e-5
     )
     assert tabulated.base_value == pytest.approx(library.base_value, abs=1e-5)
+
+
+def test_models_pickled_with_the_old_xgboost_routing_still_load(
+    fitted_model: ChurnEnsemble, holdout: pd.DataFrame
+) -> None:
+    # Before TreePaths, a fitted ensemble pickled its XGBoost routing arrays as
+    # a LeafValues object: registered models and BentoML imports carry one.
+    from churn_pipeline.models.xgboost_margin import LeafValues  # noqa: PLC0415
+
+    legacy = LeafValues.__new__(LeafValues)
+    legacy.__dict__.update(values=np.zeros((2, 3)), base_margin=-3.5, depth=2)
+    old = pickle.loads(pickle.dumps(fitted_model))
+    old.__dict__["_xgboost_leaves_"] = legacy
+    saved = pickle.dumps(old)
+    assert b"churn_pipeline.models.xgboost_margin" in saved
+
+    loaded = pickle.loads(saved)
+
+    assert "_xgboost_leaves_" not in loaded.__dict__
+    np.testing.assert_array_equal(
+        loaded.predict_proba(holdout), fitted_model.predict_proba(holdout)
+    )
 
 
 def test_predict_and_explain_is_predict_proba_and_explain(

@@ -32,8 +32,7 @@ from churn_pipeline.models.preprocessing import (
     make_preprocessor,
     source_features,
 )
-from churn_pipeline.models.tree_shap import TreeTables
-from churn_pipeline.models.xgboost_margin import LeafValues
+from churn_pipeline.models.tree_shap import TreePaths, TreeTables
 from churn_pipeline.time_split import labels_known_by
 
 logger = logging.getLogger(__name__)
@@ -180,7 +179,6 @@ class ChurnEnsemble(ClassifierMixin, BaseEstimator):
                 raise ValueError(f"The {name} slice has a single class; add history")
 
         self.feature_names_in_ = np.asarray(features, dtype=object)
-        self._xgboost_leaves_: LeafValues | None = None
         for cache in _CACHES:  # views of the previous fit, if any
             self.__dict__.pop(cache, None)
         self.members_ = {
@@ -361,22 +359,22 @@ class ChurnEnsemble(ClassifierMixin, BaseEstimator):
         for name, member in self.members_.items():
             model = member.named_steps["model"]
             design = designs[name]
-            if isinstance(model, XGBClassifier):
-                margin = self._leaf_values(model).margin(design)
-            elif isinstance(model, LGBMClassifier):
-                margin = model.booster_.predict(
-                    design, raw_score=True, **_lightgbm_threads(design)
-                )
+            if isinstance(model, LGBMClassifier | XGBClassifier):
+                margin = self._tree_paths(name).margin(design)
             else:
                 margin = model.decision_function(design)
             logits[name] = np.asarray(margin, dtype=float)
         return logits
 
-    def _leaf_values(self, model: XGBClassifier) -> LeafValues:
-        # Read once per fitted model: parsing the trees costs milliseconds.
-        if getattr(self, "_xgboost_leaves_", None) is None:
-            self._xgboost_leaves_ = LeafValues.of(model)
-        return self._xgboost_leaves_
+    def _tree_paths(self, name: str) -> TreePaths:
+        # Read once per fitted member (tens of milliseconds for 300 trees).
+        cache = self.__dict__.setdefault("_member_tree_paths", {})
+        if name not in cache:
+            cache[name] = TreePaths.of(
+                self.members_[name].named_steps["model"],
+                self._views()[name].design.n_columns,
+            )
+        return cache[name]
 
     def _blend(self, member_logits: Mapping[str, np.ndarray]) -> np.ndarray:
         return sum(self.weights_[name] * member_logits[name] for name in self.weights_)
@@ -480,10 +478,7 @@ class ChurnEnsemble(ClassifierMixin, BaseEstimator):
         cache = self.__dict__.setdefault("_tree_shap_tables", {})
         if name not in cache:
             try:
-                cache[name] = TreeTables.of(
-                    self.members_[name].named_steps["model"],
-                    self._views()[name].design.n_columns,
-                )
+                cache[name] = TreeTables.of(self._tree_paths(name))
             except ValueError as error:
                 logger.info("Tree SHAP from the library, not tables: %s", error)
                 cache[name] = None
@@ -503,6 +498,12 @@ class ChurnEnsemble(ClassifierMixin, BaseEstimator):
             state.pop(cache, None)
         return state
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # Models pickled before TreePaths carry their XGBoost routing arrays
+        # (models/xgboost_margin.py); the paths are rebuilt instead.
+        state = {k: v for k, v in state.items() if k != _LEGACY_XGBOOST_LEAVES}
+        super().__setstate__(state)
+
 
 @dataclass(frozen=True)
 class _MemberView:
@@ -512,7 +513,13 @@ class _MemberView:
     fold: np.ndarray  # (design columns, input features), 1 where a column's source
 
 
-_CACHES = ("_member_views", "_background_means", "_tree_shap_tables")
+_CACHES = (
+    "_member_views",
+    "_background_means",
+    "_member_tree_paths",
+    "_tree_shap_tables",
+)
+_LEGACY_XGBOOST_LEAVES = "_xgboost_leaves_"
 # Up to this many rows, LightGBM predicts on the calling thread alone.
 _FEW_ROWS = 256
 

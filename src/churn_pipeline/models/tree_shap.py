@@ -1,25 +1,36 @@
-"""Exact tree SHAP from per-leaf tables: the same values as TreeSHAP, ~10x faster.
+"""Tree ensembles as flat arrays: exact margins, and exact tree SHAP from tables.
 
-Path-dependent TreeSHAP (what XGBoost's and LightGBM's ``pred_contrib`` and
-shap's ``TreeExplainer`` compute) sums, over the leaves of every tree, the
-Shapley values of a small game: with ``F`` the distinct features on the path to
-leaf ``l``, ``z_j`` the share of training cover that follows the path at the
-splits on feature ``j`` and ``o_j`` whether the account follows them all (0 or
-1), a coalition ``S`` is worth ``v_l * prod(o_j, j in S) * prod(z_j, j not in
-S)``. A leaf's Shapley values depend on the account only through the bits
-``o``, so for trees of moderate depth they can be tabulated once per model
-(``2**d`` rows of ``d`` values for ``d`` path features; the "Fast TreeSHAP v2"
-idea of Yang, 2021). Explaining an account is then one comparison per split and
-one table row per leaf, compiled with numba: about 0.05 ms per account for the
-300-tree members here, against 0.3-1 ms in the libraries.
+:class:`TreePaths` reads a fitted binary XGBoost or LightGBM classifier into
+arrays: every split (feature, threshold, how missing values go, children) and
+every leaf (value, path from the root). Rows are routed with each library's own
+rule (XGBoost: float32 ``value < split``; LightGBM: ``value <= split`` with its
+three missing-value modes) in one numba kernel, and the reached leaves' values
+are added in float64. The libraries add in float32 (XGBoost) or hide the order,
+and SHAP values must add up to the score to 1e-9; routing here also skips
+building a ``DMatrix`` and waking thread pools, which cost more than the trees
+when one account is scored.
 
-The values are computed in float64 and add up to the float64 raw score to
-~1e-12. Trees whose tables would be too large (deep, unconstrained trees) are
-refused with ``ValueError``; the ensemble then asks the library instead.
+:class:`TreeTables` adds exact path-dependent TreeSHAP (what XGBoost's and
+LightGBM's ``pred_contrib`` and shap's ``TreeExplainer`` compute). It sums,
+over the leaves of every tree, the Shapley values of a small game: with ``F``
+the distinct features on the path to leaf ``l``, ``z_j`` the share of training
+cover that follows the path at the splits on feature ``j`` and ``o_j`` whether
+the account follows them all (0 or 1), a coalition ``S`` is worth ``v_l *
+prod(o_j, j in S) * prod(z_j, j not in S)``. A leaf's Shapley values depend on
+the account only through the bits ``o``, so for trees of moderate depth they
+can be tabulated once per model (``2**d`` rows of ``d`` values for ``d`` path
+features; the "Fast TreeSHAP v2" idea of Yang, 2021). Explaining an account is
+then one comparison per split and one table row per leaf: about 0.1-0.2 ms per
+account for the 300-tree members here, against 0.3-1 ms in the libraries. The
+values add up to the float64 margin to ~1e-12. Trees whose tables would be too
+large (deep, unconstrained trees) are refused with ``ValueError``; the ensemble
+then asks the library instead.
 """
 
 from __future__ import annotations
 
+import json
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,15 +39,15 @@ import numpy as np
 from lightgbm import LGBMClassifier
 from xgboost import XGBClassifier
 
-from churn_pipeline.models.xgboost_margin import base_margin, dumped_trees
-
 # How a split routes a value (see _goes_left).
 XGBOOST_SPLIT = 0  # float32 value < threshold; missing -> default branch
 LIGHTGBM_NAN = 1  # value <= threshold; NaN -> default branch
 LIGHTGBM_NONE = 2  # NaN counts as 0.0
 LIGHTGBM_ZERO = 3  # NaN and 0.0 -> default branch
 _LIGHTGBM_KINDS = {"NaN": LIGHTGBM_NAN, "None": LIGHTGBM_NONE, "Zero": LIGHTGBM_ZERO}
-_ZERO = 1e-35  # LightGBM's kZeroThreshold
+# LightGBM's kZeroThreshold: the float 1e-35f, compared as a double.
+_ZERO = float(np.float32(1e-35))
+_BINARY_OBJECTIVE = "binary:logistic"
 # Most table values one model may need (8 bytes each): 32 MB.
 MAX_TABLE_VALUES = 1 << 22
 
@@ -51,51 +62,140 @@ class _Node:
     right: int
     cover: float
     value: float  # leaves only
+    node_id: int  # the library's number for the node (leaves only)
 
 
 @dataclass(frozen=True)
-class TreeTables:
-    """Per-leaf Shapley tables of a tree ensemble, ready for :meth:`shap_values`.
+class TreePaths:
+    """A fitted tree ensemble as arrays: splits, children and leaf paths.
 
-    Built with :meth:`of`. Splits are numbered across the ensemble; leaves store
-    their path as (split, goes left, feature slot) steps and their table as
-    ``2**d`` rows of ``d`` values, one row per pattern of followed features.
+    Built with :meth:`of`. Splits are numbered across the ensemble, and so are
+    leaves; a child (or a tree's root) is a split number, or ``-1 - leaf`` for
+    a leaf. Each leaf also stores its path as (split, goes left, feature slot)
+    steps, with the share of training cover that follows the path on each
+    slot (what :class:`TreeTables` tabulates).
 
     Attributes:
-        base_value: Expected raw score (the SHAP base value), float64.
+        base_margin: The raw score before any tree (log-odds).
         n_features: Width of the design matrix the trees split on.
     """
 
-    base_value: float
+    base_margin: float
     n_features: int
+    tree_root: np.ndarray
     split_feature: np.ndarray
     split_threshold: np.ndarray
     split_kind: np.ndarray
     split_default_left: np.ndarray
+    split_left: np.ndarray
+    split_right: np.ndarray
+    leaf_value: np.ndarray
+    leaf_node: np.ndarray
     step_start: np.ndarray
     step_split: np.ndarray
     step_left: np.ndarray
     step_slot: np.ndarray
     slot_start: np.ndarray
     slot_feature: np.ndarray
+    slot_zero_fraction: np.ndarray
+
+    @classmethod
+    def of(cls, model: XGBClassifier | LGBMClassifier, n_features: int) -> TreePaths:
+        """Read a fitted binary XGBoost or LightGBM classifier.
+
+        Raises:
+            ValueError: If the model is neither, is not a binary logistic
+                XGBoost model, or uses categorical splits.
+        """
+        if isinstance(model, XGBClassifier):
+            trees, base = _xgboost_trees(model), base_margin(model)
+        elif isinstance(model, LGBMClassifier):
+            trees, base = _lightgbm_trees(model), 0.0
+        else:
+            raise ValueError(f"TreePaths reads XGBoost or LightGBM, got {model!r}")
+        return _flatten(trees, base, n_features)
+
+    def margin(self, X: np.ndarray) -> np.ndarray:
+        """Raw scores (log-odds) of the rows of ``X``, leaf values added in float64.
+
+        Args:
+            X: ``(n, n_features)`` design matrix, NaN for missing.
+        """
+        return _margins(
+            _matrix(X, self.n_features),
+            self.base_margin,
+            self.tree_root,
+            *self._routing(),
+            self.leaf_value,
+        )
+
+    def leaves(self, X: np.ndarray) -> np.ndarray:
+        """The leaf each row reaches in each tree, ``(n_rows, n_trees)``.
+
+        Leaves are numbered as the library numbers them: XGBoost's node ids
+        (``apply``), LightGBM's leaf indices (``pred_leaf``).
+        """
+        reached = _leaves(_matrix(X, self.n_features), self.tree_root, *self._routing())
+        return self.leaf_node[reached]
+
+    def _routing(self) -> tuple[np.ndarray, ...]:
+        return (
+            self.split_feature,
+            self.split_threshold,
+            self.split_kind,
+            self.split_default_left,
+            self.split_left,
+            self.split_right,
+        )
+
+
+@dataclass(frozen=True)
+class TreeTables:
+    """Per-leaf Shapley tables of a tree ensemble, ready for :meth:`shap_values`.
+
+    Built with :meth:`of`: each leaf's table is ``2**d`` rows of ``d`` values,
+    one row per pattern of followed path features.
+
+    Attributes:
+        paths: The ensemble's splits and leaf paths.
+        base_value: Expected raw score (the SHAP base value), float64.
+    """
+
+    paths: TreePaths
+    base_value: float
     table_start: np.ndarray
     table: np.ndarray
 
     @classmethod
-    def of(cls, model: XGBClassifier | LGBMClassifier, n_features: int) -> TreeTables:
-        """Tabulate a fitted binary XGBoost or LightGBM classifier.
+    def of(cls, paths: TreePaths) -> TreeTables:
+        """Tabulate every leaf of ``paths``.
 
         Raises:
-            ValueError: If the model is neither, uses categorical splits, or its
-                tables would exceed ``MAX_TABLE_VALUES``.
+            ValueError: If the tables would exceed ``MAX_TABLE_VALUES`` values.
         """
-        if isinstance(model, XGBClassifier):
-            trees, base = _xgboost_trees(model)
-        elif isinstance(model, LGBMClassifier):
-            trees, base = _lightgbm_trees(model), 0.0
-        else:
-            raise ValueError(f"TreeTables reads XGBoost or LightGBM, got {model!r}")
-        return _tabulate(trees, base, n_features)
+        depth = np.diff(paths.slot_start)
+        sizes = (np.left_shift(1, depth) * depth).astype(np.int64)
+        total = int(sizes.sum())
+        if total > MAX_TABLE_VALUES:
+            raise ValueError(
+                f"SHAP tables would need {total} values, more than "
+                f"{MAX_TABLE_VALUES}; the trees are too deep for tabulation"
+            )
+        table_start = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+        table = np.zeros(total)
+        expected = _fill_tables(
+            paths.slot_start,
+            paths.slot_zero_fraction,
+            paths.leaf_value,
+            table_start,
+            table,
+        )
+        return cls(paths, float(paths.base_margin + expected), table_start, table)
+
+    @property
+    def n_features(self) -> int:
+        """Width of the design matrix the trees split on."""
+        return self.paths.n_features
 
     def shap_values(self, X: np.ndarray) -> np.ndarray:
         """SHAP values of the rows of ``X`` in raw-score (log-odds) units.
@@ -104,59 +204,90 @@ class TreeTables:
             X: ``(n, n_features)`` design matrix, NaN for missing.
 
         Returns:
-            ``(n, n_features)`` float64; each row adds up to the row's raw score
-            minus :attr:`base_value`.
+            ``(n, n_features)`` float64; each row adds up to the row's
+            :meth:`TreePaths.margin` minus :attr:`base_value`.
         """
-        X = np.ascontiguousarray(X, dtype=np.float64)
-        if X.ndim != 2 or X.shape[1] != self.n_features:
-            raise ValueError(
-                f"Expected a matrix with {self.n_features} columns, got {X.shape}"
-            )
+        paths = self.paths
         return _shap_rows(
-            X,
-            self.n_features,
-            self.split_feature,
-            self.split_threshold,
-            self.split_kind,
-            self.split_default_left,
-            self.step_start,
-            self.step_split,
-            self.step_left,
-            self.step_slot,
-            self.slot_start,
-            self.slot_feature,
+            _matrix(X, paths.n_features),
+            paths.split_feature,
+            paths.split_threshold,
+            paths.split_kind,
+            paths.split_default_left,
+            paths.step_start,
+            paths.step_split,
+            paths.step_left,
+            paths.step_slot,
+            paths.slot_start,
+            paths.slot_feature,
             self.table_start,
             self.table,
         )
 
 
+def _matrix(X: np.ndarray, n_features: int) -> np.ndarray:
+    X = np.ascontiguousarray(X, dtype=np.float64)
+    if X.ndim != 2 or X.shape[1] != n_features:
+        raise ValueError(f"Expected a matrix with {n_features} columns, got {X.shape}")
+    return X
+
+
 # --------------------------------------------------------------------- parsing
-def _xgboost_trees(model: XGBClassifier) -> tuple[list[list[_Node]], float]:
+def base_margin(model: XGBClassifier) -> float:
+    """An XGBoost model's starting score in log-odds.
+
+    Raises:
+        ValueError: If the model's objective is not ``binary:logistic``.
+    """
+    learner = json.loads(model.get_booster().save_config())["learner"]
+    objective = learner["objective"]["name"]
+    if objective != _BINARY_OBJECTIVE:
+        raise ValueError(
+            f"Exact margins need objective {_BINARY_OBJECTIVE!r}, got {objective!r}"
+        )
+    # Stored as a probability, e.g. "[2.9354839E-2]".
+    base_score = float(learner["learner_model_param"]["base_score"].strip("[]"))
+    return math.log(base_score / (1.0 - base_score))
+
+
+def _xgboost_trees(model: XGBClassifier) -> list[list[_Node]]:
+    booster = model.get_booster()
+    index = {name: i for i, name in enumerate(booster.feature_names or [])}
     trees = []
-    for dumped in dumped_trees(model, with_stats=True):
-        flat = {int(node["nodeid"]): node for node, _ in dumped}
+    for dumped in booster.get_dump(dump_format="json", with_stats=True):
+        flat = {int(node["nodeid"]): node for node in _dumped_nodes(json.loads(dumped))}
         order = sorted(flat)
-        index = {node_id: i for i, node_id in enumerate(order)}
+        position = {node_id: i for i, node_id in enumerate(order)}
         nodes = []
         for node_id in order:
             node = flat[node_id]
             if "leaf" in node:
-                nodes.append(_leaf(float(node["leaf"]), float(node["cover"])))
+                nodes.append(_leaf(float(node["leaf"]), float(node["cover"]), node_id))
                 continue
+            split = node["split"]
             nodes.append(
                 _Node(
-                    feature=node["feature"],
+                    feature=index[split] if split in index else int(split[1:]),
                     threshold=float(np.float32(node["split_condition"])),
                     kind=XGBOOST_SPLIT,
                     default_left=node["missing"] == node["yes"],
-                    left=index[node["yes"]],
-                    right=index[node["no"]],
+                    left=position[node["yes"]],
+                    right=position[node["no"]],
                     cover=float(node["cover"]),
                     value=0.0,
+                    node_id=node_id,
                 )
             )
         trees.append(nodes)
-    return trees, base_margin(model)
+    return trees
+
+
+def _dumped_nodes(node: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every node of a tree in XGBoost's JSON dump, root first."""
+    found = [node]
+    for child in node.get("children", []):
+        found.extend(_dumped_nodes(child))
+    return found
 
 
 def _lightgbm_trees(model: LGBMClassifier) -> list[list[_Node]]:
@@ -171,12 +302,18 @@ def _lightgbm_trees(model: LGBMClassifier) -> list[list[_Node]]:
 def _lightgbm_node(node: dict[str, Any], nodes: list[_Node]) -> int:
     """Append ``node`` and its subtree to ``nodes``; return its index."""
     if "leaf_value" in node:
-        nodes.append(_leaf(float(node["leaf_value"]), float(node.get("leaf_count", 1))))
+        nodes.append(
+            _leaf(
+                float(node["leaf_value"]),
+                float(node.get("leaf_count", 1)),
+                int(node.get("leaf_index", 0)),  # a one-leaf tree has no index
+            )
+        )
         return len(nodes) - 1
     if node["decision_type"] != "<=":
-        raise ValueError("TreeTables reads numeric (<=) LightGBM splits only")
+        raise ValueError("TreePaths reads numeric (<=) LightGBM splits only")
     position = len(nodes)
-    nodes.append(_leaf(0.0, 0.0))  # placeholder until the children have indices
+    nodes.append(_leaf(0.0, 0.0, -1))  # placeholder until the children have indices
     left = _lightgbm_node(node["left_child"], nodes)
     right = _lightgbm_node(node["right_child"], nodes)
     nodes[position] = _Node(
@@ -188,31 +325,42 @@ def _lightgbm_node(node: dict[str, Any], nodes: list[_Node]) -> int:
         right=right,
         cover=float(node["internal_count"]),
         value=0.0,
+        node_id=int(node["split_index"]),
     )
     return position
 
 
-def _leaf(value: float, cover: float) -> _Node:
-    return _Node(-1, 0.0, -1, False, -1, -1, cover, value)
+def _leaf(value: float, cover: float, node_id: int) -> _Node:
+    return _Node(-1, 0.0, -1, False, -1, -1, cover, value, node_id)
 
 
-# ------------------------------------------------------------------ tabulating
-def _tabulate(trees: list[list[_Node]], base: float, n_features: int) -> TreeTables:
+def _flatten(trees: list[list[_Node]], base: float, n_features: int) -> TreePaths:
+    """Number splits and leaves across the trees and record every leaf's path."""
     splits: list[_Node] = []
+    children: list[tuple[int, int]] = []
+    roots: list[int] = []
     steps: list[tuple[int, bool, int]] = []
-    step_start, slot_start, slot_feature, table_start = [0], [0], [], []
+    step_start, slot_start, slot_feature = [0], [0], []
     zero_fractions: list[float] = []
     leaf_values: list[float] = []
-    table_size = 0
+    leaf_nodes: list[int] = []
     for nodes in trees:
-        split_id = {}
+        # Global numbers: splits count up from 0, leaves as -1 - leaf number.
+        number: dict[int, int] = {}
+        leaves = _leaf_paths(nodes)
         for i, node in enumerate(nodes):
             if node.left >= 0:
-                split_id[i] = len(splits)
+                number[i] = len(splits)
                 splits.append(node)
-        for leaf, path in _leaf_paths(nodes):
+        for k, (leaf, _) in enumerate(leaves):
+            number[leaf] = -1 - (len(leaf_values) + k)
+        roots.append(number[0])
+        children.extend(
+            (number[node.left], number[node.right]) for node in nodes if node.left >= 0
+        )
+        for leaf, path in leaves:
             slots: dict[int, int] = {}
-            zero = []
+            zero: list[float] = []
             for parent, goes_left in path:
                 split = nodes[parent]
                 child = split.left if goes_left else split.right
@@ -222,45 +370,34 @@ def _tabulate(trees: list[list[_Node]], base: float, n_features: int) -> TreeTab
                     zero.append(fraction)
                 else:  # the feature split again: its fractions multiply
                     zero[slot] *= fraction
-                steps.append((split_id[parent], goes_left, slot))
+                steps.append((number[parent], goes_left, slot))
             step_start.append(len(steps))
             slot_feature.extend(slots)
             slot_start.append(len(slot_feature))
             zero_fractions.extend(zero)
             leaf_values.append(nodes[leaf].value)
-            table_start.append(table_size)
-            table_size += (1 << len(slots)) * len(slots)
-            if table_size > MAX_TABLE_VALUES:
-                raise ValueError(
-                    f"SHAP tables would exceed {MAX_TABLE_VALUES} values; the trees "
-                    "are too deep for tabulation"
-                )
-    slot_starts = np.asarray(slot_start, dtype=np.int64)
-    table_starts = np.asarray(table_start, dtype=np.int64)
-    table = np.zeros(table_size)
-    expected = _fill_tables(
-        slot_starts,
-        np.asarray(zero_fractions, dtype=np.float64),
-        np.asarray(leaf_values, dtype=np.float64),
-        table_starts,
-        table,
-    )
+            leaf_nodes.append(nodes[leaf].node_id)
     step_array = np.asarray(steps, dtype=np.int64).reshape(-1, 3)
-    return TreeTables(
-        base_value=float(base + expected),
+    child_array = np.asarray(children, dtype=np.int64).reshape(-1, 2)
+    return TreePaths(
+        base_margin=float(base),
         n_features=n_features,
+        tree_root=np.asarray(roots, dtype=np.int64),
         split_feature=np.asarray([s.feature for s in splits], dtype=np.int64),
         split_threshold=np.asarray([s.threshold for s in splits], dtype=np.float64),
         split_kind=np.asarray([s.kind for s in splits], dtype=np.int64),
         split_default_left=np.asarray([s.default_left for s in splits], dtype=bool),
+        split_left=child_array[:, 0].copy(),
+        split_right=child_array[:, 1].copy(),
+        leaf_value=np.asarray(leaf_values, dtype=np.float64),
+        leaf_node=np.asarray(leaf_nodes, dtype=np.int64),
         step_start=np.asarray(step_start, dtype=np.int64),
         step_split=step_array[:, 0].copy(),
         step_left=step_array[:, 1].astype(bool),
         step_slot=step_array[:, 2].copy(),
-        slot_start=slot_starts,
+        slot_start=np.asarray(slot_start, dtype=np.int64),
         slot_feature=np.asarray(slot_feature, dtype=np.int64),
-        table_start=table_starts,
-        table=table,
+        slot_zero_fraction=np.asarray(zero_fractions, dtype=np.float64),
     )
 
 
@@ -279,6 +416,7 @@ def _leaf_paths(nodes: list[_Node]) -> list[tuple[int, list[tuple[int, bool]]]]:
     return found
 
 
+# ------------------------------------------------------------------ tabulating
 @numba.njit(cache=True, nogil=True)
 def _fill_tables(slot_start, zero_fraction, leaf_value, table_start, table):
     """Fill every leaf's table; return the summed expected leaf values.
@@ -336,7 +474,7 @@ def _popcount(m):
     return count
 
 
-# ------------------------------------------------------------------ explaining
+# ------------------------------------------------------------------- routing
 @numba.njit(cache=True, nogil=True)
 def _goes_left(value, threshold, kind, default_left):
     if kind == XGBOOST_SPLIT:
@@ -344,19 +482,75 @@ def _goes_left(value, threshold, kind, default_left):
             return default_left
         return np.float32(value) < np.float32(threshold)
     if np.isnan(value):
-        if kind == LIGHTGBM_NONE:
-            value = 0.0
-        else:
+        if kind == LIGHTGBM_NAN:
             return default_left
-    if kind == LIGHTGBM_ZERO and abs(value) <= _ZERO:
+        value = 0.0
+    elif abs(value) <= _ZERO:
+        value = 0.0  # LightGBM reads inputs this close to zero as zero
+    if kind == LIGHTGBM_ZERO and value == 0.0:
         return default_left
     return value <= threshold
 
 
 @numba.njit(cache=True, nogil=True)
+def _leaf_of(row, node, feature, threshold, kind, default_left, left, right):
+    """The leaf number a row reaches from ``node`` (a split number or a leaf)."""
+    while node >= 0:
+        if _goes_left(
+            row[feature[node]], threshold[node], kind[node], default_left[node]
+        ):
+            node = left[node]
+        else:
+            node = right[node]
+    return -1 - node
+
+
+@numba.njit(cache=True, nogil=True)
+def _leaves(X, tree_root, feature, threshold, kind, default_left, left, right):
+    reached = np.empty((X.shape[0], len(tree_root)), dtype=np.int64)
+    for row in range(X.shape[0]):
+        for tree in range(len(tree_root)):
+            reached[row, tree] = _leaf_of(
+                X[row],
+                tree_root[tree],
+                feature,
+                threshold,
+                kind,
+                default_left,
+                left,
+                right,
+            )
+    return reached
+
+
+@numba.njit(cache=True, nogil=True)
+def _margins(
+    X, base, tree_root, feature, threshold, kind, default_left, left, right, leaf_value
+):
+    margin = np.empty(X.shape[0])
+    for row in range(X.shape[0]):
+        total = base
+        for tree in range(len(tree_root)):
+            total += leaf_value[
+                _leaf_of(
+                    X[row],
+                    tree_root[tree],
+                    feature,
+                    threshold,
+                    kind,
+                    default_left,
+                    left,
+                    right,
+                )
+            ]
+        margin[row] = total
+    return margin
+
+
+# ------------------------------------------------------------------ explaining
+@numba.njit(cache=True, nogil=True)
 def _shap_rows(
     X,
-    n_features,
     split_feature,
     split_threshold,
     split_kind,
@@ -372,7 +566,7 @@ def _shap_rows(
 ):
     n_rows = X.shape[0]
     n_leaves = len(table_start)
-    phi = np.zeros((n_rows, n_features))
+    phi = np.zeros((n_rows, X.shape[1]))
     left = np.empty(len(split_feature), dtype=np.bool_)
     for row in range(n_rows):
         for split in range(len(split_feature)):
