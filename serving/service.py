@@ -17,9 +17,9 @@ Environment:
     CHURN_MAX_BODY_BYTES: largest request body (default 4 MiB); larger gets 413.
     CHURN_MAX_BATCH_ACCOUNTS: most accounts scored in one model call when
         concurrent requests are batched (default 128; see serving/batching.py).
-    CHURN_WORKERS: server processes (default 1). Each scores on one core while
-        its event loop handles HTTP on another: add workers with cores, not
-        before (on 2 cores, 2 workers were slower than 1).
+    CHURN_WORKERS: server processes (default 1), each with its own copy of the
+        model. One process is bound to about one core by the GIL: run one per
+        core (what the serving benchmark does).
 """
 
 from __future__ import annotations
