@@ -125,7 +125,7 @@ class TreePaths:
             _matrix(X, self.n_features),
             self.base_margin,
             self.tree_root,
-            *self._routing(),
+            self._routing(),
             self.leaf_value,
         )
 
@@ -135,7 +135,7 @@ class TreePaths:
         Leaves are numbered as the library numbers them: XGBoost's node ids
         (``apply``), LightGBM's leaf indices (``pred_leaf``).
         """
-        reached = _leaves(_matrix(X, self.n_features), self.tree_root, *self._routing())
+        reached = _leaves(_matrix(X, self.n_features), self.tree_root, self._routing())
         return self.leaf_node[reached]
 
     def _routing(self) -> tuple[np.ndarray, ...]:
@@ -493,8 +493,12 @@ def _goes_left(value, threshold, kind, default_left):
 
 
 @numba.njit(cache=True, nogil=True)
-def _leaf_of(row, node, feature, threshold, kind, default_left, left, right):
-    """The leaf number a row reaches from ``node`` (a split number or a leaf)."""
+def _leaf_of(row, node, routing):
+    """The leaf number a row reaches from ``node`` (a split number or a leaf).
+
+    ``routing``: the split arrays of :meth:`TreePaths._routing`.
+    """
+    feature, threshold, kind, default_left, left, right = routing
     while node >= 0:
         if _goes_left(
             row[feature[node]], threshold[node], kind[node], default_left[node]
@@ -506,43 +510,21 @@ def _leaf_of(row, node, feature, threshold, kind, default_left, left, right):
 
 
 @numba.njit(cache=True, nogil=True)
-def _leaves(X, tree_root, feature, threshold, kind, default_left, left, right):
+def _leaves(X, tree_root, routing):
     reached = np.empty((X.shape[0], len(tree_root)), dtype=np.int64)
     for row in range(X.shape[0]):
         for tree in range(len(tree_root)):
-            reached[row, tree] = _leaf_of(
-                X[row],
-                tree_root[tree],
-                feature,
-                threshold,
-                kind,
-                default_left,
-                left,
-                right,
-            )
+            reached[row, tree] = _leaf_of(X[row], tree_root[tree], routing)
     return reached
 
 
 @numba.njit(cache=True, nogil=True)
-def _margins(
-    X, base, tree_root, feature, threshold, kind, default_left, left, right, leaf_value
-):
+def _margins(X, base, tree_root, routing, leaf_value):
     margin = np.empty(X.shape[0])
     for row in range(X.shape[0]):
         total = base
         for tree in range(len(tree_root)):
-            total += leaf_value[
-                _leaf_of(
-                    X[row],
-                    tree_root[tree],
-                    feature,
-                    threshold,
-                    kind,
-                    default_left,
-                    left,
-                    right,
-                )
-            ]
+            total += leaf_value[_leaf_of(X[row], tree_root[tree], routing)]
         margin[row] = total
     return margin
 
