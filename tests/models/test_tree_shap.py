@@ -193,6 +193,25 @@ def test_lightgbm_values_are_lightgbms_own(data, params):
     )
 
 
+@pytest.mark.parametrize("library", ["xgboost", "lightgbm"])
+def test_rows_alone_and_in_batches_get_the_same_values(data, library):
+    # One to three rows run row by row, more leaf by leaf: two kernels.
+    X, y = data
+    model = (
+        XGBClassifier(n_estimators=40, max_depth=4, n_jobs=1)
+        if library == "xgboost"
+        else LGBMClassifier(n_estimators=40, num_leaves=15, verbose=-1, n_jobs=1)
+    ).fit(X, y)
+    tables = _tables(model, X.shape[1])
+    probe = _probe(X)[:40]
+
+    batch = tables.shap_values(probe)
+
+    alone = np.vstack([tables.shap_values(probe[i : i + 1]) for i in range(40)])
+    np.testing.assert_array_equal(alone, batch)
+    np.testing.assert_array_equal(tables.shap_values(probe[:3]), batch[:3])
+
+
 def test_lightgbm_without_missing_values_in_training(data):
     X, y = data
     clean = np.nan_to_num(X)  # missing_type None: NaN at scoring time counts as 0

@@ -50,6 +50,8 @@ _ZERO = float(np.float32(1e-35))
 _BINARY_OBJECTIVE = "binary:logistic"
 # Most table values one model may need (8 bytes each): 32 MB.
 MAX_TABLE_VALUES = 1 << 22
+# Below this many rows SHAP runs row by row (see _shap_by_leaf).
+_FEW_ROWS = 4
 
 
 @dataclass(frozen=True)
@@ -208,8 +210,10 @@ class TreeTables:
             :meth:`TreePaths.margin` minus :attr:`base_value`.
         """
         paths = self.paths
-        return _shap_rows(
-            _matrix(X, paths.n_features),
+        X = _matrix(X, paths.n_features)
+        kernel = _shap_by_leaf if len(X) >= _FEW_ROWS else _shap_by_row
+        return kernel(
+            X,
             paths.split_feature,
             paths.split_threshold,
             paths.split_kind,
@@ -531,7 +535,7 @@ def _margins(X, base, tree_root, routing, leaf_value):
 
 # ------------------------------------------------------------------ explaining
 @numba.njit(cache=True, nogil=True)
-def _shap_rows(
+def _shap_by_row(
     X,
     split_feature,
     split_threshold,
@@ -568,6 +572,60 @@ def _shap_rows(
                 if left[step_split[step]] != step_left[step]:
                     mask &= ~(1 << step_slot[step])
             row_start = table_start[leaf] + mask * d
+            for slot in range(d):
+                phi[row, slot_feature[first + slot]] += table[row_start + slot]
+    return phi
+
+
+@numba.njit(cache=True, nogil=True)
+def _shap_by_leaf(
+    X,
+    split_feature,
+    split_threshold,
+    split_kind,
+    split_default_left,
+    step_start,
+    step_split,
+    step_left,
+    step_slot,
+    slot_start,
+    slot_feature,
+    table_start,
+    table,
+):
+    """:func:`_shap_by_row` with the loops swapped: bit for bit the same values.
+
+    Each leaf's steps and table are read once for all rows, and the rows'
+    split directions lie side by side: 2-3x faster from ~4 rows up, slower
+    for one or two.
+    """
+    n_rows = X.shape[0]
+    phi = np.zeros((n_rows, X.shape[1]))
+    left = np.empty((len(split_feature), n_rows), dtype=np.bool_)
+    for split in range(len(split_feature)):
+        feature = split_feature[split]
+        for row in range(n_rows):
+            left[split, row] = _goes_left(
+                X[row, feature],
+                split_threshold[split],
+                split_kind[split],
+                split_default_left[split],
+            )
+    mask = np.empty(n_rows, dtype=np.int64)
+    for leaf in range(len(table_start)):
+        first = slot_start[leaf]
+        d = slot_start[leaf + 1] - first
+        if d == 0:
+            continue
+        mask[:] = (1 << d) - 1
+        for step in range(step_start[leaf], step_start[leaf + 1]):
+            split = step_split[step]
+            clear = ~(1 << step_slot[step])
+            for row in range(n_rows):
+                if left[split, row] != step_left[step]:
+                    mask[row] &= clear
+        for row in range(n_rows):
+            row_start = table_start[leaf] + mask[row] * d
             for slot in range(d):
                 phi[row, slot_feature[first + slot]] += table[row_start + slot]
     return phi
