@@ -70,6 +70,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from importlib.metadata import version
@@ -1004,6 +1005,32 @@ def tree_memory_mb(pid: int) -> dict[str, Any]:
     }
 
 
+def connections_per_process(pid: int, port: int) -> list[int]:
+    """Established connections to ``port`` per process of a server's tree.
+
+    Each keep-alive connection stays with the worker that accepted it, so this
+    shows how evenly the clients were shared out. Largest first; processes
+    holding none are left out.
+    """
+    import psutil  # noqa: PLC0415
+
+    root = psutil.Process(pid)
+    counts = []
+    for process in [root, *root.children(recursive=True)]:
+        try:
+            held = process.net_connections(kind="tcp")
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+        n = sum(
+            1
+            for c in held
+            if c.status == psutil.CONN_ESTABLISHED and c.laddr and c.laddr.port == port
+        )
+        if n:
+            counts.append(n)
+    return sorted(counts, reverse=True)
+
+
 # BentoML's access log: "... path=/predict,...) (status=200,...) 401.234ms (trace=..."
 _ACCESS_LOG = re.compile(
     r"path=(?P<path>[^,)]+)[^)]*\) \(status=(?P<status>\d+)[^)]*\) "
@@ -1040,6 +1067,7 @@ def run_server_scenarios(
     path = "/invocations" if system == "mlflow" else "/predict"
     results: dict[str, Any] = {}
     log_ms: dict[str, Any] = {}
+    spread: dict[str, list[int]] = {}
     with (
         tempfile.TemporaryDirectory() as scratch,
         running_server(
@@ -1074,7 +1102,7 @@ def run_server_scenarios(
                 scenario.concurrency,
                 size,
             )
-            run = pool.submit(
+            running = pool.submit(
                 loadgen.closed_loop,
                 server.url + path,
                 bodies[size],
@@ -1083,7 +1111,13 @@ def run_server_scenarios(
                 warmup_s=settings.warmup_s,
                 max_requests=settings.max_requests,
                 timeout_s=REQUEST_TIMEOUT_S,
-            ).result()
+            )
+            # Mid-window: which worker holds each client's keep-alive connection.
+            time.sleep(settings.warmup_s + settings.duration_s / 2)
+            spread[scenario.name] = connections_per_process(
+                server.process.pid, urllib.parse.urlsplit(server.url).port
+            )
+            run = running.result()
             results[scenario.name] = scenario_result(run, scenario)
             _log_scenario(system, scenario.name, results[scenario.name])
             if system == "bentoml":
@@ -1099,6 +1133,11 @@ def run_server_scenarios(
                     },
                 }
         context["memory_after_scenarios"] = tree_memory_mb(server.process.pid)
+        context["connections_per_worker"] = spread
+        context["connections_per_worker_is"] = (
+            "established client connections held by each server process, largest "
+            "first, sampled in the middle of each scenario's window"
+        )
         context["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
         if log_ms:
             context["server_log_ms"] = log_ms

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import socket
 
 import numpy as np
 import pandas as pd
@@ -372,3 +374,18 @@ def test_noop_system_is_served_like_bentoml():
     assert bench.request_bodies("bentoml_noop", [{"account_id": "A"}], [], 1) == [
         b'{"accounts":[{"account_id":"A"}]}'
     ]
+
+
+def test_connections_per_process_counts_the_server_side_of_each_connection():
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    clients = [socket.create_connection(("127.0.0.1", port)) for _ in range(3)]
+    accepted = [listener.accept()[0] for _ in clients]
+    try:
+        # This process holds both ends; only the accepted ends are on ``port``.
+        assert bench.connections_per_process(os.getpid(), port) == [3]
+        accepted.pop().close()
+        assert bench.connections_per_process(os.getpid(), port) == [2]
+    finally:
+        for sock in [*clients, *accepted, listener]:
+            sock.close()
