@@ -434,6 +434,29 @@ def test_tabulated_tree_shap_equals_the_libraries(
     assert tabulated.base_value == pytest.approx(library.base_value, abs=1e-5)
 
 
+def test_trees_the_paths_cannot_read_are_scored_by_the_libraries(
+    fitted_model: ChurnEnsemble, holdout: pd.DataFrame, monkeypatch
+) -> None:
+    def refuse(*args: object) -> None:
+        raise ValueError("not readable")
+
+    model = pickle.loads(pickle.dumps(fitted_model))  # no cached paths
+    monkeypatch.setattr("churn_pipeline.models.ensemble.TreePaths.of", refuse)
+
+    probability, explanation = model.predict_and_explain(holdout)
+
+    assert not any(model.__dict__["_member_tree_paths"].values())
+    assert not any(model.__dict__["_tree_shap_tables"].values())
+    # XGBoost adds its leaves and its TreeSHAP in float32.
+    np.testing.assert_allclose(
+        probability, fitted_model.predict_proba(holdout)[:, 1], rtol=0, atol=1e-6
+    )
+    rebuilt = explanation.base_value + explanation.contributions.sum(axis=1)
+    np.testing.assert_allclose(
+        rebuilt, model.decision_function(holdout), rtol=0, atol=1e-5
+    )
+
+
 def test_models_pickled_with_the_old_xgboost_routing_still_load(
     fitted_model: ChurnEnsemble, holdout: pd.DataFrame
 ) -> None:

@@ -127,6 +127,16 @@ def test_only_binary_classifiers(data):
         TreePaths.of(regressor, X.shape[1])
 
 
+def test_linear_leaves_are_refused(data):
+    X, y = data
+    model = LGBMClassifier(n_estimators=3, linear_tree=True, verbose=-1, n_jobs=1).fit(
+        np.nan_to_num(X), y
+    )
+
+    with pytest.raises(ValueError, match="linear_tree"):
+        TreePaths.of(model, X.shape[1])
+
+
 def test_library_tree_shap_adds_up_to_the_float64_margin_closer(data):
     """XGBoost's TreeSHAP reads float32 covers, so it is exact only to about 1e-7
     relative (what the ensemble falls back to for trees too deep to tabulate);

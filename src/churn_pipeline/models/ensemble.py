@@ -360,20 +360,30 @@ class ChurnEnsemble(ClassifierMixin, BaseEstimator):
             model = member.named_steps["model"]
             design = designs[name]
             if isinstance(model, LGBMClassifier | XGBClassifier):
-                margin = self._tree_paths(name).margin(design)
+                paths = self._tree_paths(name)
+                margin = (
+                    paths.margin(design)
+                    if paths is not None
+                    else _library_margin(model, design)
+                )
             else:
                 margin = model.decision_function(design)
             logits[name] = np.asarray(margin, dtype=float)
         return logits
 
-    def _tree_paths(self, name: str) -> TreePaths:
-        # Read once per fitted member (tens of milliseconds for 300 trees).
+    def _tree_paths(self, name: str) -> TreePaths | None:
+        # Read once per fitted member (tens of milliseconds for 300 trees); None
+        # for trees it cannot read (e.g. linear leaves): the library scores them.
         cache = self.__dict__.setdefault("_member_tree_paths", {})
         if name not in cache:
-            cache[name] = TreePaths.of(
-                self.members_[name].named_steps["model"],
-                self._views()[name].design.n_columns,
-            )
+            try:
+                cache[name] = TreePaths.of(
+                    self.members_[name].named_steps["model"],
+                    self._views()[name].design.n_columns,
+                )
+            except ValueError as error:
+                logger.info("Tree margins from the library, not paths: %s", error)
+                cache[name] = None
         return cache[name]
 
     def _blend(self, member_logits: Mapping[str, np.ndarray]) -> np.ndarray:
@@ -477,8 +487,9 @@ class ChurnEnsemble(ClassifierMixin, BaseEstimator):
         # None when the trees are too deep, and the library explains instead.
         cache = self.__dict__.setdefault("_tree_shap_tables", {})
         if name not in cache:
+            paths = self._tree_paths(name)
             try:
-                cache[name] = TreeTables.of(self._tree_paths(name))
+                cache[name] = None if paths is None else TreeTables.of(paths)
             except ValueError as error:
                 logger.info("Tree SHAP from the library, not tables: %s", error)
                 cache[name] = None
@@ -538,12 +549,29 @@ def _tree_contributions(
         return model.booster_.predict(
             design, pred_contrib=True, **_lightgbm_threads(design)
         )
+    return _xgboost_predict(model, design, pred_contribs=True)
+
+
+def _library_margin(
+    model: LGBMClassifier | XGBClassifier, design: np.ndarray
+) -> np.ndarray:
+    """The library's own raw score (XGBoost adds its leaves in float32)."""
+    if isinstance(model, LGBMClassifier):
+        return model.booster_.predict(
+            design, raw_score=True, **_lightgbm_threads(design)
+        )
+    return _xgboost_predict(model, design, output_margin=True)
+
+
+def _xgboost_predict(
+    model: XGBClassifier, design: np.ndarray, **options: bool
+) -> np.ndarray:
     threads = 1 if len(design) <= _FEW_ROWS else 0  # 0: XGBoost's own choice
     with xgboost.config_context(nthread=threads):
         return model.get_booster().predict(
             xgboost.DMatrix(design, nthread=threads),
-            pred_contribs=True,
             validate_features=False,
+            **options,
         )
 
 

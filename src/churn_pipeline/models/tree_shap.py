@@ -107,7 +107,7 @@ class TreePaths:
 
         Raises:
             ValueError: If the model is neither, is not a binary logistic
-                XGBoost model, or uses categorical splits.
+                XGBoost model, uses categorical splits or linear leaves.
         """
         if isinstance(model, XGBClassifier):
             trees, base = _xgboost_trees(model), base_margin(model)
@@ -306,6 +306,8 @@ def _lightgbm_trees(model: LGBMClassifier) -> list[list[_Node]]:
 def _lightgbm_node(node: dict[str, Any], nodes: list[_Node]) -> int:
     """Append ``node`` and its subtree to ``nodes``; return its index."""
     if "leaf_value" in node:
+        if node.get("leaf_coeff"):
+            raise ValueError("TreePaths reads constant leaves only, not linear_tree")
         nodes.append(
             _leaf(
                 float(node["leaf_value"]),
