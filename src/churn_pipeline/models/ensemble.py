@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -364,7 +364,7 @@ class ChurnEnsemble(ClassifierMixin, BaseEstimator):
                 margin = (
                     paths.margin(design)
                     if paths is not None
-                    else _library_margin(model, design)
+                    else _library_predict(model, design, "margin")
                 )
             else:
                 margin = model.decision_function(design)
@@ -472,7 +472,7 @@ class ChurnEnsemble(ClassifierMixin, BaseEstimator):
                 return tables.base_value, tables.shap_values(design)
             # Too deep to tabulate: the library's own TreeSHAP (what shap's
             # TreeExplainer calls); the last column is the expected raw score.
-            contributions = _tree_contributions(model, design)
+            contributions = _library_predict(model, design, "contributions")
             base = float(contributions[0, -1]) if len(design) else 0.0
             return base, np.asarray(contributions[:, :-1], dtype=float)
         # Linear SHAP with independent features: coefficient times the distance
@@ -531,47 +531,39 @@ _CACHES = (
     "_tree_shap_tables",
 )
 _LEGACY_XGBOOST_LEAVES = "_xgboost_leaves_"
-# Up to this many rows, LightGBM predicts on the calling thread alone.
+# Up to this many rows, the libraries predict on the calling thread alone: a few
+# rows finish before a thread pool wakes up, and waking it on a busy server (other
+# requests, the other library's pool) costs milliseconds.
 _FEW_ROWS = 256
+# What the library is asked for: its (LightGBM, XGBoost) predict option.
+_LIBRARY_OUTPUTS = {
+    "margin": ("raw_score", "output_margin"),
+    "contributions": ("pred_contrib", "pred_contribs"),
+}
 
 
-def _lightgbm_threads(design: np.ndarray) -> dict[str, int]:
-    # A few rows finish before a thread pool wakes up, and waking it on a busy
-    # server (other requests, the other library's pool) costs milliseconds.
-    return {"num_threads": 1} if len(design) <= _FEW_ROWS else {}
-
-
-def _tree_contributions(
-    model: LGBMClassifier | XGBClassifier, design: np.ndarray
+def _library_predict(
+    model: LGBMClassifier | XGBClassifier,
+    design: np.ndarray,
+    output: Literal["margin", "contributions"],
 ) -> np.ndarray:
-    """TreeSHAP contributions plus the expected raw score as the last column."""
+    """What XGBoost or LightGBM itself predicts for ``design``.
+
+    ``"margin"``: the raw score (XGBoost adds its leaves in float32);
+    ``"contributions"``: TreeSHAP values plus the expected raw score as the last
+    column.
+    """
+    lightgbm_option, xgboost_option = _LIBRARY_OUTPUTS[output]
+    few = len(design) <= _FEW_ROWS
     if isinstance(model, LGBMClassifier):
-        return model.booster_.predict(
-            design, pred_contrib=True, **_lightgbm_threads(design)
-        )
-    return _xgboost_predict(model, design, pred_contribs=True)
-
-
-def _library_margin(
-    model: LGBMClassifier | XGBClassifier, design: np.ndarray
-) -> np.ndarray:
-    """The library's own raw score (XGBoost adds its leaves in float32)."""
-    if isinstance(model, LGBMClassifier):
-        return model.booster_.predict(
-            design, raw_score=True, **_lightgbm_threads(design)
-        )
-    return _xgboost_predict(model, design, output_margin=True)
-
-
-def _xgboost_predict(
-    model: XGBClassifier, design: np.ndarray, **options: bool
-) -> np.ndarray:
-    threads = 1 if len(design) <= _FEW_ROWS else 0  # 0: XGBoost's own choice
-    with xgboost.config_context(nthread=threads):
+        threads = {"num_threads": 1} if few else {}
+        return model.booster_.predict(design, **{lightgbm_option: True}, **threads)
+    nthread = 1 if few else 0  # 0: XGBoost's own choice
+    with xgboost.config_context(nthread=nthread):
         return model.get_booster().predict(
-            xgboost.DMatrix(design, nthread=threads),
+            xgboost.DMatrix(design, nthread=nthread),
             validate_features=False,
-            **options,
+            **{xgboost_option: True},
         )
 
 
