@@ -212,12 +212,7 @@ class TreeTables:
         paths = self.paths
         X = _matrix(X, paths.n_features)
         kernel = _shap_by_leaf if len(X) >= _FEW_ROWS else _shap_by_row
-        return kernel(
-            X,
-            paths.split_feature,
-            paths.split_threshold,
-            paths.split_kind,
-            paths.split_default_left,
+        leaves = (
             paths.step_start,
             paths.step_split,
             paths.step_left,
@@ -227,6 +222,7 @@ class TreeTables:
             self.table_start,
             self.table,
         )
+        return kernel(X, paths._routing(), leaves)
 
 
 def _matrix(X: np.ndarray, n_features: int) -> np.ndarray:
@@ -536,42 +532,38 @@ def _margins(X, base, tree_root, routing, leaf_value):
 
 
 # ------------------------------------------------------------------ explaining
+# ``leaves``: each leaf's steps, slots and table (see TreeTables.shap_values).
 @numba.njit(cache=True, nogil=True)
-def _shap_by_row(
-    X,
-    split_feature,
-    split_threshold,
-    split_kind,
-    split_default_left,
-    step_start,
-    step_split,
-    step_left,
-    step_slot,
-    slot_start,
-    slot_feature,
-    table_start,
-    table,
-):
-    n_rows = X.shape[0]
-    n_leaves = len(table_start)
-    phi = np.zeros((n_rows, X.shape[1]))
-    left = np.empty(len(split_feature), dtype=np.bool_)
-    for row in range(n_rows):
-        for split in range(len(split_feature)):
-            left[split] = _goes_left(
-                X[row, split_feature[split]],
-                split_threshold[split],
-                split_kind[split],
-                split_default_left[split],
+def _directions(X, routing):
+    """Whether each row goes left at each split, ``(n_splits, n_rows)``."""
+    feature, threshold, kind, default_left, _, _ = routing
+    left = np.empty((len(feature), X.shape[0]), dtype=np.bool_)
+    for split in range(len(feature)):
+        for row in range(X.shape[0]):
+            left[split, row] = _goes_left(
+                X[row, feature[split]],
+                threshold[split],
+                kind[split],
+                default_left[split],
             )
-        for leaf in range(n_leaves):
+    return left
+
+
+@numba.njit(cache=True, nogil=True)
+def _shap_by_row(X, routing, leaves):
+    step_start, step_split, step_left, step_slot, slot_start, slot_feature = leaves[:6]
+    table_start, table = leaves[6], leaves[7]
+    phi = np.zeros((X.shape[0], X.shape[1]))
+    left = _directions(X, routing)
+    for row in range(X.shape[0]):
+        for leaf in range(len(table_start)):
             first = slot_start[leaf]
             d = slot_start[leaf + 1] - first
             if d == 0:
                 continue
             mask = (1 << d) - 1
             for step in range(step_start[leaf], step_start[leaf + 1]):
-                if left[step_split[step]] != step_left[step]:
+                if left[step_split[step], row] != step_left[step]:
                     mask &= ~(1 << step_slot[step])
             row_start = table_start[leaf] + mask * d
             for slot in range(d):
@@ -580,39 +572,18 @@ def _shap_by_row(
 
 
 @numba.njit(cache=True, nogil=True)
-def _shap_by_leaf(
-    X,
-    split_feature,
-    split_threshold,
-    split_kind,
-    split_default_left,
-    step_start,
-    step_split,
-    step_left,
-    step_slot,
-    slot_start,
-    slot_feature,
-    table_start,
-    table,
-):
+def _shap_by_leaf(X, routing, leaves):
     """:func:`_shap_by_row` with the loops swapped: bit for bit the same values.
 
     Each leaf's steps and table are read once for all rows, and the rows'
     split directions lie side by side: 2-3x faster from ~4 rows up, slower
     for one or two.
     """
+    step_start, step_split, step_left, step_slot, slot_start, slot_feature = leaves[:6]
+    table_start, table = leaves[6], leaves[7]
     n_rows = X.shape[0]
     phi = np.zeros((n_rows, X.shape[1]))
-    left = np.empty((len(split_feature), n_rows), dtype=np.bool_)
-    for split in range(len(split_feature)):
-        feature = split_feature[split]
-        for row in range(n_rows):
-            left[split, row] = _goes_left(
-                X[row, feature],
-                split_threshold[split],
-                split_kind[split],
-                split_default_left[split],
-            )
+    left = _directions(X, routing)
     mask = np.empty(n_rows, dtype=np.int64)
     for leaf in range(len(table_start)):
         first = slot_start[leaf]
