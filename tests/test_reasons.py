@@ -127,6 +127,7 @@ def test_unknown_direction_lists_the_allowed(contributions, features):
             8.0,
             "Most recent NPS score (0-10): unknown",
         ),
+        ("last_nps", pd.NA, 8.0, "Most recent NPS score (0-10): unknown"),
         ("customer_age", 3.5, 9.0, "customer_age = 3.5"),  # not in the registry
     ],
 )

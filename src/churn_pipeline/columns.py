@@ -7,6 +7,7 @@ per request). Scoring code reads either through these helpers.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any, TypeAlias
 
@@ -32,3 +33,12 @@ def n_rows(columns: Columns) -> int:
     if isinstance(columns, pd.DataFrame):
         return len(columns)
     return len(next(iter(columns.values()))) if columns else 0
+
+
+def is_missing(value: object) -> bool:
+    """Whether one value is missing: None, pandas' NA or a float NaN."""
+    return (
+        value is None
+        or value is pd.NA
+        or (isinstance(value, float) and math.isnan(value))
+    )

@@ -8,7 +8,6 @@ e.g. "3 logins in the last 30 days (typical retained account: 85)".
 
 from __future__ import annotations
 
-import math
 import string
 from collections.abc import Mapping
 from typing import Literal
@@ -16,7 +15,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from churn_pipeline.columns import Columns, column_values
+from churn_pipeline.columns import Columns, column_values, is_missing
 from churn_pipeline.features.registry import FEATURES_BY_NAME, FeatureSpec
 
 Direction = Literal["raising", "lowering"]
@@ -24,10 +23,6 @@ DIRECTIONS: tuple[Direction, ...] = ("raising", "lowering")
 # Units where "typical retained account: x" adds nothing: a flag is yes/no, and
 # a relative change already says what it is compared with.
 _NO_COMPARISON = frozenset({"flag", "relative change"})
-
-
-def _is_missing(value: object) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 def change_text(value: float) -> str:
@@ -60,7 +55,7 @@ def describe(feature: str, value: object, typical: float | None = None) -> str:
         The sentence, e.g. "no login for 23 days (typical retained account: 1)".
     """
     spec = FEATURES_BY_NAME.get(feature)
-    if _is_missing(value):
+    if is_missing(value):
         # The description's first clause: the rest says when it is empty.
         name = spec.description.split(";")[0].rstrip(".") if spec else feature
         return f"{name}: unknown"
@@ -74,7 +69,7 @@ def describe(feature: str, value: object, typical: float | None = None) -> str:
     text = spec.reason.format(value=value, change=change)
     if (
         typical is not None
-        and not _is_missing(typical)
+        and not is_missing(typical)
         and spec.kind == "numeric"
         and spec.unit not in _NO_COMPARISON
     ):

@@ -22,9 +22,8 @@ from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder
 
-from churn_pipeline.columns import Columns, column_values, n_rows
+from churn_pipeline.columns import Columns, column_values, is_missing, n_rows
 from churn_pipeline.models.preprocessing import (
-    is_missing,
     normalise_categories,
     normalise_category,
 )

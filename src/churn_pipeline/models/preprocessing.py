@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import math
 import unicodedata
 from collections.abc import Sequence
 from typing import Literal
@@ -14,6 +13,8 @@ from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
+
+from churn_pipeline.columns import is_missing
 
 MemberKind = Literal["tree", "linear"]
 _ONE_HOT_SEPARATOR = "="
@@ -34,15 +35,6 @@ def normalise_category(value: object) -> str | None:
     if is_missing(value):
         return None
     return _normalised_text(str(value))
-
-
-def is_missing(value: object) -> bool:
-    """Whether one value is missing: None, pandas' NA or a float NaN."""
-    return (
-        value is None
-        or value is pd.NA
-        or (isinstance(value, float) and math.isnan(value))
-    )
 
 
 @functools.lru_cache(maxsize=65536)
