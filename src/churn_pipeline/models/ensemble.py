@@ -470,8 +470,8 @@ class ChurnEnsemble(ClassifierMixin, BaseEstimator):
             tables = self._tree_tables(name)
             if tables is not None:
                 return tables.base_value, tables.shap_values(design)
-            # Too deep to tabulate: the library's own TreeSHAP (what shap's
-            # TreeExplainer calls); the last column is the expected raw score.
+            # No tables (trees too deep, or not readable as paths): the library's
+            # own TreeSHAP (what shap's TreeExplainer calls).
             contributions = _library_predict(model, design, "contributions")
             base = float(contributions[0, -1]) if len(design) else 0.0
             return base, np.asarray(contributions[:, :-1], dtype=float)
