@@ -20,6 +20,8 @@ Environment:
     CHURN_WORKERS: server processes (default 1), each with its own copy of the
         model. One process is bound to about one core by the GIL: run one per
         core (what the serving benchmark does).
+    CHURN_TRACE_PREDICT: ``1`` keeps BentoML's OpenTelemetry span around
+        ``/predict`` calls (off by default: see serving/runtime.py).
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ from serving.limits import (
     MAX_BODY_ENV,
     BodySizeLimitMiddleware,
 )
+from serving.runtime import service_config
 
 logger = logging.getLogger(__name__)
 DEFAULT_MODEL_URI = "models:/churn-model@champion"
@@ -83,9 +86,7 @@ class PredictResponse(BaseModel):
 
 # Mounted at the root: a mount at /metadata would answer /metadata with a redirect.
 @bentoml.asgi_app(metadata_app, path="/")
-@bentoml.service(
-    traffic={"timeout": 60}, workers=int(os.environ.get("CHURN_WORKERS", "1"))
-)
+@bentoml.service(**service_config(os.environ))
 class ChurnService:
     """Real-time churn probabilities, risk bands, reasons and actions."""
 

@@ -1,0 +1,49 @@
+"""The BentoML service configuration read from the environment."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from serving.runtime import service_config
+
+
+def test_defaults_one_worker_and_no_spans_around_predict():
+    assert service_config({}) == {
+        "traffic": {"timeout": 60},
+        "workers": 1,
+        "tracing": {"excluded_urls": ["/predict"]},
+    }
+
+
+@pytest.mark.parametrize("value", ["1", "true", " TRUE "])
+def test_trace_predict_keeps_bentoml_tracing_untouched(value):
+    config = service_config({"CHURN_TRACE_PREDICT": value})
+    assert "tracing" not in config
+
+
+@pytest.mark.parametrize("value", ["0", "false", "False"])
+def test_trace_predict_off_excludes_predict(value):
+    config = service_config({"CHURN_TRACE_PREDICT": value})
+    assert config["tracing"] == {"excluded_urls": ["/predict"]}
+
+
+def test_workers_come_from_the_environment():
+    assert service_config({"CHURN_WORKERS": "3"})["workers"] == 3
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "two", "1.5", ""])
+def test_bad_worker_count_names_the_variable(value):
+    with pytest.raises(ValueError, match=r"CHURN_WORKERS must be a whole number"):
+        service_config({"CHURN_WORKERS": value})
+
+
+def test_bad_trace_switch_lists_the_allowed_values():
+    with pytest.raises(ValueError, match=r"CHURN_TRACE_PREDICT must be one of"):
+        service_config({"CHURN_TRACE_PREDICT": "yes"})
+
+
+def test_noop_floor_runs_the_served_configuration():
+    from benchmarks.noop_service import NoopService  # noqa: PLC0415
+
+    assert NoopService.config == service_config(os.environ)
