@@ -1,11 +1,12 @@
 """The serving benchmark's HTTP floor: BentoML answering without a model.
 
-Same route, same request bodies, the same server configuration
-(``serving.runtime``) and a pydantic response like ``serving.service``'s, but
-every account gets probability 0 without any work: what BentoML, HTTP and the
-load generator cost on the machine by themselves. (A plain ``dict`` answer
-would not do: BentoML derives the JSON schema of such an answer again for every
-response, a cost the served model's pydantic response does not pay.)
+Same route, same request bodies, the same server configuration and
+connection recycling (``serving.runtime``) and a pydantic response like
+``serving.service``'s, but every account gets probability 0 without any work:
+what BentoML, HTTP and the load generator cost on the machine by themselves.
+(A plain ``dict`` answer would not do: BentoML derives the JSON schema of such
+an answer again for every response, a cost the served model's pydantic
+response does not pay.)
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 import bentoml
 from pydantic import BaseModel
-from serving.runtime import service_config
+from serving.runtime import recycle_connections, service_config
 
 
 class NoopPrediction(BaseModel):
@@ -49,3 +50,6 @@ class NoopService:
                 for account in accounts
             ],
         )
+
+
+recycle_connections(NoopService, os.environ)

@@ -1,4 +1,4 @@
-"""The BentoML service configuration both served services take from the environment.
+"""The serving configuration both served services take from the environment.
 
 ``@bentoml.service`` options are fixed at import, so they come from environment
 variables read here, once, for ``serving.service`` and the benchmark's no-op
@@ -17,7 +17,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from serving.keepalive import ConnectionRecycleMiddleware
+
 WORKERS_ENV = "CHURN_WORKERS"
+MAX_REQUESTS_ENV = "CHURN_MAX_REQUESTS_PER_CONNECTION"
+DEFAULT_MAX_REQUESTS = 100
 TRACE_PREDICT_ENV = "CHURN_TRACE_PREDICT"
 PREDICT_ROUTE = "/predict"
 REQUEST_TIMEOUT_S = 60
@@ -41,21 +45,49 @@ def service_config(environ: Mapping[str, str]) -> dict[str, Any]:
     """
     config: dict[str, Any] = {
         "traffic": {"timeout": REQUEST_TIMEOUT_S},
-        "workers": _workers(environ.get(WORKERS_ENV, "1")),
+        "workers": _whole_number(WORKERS_ENV, environ.get(WORKERS_ENV, "1"), minimum=1),
     }
     if not _switch(TRACE_PREDICT_ENV, environ.get(TRACE_PREDICT_ENV, "0")):
         config["tracing"] = {"excluded_urls": [PREDICT_ROUTE]}
     return config
 
 
-def _workers(value: str) -> int:
+def recycle_connections(service: Any, environ: Mapping[str, str]) -> None:
+    """Close ``service``'s keep-alive connections after a number of requests.
+
+    Adds :class:`~serving.keepalive.ConnectionRecycleMiddleware` unless
+    ``CHURN_MAX_REQUESTS_PER_CONNECTION`` is 0.
+    """
+    if (max_requests := max_requests_per_connection(environ)) > 0:
+        service.add_asgi_middleware(
+            ConnectionRecycleMiddleware, max_requests=max_requests
+        )
+
+
+def max_requests_per_connection(environ: Mapping[str, str]) -> int:
+    """Requests a keep-alive connection serves before the server closes it.
+
+    ``CHURN_MAX_REQUESTS_PER_CONNECTION`` (default 100; 0: never), see
+    serving/keepalive.py.
+
+    Raises:
+        ValueError: If it is not a whole number of at least 0.
+    """
+    return _whole_number(
+        MAX_REQUESTS_ENV,
+        environ.get(MAX_REQUESTS_ENV, str(DEFAULT_MAX_REQUESTS)),
+        minimum=0,
+    )
+
+
+def _whole_number(name: str, value: str, *, minimum: int) -> int:
     try:
-        workers = int(value)
+        number = int(value)
     except ValueError:
-        workers = 0
-    if workers < 1:
-        raise ValueError(f"{WORKERS_ENV} must be a whole number >= 1, got {value!r}")
-    return workers
+        number = minimum - 1
+    if number < minimum:
+        raise ValueError(f"{name} must be a whole number >= {minimum}, got {value!r}")
+    return number
 
 
 def _switch(name: str, value: str) -> bool:

@@ -20,6 +20,9 @@ Environment:
     CHURN_WORKERS: server processes (default 1), each with its own copy of the
         model. One process is bound to about one core by the GIL: run one per
         core (what the serving benchmark does).
+    CHURN_MAX_REQUESTS_PER_CONNECTION: a keep-alive connection is closed after
+        this many requests (default 100, 0: never), so workers share long-lived
+        callers (serving/keepalive.py).
     CHURN_TRACE_PREDICT: ``1`` keeps BentoML's OpenTelemetry span around
         ``/predict`` calls (off by default: see serving/runtime.py).
 """
@@ -54,7 +57,7 @@ from serving.limits import (
     MAX_BODY_ENV,
     BodySizeLimitMiddleware,
 )
-from serving.runtime import service_config
+from serving.runtime import recycle_connections, service_config
 
 logger = logging.getLogger(__name__)
 DEFAULT_MODEL_URI = "models:/churn-model@champion"
@@ -140,5 +143,6 @@ ChurnService.add_asgi_middleware(
     BodySizeLimitMiddleware,
     max_bytes=int(os.environ.get(MAX_BODY_ENV, DEFAULT_MAX_BODY_BYTES)),
 )
+recycle_connections(ChurnService, os.environ)
 if os.environ.get(API_KEY_ENV):
     ChurnService.add_asgi_middleware(APIKeyMiddleware, api_key=os.environ[API_KEY_ENV])

@@ -139,6 +139,19 @@ def test_probes_tell_process_up_from_model_ready(server):
     assert {"/predict", "/metadata", "/livez", "/readyz"} <= set(paths)
 
 
+def test_keep_alive_connection_is_closed_after_100_requests(server):
+    """Long-lived callers get a new connection now and then, so workers share them."""
+    with httpx.Client(base_url=server, timeout=10) as client:
+        answers = [client.get("/livez") for _ in range(101)]
+    assert all(answer.status_code == 200 for answer in answers)
+    closing = [
+        number
+        for number, answer in enumerate(answers, start=1)
+        if answer.headers.get("connection", "").lower() == "close"
+    ]
+    assert closing == [100]
+
+
 def test_api_key_is_required_when_configured(trained_project, tmp_path):
     body = example_request()
     with running_server(
