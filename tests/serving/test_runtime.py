@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from serving.runtime import service_config
+from serving.runtime import max_requests_per_connection, service_config
 
 
 def test_defaults_one_worker_and_no_spans_around_predict():
@@ -47,3 +47,17 @@ def test_noop_floor_runs_the_served_configuration():
     from benchmarks.noop_service import NoopService  # noqa: PLC0415
 
     assert NoopService.config == service_config(os.environ)
+
+
+@pytest.mark.parametrize(("value", "expected"), [(None, 100), ("0", 0), ("250", 250)])
+def test_max_requests_per_connection(value, expected):
+    environ = {} if value is None else {"CHURN_MAX_REQUESTS_PER_CONNECTION": value}
+    assert max_requests_per_connection(environ) == expected
+
+
+@pytest.mark.parametrize("value", ["-1", "many", "2.5"])
+def test_bad_max_requests_per_connection_names_the_variable(value):
+    with pytest.raises(
+        ValueError, match=r"CHURN_MAX_REQUESTS_PER_CONNECTION must be a whole number"
+    ):
+        max_requests_per_connection({"CHURN_MAX_REQUESTS_PER_CONNECTION": value})
