@@ -555,19 +555,25 @@ def _shap_by_row(X, routing, leaves):
     table_start, table = leaves[6], leaves[7]
     phi = np.zeros((X.shape[0], X.shape[1]))
     left = _directions(X, routing)
+    n_leaves = len(table_start)
+    row_start = np.empty(n_leaves, dtype=np.int64)
     for row in range(X.shape[0]):
-        for leaf in range(len(table_start)):
-            first = slot_start[leaf]
-            d = slot_start[leaf + 1] - first
-            if d == 0:
-                continue
-            mask = (1 << d) - 1
+        # Two passes, the first without branches: on the serving path the
+        # caches and branch history are cold, and finding every leaf's table
+        # row before reading any lets the reads overlap (~0.65 -> ~0.5 ms per
+        # account for the two tree members, in a loop of served requests).
+        for leaf in range(n_leaves):
+            missed = 0
             for step in range(step_start[leaf], step_start[leaf + 1]):
-                if left[step_split[step], row] != step_left[step]:
-                    mask &= ~(1 << step_slot[step])
-            row_start = table_start[leaf] + mask * d
-            for slot in range(d):
-                phi[row, slot_feature[first + slot]] += table[row_start + slot]
+                off_path = left[step_split[step], row] != step_left[step]
+                missed |= np.int64(off_path) << step_slot[step]
+            d = slot_start[leaf + 1] - slot_start[leaf]
+            row_start[leaf] = table_start[leaf] + (((1 << d) - 1) & ~missed) * d
+        for leaf in range(n_leaves):
+            first = slot_start[leaf]
+            start = row_start[leaf]
+            for slot in range(slot_start[leaf + 1] - first):
+                phi[row, slot_feature[first + slot]] += table[start + slot]
     return phi
 
 
