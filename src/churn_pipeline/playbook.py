@@ -11,6 +11,7 @@ usage drop to re-engagement, ...).
 
 from __future__ import annotations
 
+import functools
 import logging
 import operator
 import re
@@ -242,14 +243,22 @@ def dominant_drivers(contributions: pd.DataFrame) -> np.ndarray:
     Returns:
         The driver per account, or ``"none"`` when no actionable driver adds risk.
     """
-    drivers = np.asarray([driver_of(column) for column in contributions.columns])
     raising = np.clip(contributions.to_numpy(dtype=float), 0.0, None)
-    values = np.column_stack(
-        [raising[:, drivers == driver].sum(axis=1) for driver in ACTIONABLE_DRIVERS]
-    )
+    values = raising @ _driver_membership(tuple(contributions.columns))
     best = np.argmax(values, axis=1)
     names = np.asarray(ACTIONABLE_DRIVERS, dtype=object)[best]
     return np.where(values.max(axis=1) > 0.0, names, NO_DRIVER)
+
+
+# Built once per feature list (one per model): every served request asks again.
+@functools.lru_cache(maxsize=16)
+def _driver_membership(columns: tuple[str, ...]) -> np.ndarray:
+    """1.0 where a column belongs to a driver, ``(columns, ACTIONABLE_DRIVERS)``."""
+    drivers = np.asarray([driver_of(column) for column in columns], dtype=object)
+    actionable = np.asarray(ACTIONABLE_DRIVERS, dtype=object)
+    membership = (drivers[:, None] == actionable[None, :]).astype(float)
+    membership.flags.writeable = False  # shared by every caller
+    return membership
 
 
 def recommend(playbook: Playbook, contributions: pd.DataFrame) -> dict[str, np.ndarray]:

@@ -8,6 +8,7 @@ e.g. "3 logins in the last 30 days (typical retained account: 85)".
 
 from __future__ import annotations
 
+import functools
 import string
 from collections.abc import Mapping
 from typing import Literal
@@ -35,7 +36,13 @@ def change_text(value: float) -> str:
 
 def _value_format(spec: FeatureSpec) -> str:
     """The format spec the reason template gives ``{value}`` (e.g. ``.0f``)."""
-    for _, field, format_spec, _ in string.Formatter().parse(spec.reason):
+    return _template_value_format(spec.reason)
+
+
+# Parsed once per template: every served account's reasons read it.
+@functools.cache
+def _template_value_format(template: str) -> str:
+    for _, field, format_spec, _ in string.Formatter().parse(template):
         if field == "value":
             return format_spec or ""
     return ""
