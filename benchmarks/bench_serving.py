@@ -81,7 +81,7 @@ import httpx
 
 from benchmarks import loadgen
 from benchmarks.loadgen import latency_summary
-from benchmarks.machine import machine_info
+from benchmarks.machine import cpu_counters, machine_info, steal_percent
 from benchmarks.results_file import write_json
 
 if TYPE_CHECKING:  # heavy imports stay out of the load generator's process
@@ -1068,6 +1068,7 @@ def run_server_scenarios(
     results: dict[str, Any] = {}
     log_ms: dict[str, Any] = {}
     spread: dict[str, list[int]] = {}
+    steal: dict[str, float | None] = {}
     with (
         tempfile.TemporaryDirectory() as scratch,
         running_server(
@@ -1102,6 +1103,7 @@ def run_server_scenarios(
                 scenario.concurrency,
                 size,
             )
+            counters = cpu_counters()
             running = pool.submit(
                 loadgen.closed_loop,
                 server.url + path,
@@ -1118,6 +1120,7 @@ def run_server_scenarios(
                 server.process.pid, urllib.parse.urlsplit(server.url).port
             )
             run = running.result()
+            steal[scenario.name] = steal_percent(counters, cpu_counters())
             results[scenario.name] = scenario_result(run, scenario)
             _log_scenario(system, scenario.name, results[scenario.name])
             if system == "bentoml":
@@ -1137,6 +1140,12 @@ def run_server_scenarios(
         context["connections_per_worker_is"] = (
             "established client connections held by each server process, largest "
             "first, sampled in the middle of each scenario's window"
+        )
+        context["cpu_steal_percent"] = steal
+        context["cpu_steal_percent_is"] = (
+            "share of the machine's CPU time the hypervisor gave to other VMs "
+            "during each scenario (warm-up included); latency on a shared VM "
+            "moves with it"
         )
         context["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
         if log_ms:
