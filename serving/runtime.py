@@ -45,7 +45,7 @@ def service_config(environ: Mapping[str, str]) -> dict[str, Any]:
     """
     config: dict[str, Any] = {
         "traffic": {"timeout": REQUEST_TIMEOUT_S},
-        "workers": _whole_number(WORKERS_ENV, environ.get(WORKERS_ENV, "1"), minimum=1),
+        "workers": whole_number_setting(environ, WORKERS_ENV, 1),
     }
     if not _switch(TRACE_PREDICT_ENV, environ.get(TRACE_PREDICT_ENV, "0")):
         config["tracing"] = {"excluded_urls": [PREDICT_ROUTE]}
@@ -73,14 +73,21 @@ def max_requests_per_connection(environ: Mapping[str, str]) -> int:
     Raises:
         ValueError: If it is not a whole number of at least 0.
     """
-    return _whole_number(
-        MAX_REQUESTS_ENV,
-        environ.get(MAX_REQUESTS_ENV, str(DEFAULT_MAX_REQUESTS)),
-        minimum=0,
+    return whole_number_setting(
+        environ, MAX_REQUESTS_ENV, DEFAULT_MAX_REQUESTS, minimum=0
     )
 
 
-def _whole_number(name: str, value: str, *, minimum: int) -> int:
+def whole_number_setting(
+    environ: Mapping[str, str], name: str, default: int, *, minimum: int = 1
+) -> int:
+    """A whole-number setting from the environment, ``default`` when unset.
+
+    Raises:
+        ValueError: Naming the variable, if it is not a whole number of at
+            least ``minimum``.
+    """
+    value = environ.get(name, str(default))
     try:
         number = int(value)
     except ValueError:

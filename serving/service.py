@@ -57,12 +57,18 @@ from serving.limits import (
     MAX_BODY_ENV,
     BodySizeLimitMiddleware,
 )
-from serving.runtime import recycle_connections, service_config
+from serving.runtime import (
+    recycle_connections,
+    service_config,
+    whole_number_setting,
+)
 
 logger = logging.getLogger(__name__)
 DEFAULT_MODEL_URI = "models:/churn-model@champion"
-MAX_ACCOUNTS = int(os.environ.get("CHURN_MAX_ACCOUNTS", MAX_ACCOUNTS_PER_REQUEST))
-MAX_BATCH_ACCOUNTS = int(os.environ.get("CHURN_MAX_BATCH_ACCOUNTS", "128"))
+MAX_ACCOUNTS = whole_number_setting(
+    os.environ, "CHURN_MAX_ACCOUNTS", MAX_ACCOUNTS_PER_REQUEST
+)
+MAX_BATCH_ACCOUNTS = whole_number_setting(os.environ, "CHURN_MAX_BATCH_ACCOUNTS", 128)
 
 # A built Bento keeps its bento.yaml beside src/, which holds serving/.
 IN_BENTO = (Path(__file__).resolve().parents[2] / "bento.yaml").exists()
@@ -141,7 +147,7 @@ class ChurnService:
 
 ChurnService.add_asgi_middleware(
     BodySizeLimitMiddleware,
-    max_bytes=int(os.environ.get(MAX_BODY_ENV, DEFAULT_MAX_BODY_BYTES)),
+    max_bytes=whole_number_setting(os.environ, MAX_BODY_ENV, DEFAULT_MAX_BODY_BYTES),
 )
 recycle_connections(ChurnService, os.environ)
 if os.environ.get(API_KEY_ENV):

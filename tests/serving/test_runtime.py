@@ -5,7 +5,11 @@ from __future__ import annotations
 import os
 
 import pytest
-from serving.runtime import max_requests_per_connection, service_config
+from serving.runtime import (
+    max_requests_per_connection,
+    service_config,
+    whole_number_setting,
+)
 
 
 def test_defaults_one_worker_and_no_spans_around_predict():
@@ -61,3 +65,20 @@ def test_bad_max_requests_per_connection_names_the_variable(value):
         ValueError, match=r"CHURN_MAX_REQUESTS_PER_CONNECTION must be a whole number"
     ):
         max_requests_per_connection({"CHURN_MAX_REQUESTS_PER_CONNECTION": value})
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [({}, 128), ({"CHURN_MAX_BATCH_ACCOUNTS": "16"}, 16), ({"OTHER": "x"}, 128)],
+)
+def test_whole_number_setting_reads_the_variable_or_the_default(environ, expected):
+    assert whole_number_setting(environ, "CHURN_MAX_BATCH_ACCOUNTS", 128) == expected
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "4MB", "1e6", ""])
+def test_bad_whole_number_setting_names_the_variable_and_the_value(value):
+    with pytest.raises(
+        ValueError,
+        match=rf"CHURN_MAX_BODY_BYTES must be a whole number >= 1, got '{value}'",
+    ):
+        whole_number_setting({"CHURN_MAX_BODY_BYTES": value}, "CHURN_MAX_BODY_BYTES", 1)
