@@ -457,10 +457,14 @@ class ChurnEnsemble(ClassifierMixin, BaseEstimator):
             # One-hot and indicator columns fold back onto their feature.
             total += weight * (values @ views[name].fold)
             base_value += weight * base
-        contributions = pd.DataFrame(
-            total, index=index, columns=list(self.feature_names_in_)
-        )
+        contributions = pd.DataFrame(total, index=index, columns=self._feature_index())
         return Explanation(base_value, contributions, self.calibration_slope_)
+
+    def _feature_index(self) -> pd.Index:
+        # Built once: a new Index per call cost a served account ~0.05 ms.
+        if "_feature_columns" not in self.__dict__:
+            self.__dict__["_feature_columns"] = pd.Index(list(self.feature_names_in_))
+        return self.__dict__["_feature_columns"]
 
     def _explain_member(
         self, name: str, design: np.ndarray
@@ -525,6 +529,7 @@ class _MemberView:
 
 
 _CACHES = (
+    "_feature_columns",
     "_member_views",
     "_background_means",
     "_member_tree_paths",
