@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pickle
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -571,3 +573,24 @@ def test_sign_constrained_regression_needs_one_sign_per_column() -> None:
 
     with pytest.raises(ValueError, match="signs has 2 entries for 3 columns"):
         SignConstrainedLogisticRegression(signs=[1, -1]).fit(X, y)
+
+
+def test_first_calls_from_many_threads_at_once_all_score(
+    fitted_model: ChurnEnsemble, holdout: pd.DataFrame
+) -> None:
+    # A threaded server (MLflow's) makes its first calls concurrently on a freshly
+    # loaded model, while the per-model caches are being built.
+    rows = holdout.head(3)
+    expected = fitted_model.predict_proba(rows)
+    for _ in range(10):
+        model = pickle.loads(pickle.dumps(fitted_model))  # caches dropped
+        start = threading.Barrier(8)
+
+        def score(model: ChurnEnsemble = model, start: threading.Barrier = start):
+            start.wait()
+            return model.predict_proba(rows)
+
+        with ThreadPoolExecutor(8) as pool:
+            results = [pool.submit(score) for _ in range(8)]
+            for result in results:
+                np.testing.assert_array_equal(result.result(), expected)

@@ -330,15 +330,19 @@ class ChurnEnsemble(ClassifierMixin, BaseEstimator):
 
     def _views(self) -> dict[str, _MemberView]:
         # Read once per fitted ensemble, like the explainers; not pickled.
-        cache = self.__dict__.setdefault("_member_views", {})
-        if not cache:
+        views = self.__dict__.get("_member_views")
+        if views is None:
             features = list(self.feature_names_in_)
+            views = {}
             for name, member in self.members_.items():
                 sources = source_features(member.named_steps["preprocess"])
                 fold = np.zeros((len(sources), len(features)))
                 fold[np.arange(len(sources)), [features.index(s) for s in sources]] = 1
-                cache[name] = _MemberView(design_of(member), fold)
-        return cache
+                views[name] = _MemberView(design_of(member), fold)
+            # Published whole: a threaded server's first concurrent calls must
+            # never see some members' views and not others'.
+            self.__dict__["_member_views"] = views
+        return views
 
     def _designs(self, X: Columns) -> dict[str, np.ndarray]:
         # Every member reads the same inputs: convert them once for all.
