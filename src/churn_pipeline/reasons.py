@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from churn_pipeline.columns import Columns, column_values, is_missing
-from churn_pipeline.features.registry import FEATURES_BY_NAME, FeatureSpec
+from churn_pipeline.features.registry import FEATURES_BY_NAME
 
 Direction = Literal["raising", "lowering"]
 DIRECTIONS: tuple[Direction, ...] = ("raising", "lowering")
@@ -34,14 +34,10 @@ def change_text(value: float) -> str:
     return f"{'down' if value < 0 else 'up'} {percent} %"
 
 
-def _value_format(spec: FeatureSpec) -> str:
-    """The format spec the reason template gives ``{value}`` (e.g. ``.0f``)."""
-    return _template_value_format(spec.reason)
-
-
 # Parsed once per template: every served account's reasons read it.
 @functools.cache
-def _template_value_format(template: str) -> str:
+def _value_format(template: str) -> str:
+    """The format spec a reason template gives ``{value}`` (e.g. ``.0f``)."""
     for _, field, format_spec, _ in string.Formatter().parse(template):
         if field == "value":
             return format_spec or ""
@@ -80,7 +76,7 @@ def describe(feature: str, value: object, typical: float | None = None) -> str:
         and spec.kind == "numeric"
         and spec.unit not in _NO_COMPARISON
     ):
-        text += f" (typical retained account: {typical:{_value_format(spec)}})"
+        text += f" (typical retained account: {typical:{_value_format(spec.reason)}})"
     return text
 
 

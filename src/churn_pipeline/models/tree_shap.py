@@ -550,6 +550,12 @@ def _directions(X, routing):
 
 
 @numba.njit(cache=True, nogil=True)
+def _table_row(table_start, leaf, d, missed):
+    """Where a leaf's table row starts: its followed slots are those not missed."""
+    return table_start[leaf] + (((1 << d) - 1) & ~missed) * d
+
+
+@numba.njit(cache=True, nogil=True)
 def _shap_by_row(X, routing, leaves):
     step_start, step_split, step_left, step_slot, slot_start, slot_feature = leaves[:6]
     table_start, table = leaves[6], leaves[7]
@@ -568,7 +574,7 @@ def _shap_by_row(X, routing, leaves):
                 off_path = left[step_split[step], row] != step_left[step]
                 missed |= np.int64(off_path) << step_slot[step]
             d = slot_start[leaf + 1] - slot_start[leaf]
-            row_start[leaf] = table_start[leaf] + (((1 << d) - 1) & ~missed) * d
+            row_start[leaf] = _table_row(table_start, leaf, d, missed)
         for leaf in range(n_leaves):
             first = slot_start[leaf]
             start = row_start[leaf]
@@ -604,9 +610,8 @@ def _shap_by_leaf(X, routing, leaves):
             slot = step_slot[step]
             for row in range(n_rows):
                 missed[row] |= np.int64(left[split, row] != goes_left) << slot
-        full = (1 << d) - 1
         for row in range(n_rows):
-            row_start = table_start[leaf] + (full & ~missed[row]) * d
+            row_start = _table_row(table_start, leaf, d, missed[row])
             for slot in range(d):
                 phi[row, slot_feature[first + slot]] += table[row_start + slot]
     return phi
