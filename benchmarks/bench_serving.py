@@ -199,7 +199,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             served, records, settings
         )
         probabilities["in_process"] = context["in_process"].pop("first_probability")
-    with _loadgen_pool() as pool:
+    with loadgen_pool() as pool:
         if "bentoml" in systems:
             results["bentoml"], context["bentoml"] = run_server_scenarios(
                 "bentoml", records, columns, served.uri, settings, pool
@@ -926,9 +926,16 @@ class Server:
 
 @contextlib.contextmanager
 def running_server(
-    system: str, model_uri: str, log: Path, settings: RunSettings
+    system: str,
+    model_uri: str,
+    log: Path,
+    settings: RunSettings,
+    environment: Mapping[str, str] | None = None,
 ) -> Iterator[Server]:
-    """Start a server on a free port, wait until ready, stop its process group."""
+    """Start a server on a free port, wait until ready, stop its process group.
+
+    ``environment`` adds to (or overrides) :func:`server_environment`'s.
+    """
     port = _free_port()
     startup_timeout_s = settings.startup_timeout_s
     command, ready_path = server_command(system, model_uri, port, settings.workers)
@@ -937,7 +944,10 @@ def running_server(
         process = subprocess.Popen(
             command,
             cwd=PROJECT,
-            env=server_environment(model_uri, settings.workers),
+            env={
+                **server_environment(model_uri, settings.workers),
+                **(environment or {}),
+            },
             stdout=output,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # workers are forked: stop the whole group
@@ -1048,7 +1058,7 @@ def server_log_latencies(text: str, path: str = "/predict") -> list[float]:
 
 
 @contextlib.contextmanager
-def _loadgen_pool() -> Iterator[concurrent.futures.ProcessPoolExecutor]:
+def loadgen_pool() -> Iterator[concurrent.futures.ProcessPoolExecutor]:
     """One separate process generating load (spawned: no inherited model)."""
     context = multiprocessing.get_context("spawn")
     with concurrent.futures.ProcessPoolExecutor(1, mp_context=context) as pool:

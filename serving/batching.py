@@ -4,9 +4,21 @@ Scoring a batch of accounts costs much less than scoring them one call at a
 time: each call pays a fixed price (thread hand-off, array set-up, the trees'
 per-call overhead) before the per-account work. :class:`MicroBatcher` runs one
 model call at a time on a worker thread; requests that arrive meanwhile queue
-and become the next call, up to ``max_batch_size`` accounts. It never waits for
-a batch to fill: under light load a request is scored at once, alone, and under
-heavy load batches grow by themselves with the queue.
+and become the next call, up to ``max_batch_size`` accounts. It never waits on
+a clock: under light load a request is scored at once, alone, and under heavy
+load batches grow by themselves with the queue.
+
+One short wait it does make. When the last call answered several requests,
+their callers tend to send their next requests together, a fraction of a
+millisecond apart, and the first to arrive would otherwise start a call alone
+and leave the rest for the one after. So after such a call the next one lets
+the event loop take up to ``max_wait_turns`` turns (microseconds each) for as
+many requests as the last call had to queue. On the 2-core benchmark machine,
+with 8 clients and 2 workers, against the same service without the wait in
+alternating runs (``python -m benchmarks.ab_serving``, 8 rounds each): 582 ->
+691 requests/s, p99 27.2 -> 23.5 ms, server CPU 3.05 -> 2.51 ms per request,
+better in every round. A lone caller never waits: its calls answer one request
+each, and at concurrency 1 nothing changed.
 
 BentoML's own adaptive batching (``@bentoml.api(batchable=True)``) was the first
 choice. Two things ruled it out here: a batchable endpoint must answer a bare
@@ -60,9 +72,12 @@ class MicroBatcher(Generic[Item, Result]):
             Runs on a worker thread, never two calls at once.
         max_batch_size: Most items in one call; a single larger request is still
             scored, alone.
+        max_wait_turns: Most event-loop turns a call waits for requests to
+            join it after a call that answered several (0: never waits).
 
     Raises:
-        ValueError: If ``max_batch_size`` is below 1.
+        ValueError: If ``max_batch_size`` is below 1 or ``max_wait_turns``
+            below 0.
     """
 
     def __init__(
@@ -70,14 +85,20 @@ class MicroBatcher(Generic[Item, Result]):
         score: Callable[[list[Item]], list[Result]],
         *,
         max_batch_size: int,
+        max_wait_turns: int = 16,
     ) -> None:
         if max_batch_size < 1:
             raise ValueError(f"max_batch_size must be >= 1, got {max_batch_size}")
+        if max_wait_turns < 0:
+            raise ValueError(f"max_wait_turns must be >= 0, got {max_wait_turns}")
         self.score = score
         self.max_batch_size = max_batch_size
+        self.max_wait_turns = max_wait_turns
         self.stats = BatchStats()
         self._queue: deque[_Job[Item, Result]] = deque()
         self._worker: asyncio.Task[None] | None = None
+        # Requests the last call answered: how many to wait for next time.
+        self._last_requests = 1
 
     async def submit(self, items: Sequence[Item]) -> list[Result]:
         """Score ``items`` (one request's) and return their results in order."""
@@ -91,7 +112,9 @@ class MicroBatcher(Generic[Item, Result]):
 
     async def _drain(self) -> None:
         while self._queue:
+            await self._let_callers_join()
             jobs = self._next_batch()
+            self._last_requests = len(jobs)
             try:
                 await self._run(jobs)
             except BaseException as error:
@@ -101,6 +124,15 @@ class MicroBatcher(Generic[Item, Result]):
                 if not isinstance(error, Exception):
                     raise
                 logger.exception("Micro-batching failed")
+
+    async def _let_callers_join(self) -> None:
+        """After a call that answered several requests, give theirs time to queue."""
+        if self._last_requests < 2:
+            return
+        for _ in range(self.max_wait_turns):
+            if len(self._queue) >= self._last_requests:
+                return
+            await asyncio.sleep(0)  # one event-loop turn: reads, parses, queues
 
     def _next_batch(self) -> list[_Job[Item, Result]]:
         jobs = [self._queue.popleft()]

@@ -17,6 +17,9 @@ Environment:
     CHURN_MAX_BODY_BYTES: largest request body (default 4 MiB); larger gets 413.
     CHURN_MAX_BATCH_ACCOUNTS: most accounts scored in one model call when
         concurrent requests are batched (default 128; see serving/batching.py).
+    CHURN_BATCH_WAIT_TURNS: event-loop turns a model call may wait for the
+        callers of the last shared call to send again (default 16; 0: never
+        waits; see serving/batching.py).
     CHURN_WORKERS: server processes (default 1), each with its own copy of the
         model. One process is bound to about one core by the GIL: run one per
         core (what the serving benchmark does).
@@ -69,6 +72,9 @@ MAX_ACCOUNTS = whole_number_setting(
     os.environ, "CHURN_MAX_ACCOUNTS", MAX_ACCOUNTS_PER_REQUEST
 )
 MAX_BATCH_ACCOUNTS = whole_number_setting(os.environ, "CHURN_MAX_BATCH_ACCOUNTS", 128)
+BATCH_WAIT_TURNS = whole_number_setting(
+    os.environ, "CHURN_BATCH_WAIT_TURNS", 16, minimum=0
+)
 
 # A built Bento keeps its bento.yaml beside src/, which holds serving/.
 IN_BENTO = (Path(__file__).resolve().parents[2] / "bento.yaml").exists()
@@ -113,6 +119,7 @@ class ChurnService:
         self.batcher = MicroBatcher(
             functools.partial(predict_accounts, SERVED.model, SERVED.policy),
             max_batch_size=MAX_BATCH_ACCOUNTS,
+            max_wait_turns=BATCH_WAIT_TURNS,
         )
         self.ready = True
         logger.info("Serving %s (version %s)", SERVED.uri, SERVED.version)

@@ -113,6 +113,53 @@ def test_requests_whose_clients_left_are_not_scored():
     assert scorer.calls == [[0], [2]]
 
 
-def test_batch_size_below_one_is_refused():
-    with pytest.raises(ValueError, match="max_batch_size must be >= 1, got 0"):
-        MicroBatcher(GatedScorer(), max_batch_size=0)
+async def _after_a_shared_call(
+    batcher: MicroBatcher, scorer: GatedScorer, *, follower_turns: int | None
+):
+    """A call answering two requests, then [3] and, ``follower_turns`` later, [4]."""
+    await _busy_then(batcher, scorer, [1], [2])
+    lone = asyncio.create_task(batcher.submit([3]))
+    if follower_turns is None:
+        return [await lone]
+    for _ in range(follower_turns):
+        await asyncio.sleep(0)
+    return await asyncio.gather(lone, batcher.submit([4]))
+
+
+@pytest.mark.parametrize(
+    ("max_wait_turns", "expected_calls"),
+    [(16, [[0], [1, 2], [3, 4]]), (0, [[0], [1, 2], [3], [4]])],
+)
+def test_after_a_shared_call_the_next_waits_for_its_callers(
+    max_wait_turns, expected_calls
+):
+    scorer = GatedScorer()
+    batcher = MicroBatcher(scorer, max_batch_size=100, max_wait_turns=max_wait_turns)
+
+    answers = asyncio.run(_after_a_shared_call(batcher, scorer, follower_turns=3))
+
+    assert answers == [[6], [8]]
+    assert scorer.calls == expected_calls
+
+
+def test_the_wait_for_callers_is_bounded():
+    scorer = GatedScorer()
+    batcher = MicroBatcher(scorer, max_batch_size=100, max_wait_turns=4)
+
+    # Nobody follows [3]: it is scored alone once the turns have passed.
+    answers = asyncio.run(_after_a_shared_call(batcher, scorer, follower_turns=None))
+
+    assert answers == [[6]]
+    assert scorer.calls == [[0], [1, 2], [3]]
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"max_batch_size": 0}, "max_batch_size must be >= 1, got 0"),
+        ({"max_batch_size": 8, "max_wait_turns": -1}, "max_wait_turns must be >= 0"),
+    ],
+)
+def test_settings_out_of_range_are_refused(settings, message):
+    with pytest.raises(ValueError, match=message):
+        MicroBatcher(GatedScorer(), **settings)

@@ -1,0 +1,236 @@
+"""A/B of two serving settings: the same service, run alternately, compared.
+
+On a shared 2-core VM, throughput moves by a quarter between two identical runs
+minutes apart, so two settings measured one after the other (or on different
+days) cannot be told apart. This starts one server per setting, both serving
+the champion side by side, and runs the same closed-loop load against each in
+turn, flipping the order every round, so slow drift in the machine hits both
+alike. It reports each setting's per-round results, their medians, how many
+rounds each won and the ratios, in ``benchmarks/results/serving_ab.json``.
+
+Run (after ``make run``)::
+
+    MLFLOW_TRACKING_URI=sqlite:///mlflow.db .venv/bin/python -m benchmarks.ab_serving \\
+        --a CHURN_BATCH_WAIT_TURNS=16 --b CHURN_BATCH_WAIT_TURNS=0
+
+Each setting is a comma-separated list of environment variables for the server
+(see ``serving/service.py`` for the ones it reads).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import logging
+import os
+import statistics
+import sys
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from benchmarks import loadgen
+from benchmarks.bench_serving import (
+    DEFAULT_MODEL_URI,
+    DEFAULT_TRACKING_URI,
+    REQUEST_TIMEOUT_S,
+    ROOT,
+    SCORING_SNAPSHOTS,
+    RunSettings,
+    load_champion,
+    load_records,
+    loadgen_pool,
+    request_bodies,
+    running_server,
+)
+from benchmarks.machine import machine_info
+from benchmarks.results_file import write_json
+
+logger = logging.getLogger("benchmarks.ab_serving")
+
+RESULT = ROOT / "results" / "serving_ab.json"
+LABELS = ("a", "b")
+COMPARED = ("p50_ms", "p99_ms", "requests_per_s", "server_cpu_ms_per_request")
+# Lower is better for every compared key but throughput.
+_HIGHER_IS_BETTER = frozenset({"requests_per_s"})
+
+
+def parse_setting(text: str) -> dict[str, str]:
+    """``"NAME=value,OTHER=x"`` as a mapping; ``""`` is the default setting.
+
+    Raises:
+        ValueError: If an item is not ``NAME=value`` with a non-empty name.
+    """
+    setting: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise ValueError(f"Setting items must read NAME=value, got {item!r}")
+        setting[name.strip()] = value.strip()
+    return setting
+
+
+def round_order(round_index: int) -> tuple[str, ...]:
+    """Which setting runs first: ``a`` in even rounds, ``b`` in odd ones."""
+    return LABELS if round_index % 2 == 0 else LABELS[::-1]
+
+
+def run_summary(run: Mapping[str, Any], server_cpu_s: float) -> dict[str, Any]:
+    """Latency, throughput, errors and server CPU per request of one run."""
+    summary = loadgen.latency_summary(run["latencies_ms"])
+    answered = run["requests"] + run["warmup_requests"] + run["drained_requests"]
+    return {
+        "p50_ms": summary["p50_ms"],
+        "p99_ms": summary["p99_ms"],
+        "requests_per_s": round(run["requests"] / run["window_s"], 1),
+        "errors": run["errors"],
+        # Warm-up and drain included: the CPU counters cover the whole run.
+        "server_cpu_ms_per_request": (
+            round(server_cpu_s / answered * 1000, 3) if answered else None
+        ),
+    }
+
+
+def compare(rounds: Mapping[str, Sequence[Mapping[str, Any]]]) -> dict[str, Any]:
+    """Medians per setting, rounds won by ``a`` and the ratios ``a / b``.
+
+    A round is won by the setting better on that key in that round (ties go to
+    neither).
+    """
+    medians = {
+        label: {
+            key: round(statistics.median(run[key] for run in rounds[label]), 3)
+            for key in COMPARED
+        }
+        for label in LABELS
+    }
+    pairs = list(zip(rounds["a"], rounds["b"], strict=True))
+    a_wins = {
+        key: sum(_better(key, a[key], b[key]) for a, b in pairs) for key in COMPARED
+    }
+    return {
+        "medians": medians,
+        "rounds": len(rounds["a"]),
+        "a_wins": a_wins,
+        "a_over_b": {
+            key: round(medians["a"][key] / medians["b"][key], 3)
+            if medians["b"][key]
+            else None
+            for key in COMPARED
+        },
+    }
+
+
+def _better(key: str, value: float, other: float) -> bool:
+    return value > other if key in _HIGHER_IS_BETTER else value < other
+
+
+def _cpu_seconds(pid: int) -> float:
+    import psutil  # noqa: PLC0415 (bentoml's dependency; heavy for the loadgen)
+
+    total = 0.0
+    root = psutil.Process(pid)
+    for process in [root, *root.children(recursive=True)]:
+        with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+            times = process.cpu_times()
+            total += times.user + times.system
+    return total
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the A/B and write its JSON result."""
+    args = _parser().parse_args([] if argv is None else argv)
+    if not logging.getLogger().handlers:
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(name)s %(message)s"
+        )
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    os.environ.setdefault("MLFLOW_TRACKING_URI", DEFAULT_TRACKING_URI)
+    settings = {"a": parse_setting(args.a), "b": parse_setting(args.b)}
+    served = load_champion(args.model_uri)
+    columns = list(served.model.feature_names_in_)
+    records = load_records(SCORING_SNAPSHOTS, columns)
+    bodies = request_bodies("bentoml", records, columns, 1)
+    run_settings = RunSettings(
+        duration_s=args.duration,
+        warmup_s=args.warmup,
+        max_requests=10**7,
+        startup_timeout_s=args.startup_timeout,
+        workers=args.workers,
+    )
+    rounds: dict[str, list[dict[str, Any]]] = {label: [] for label in LABELS}
+    started_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    with (
+        tempfile.TemporaryDirectory() as scratch,
+        contextlib.ExitStack() as servers_stack,
+        loadgen_pool() as pool,
+    ):
+        servers = {
+            label: servers_stack.enter_context(
+                running_server(
+                    "bentoml",
+                    served.uri,
+                    Path(scratch) / f"{label}.log",
+                    run_settings,
+                    environment=settings[label],
+                )
+            )
+            for label in LABELS
+        }
+        for index in range(args.rounds):
+            for label in round_order(index):
+                server = servers[label]
+                cpu_before = _cpu_seconds(server.process.pid)
+                run = pool.submit(
+                    loadgen.closed_loop,
+                    server.url + "/predict",
+                    bodies,
+                    concurrency=args.concurrency,
+                    duration_s=args.duration,
+                    warmup_s=args.warmup,
+                    max_requests=10**7,
+                    timeout_s=REQUEST_TIMEOUT_S,
+                ).result()
+                result = run_summary(run, _cpu_seconds(server.process.pid) - cpu_before)
+                rounds[label].append(result)
+                logger.info("round %d %s %s: %s", index, label, settings[label], result)
+    comparison = compare(rounds)
+    write_json(
+        args.output,
+        {
+            "benchmark": "serving_ab",
+            "started_at": started_at,
+            "model_uri": served.uri,
+            "model_version": served.version,
+            "settings": settings,
+            "concurrency": args.concurrency,
+            "workers": args.workers,
+            "duration_s": args.duration,
+            **comparison,
+            "runs": rounds,
+            "machine": machine_info(),
+        },
+    )
+    logger.info("A/B medians %s; a/b %s", comparison["medians"], comparison["a_over_b"])
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--a", required=True, help="setting A: NAME=value,...")
+    parser.add_argument("--b", required=True, help="setting B: NAME=value,...")
+    parser.add_argument("--model-uri", default=DEFAULT_MODEL_URI)
+    parser.add_argument("--rounds", type=int, default=6)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--duration", type=float, default=8.0)
+    parser.add_argument("--warmup", type=float, default=2.0)
+    parser.add_argument("--startup-timeout", type=float, default=240.0)
+    parser.add_argument("--output", type=Path, default=RESULT)
+    return parser
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,81 @@
+"""The serving A/B's settings, round order and comparison."""
+
+from __future__ import annotations
+
+import pytest
+from benchmarks.ab_serving import compare, parse_setting, round_order, run_summary
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", {}),
+        ("CHURN_BATCH_WAIT_TURNS=0", {"CHURN_BATCH_WAIT_TURNS": "0"}),
+        (" A=1 , B=x=y ", {"A": "1", "B": "x=y"}),
+        ("A=", {"A": ""}),
+    ],
+)
+def test_settings_read_as_environment_variables(text, expected):
+    assert parse_setting(text) == expected
+
+
+@pytest.mark.parametrize("text", ["A", "=1", "A=1,B"])
+def test_malformed_settings_are_refused(text):
+    with pytest.raises(ValueError, match="must read NAME=value"):
+        parse_setting(text)
+
+
+def test_the_order_flips_every_round():
+    assert [round_order(i) for i in range(3)] == [("a", "b"), ("b", "a"), ("a", "b")]
+
+
+def test_a_run_is_summarised_with_server_cpu_per_answered_request():
+    run = {
+        "latencies_ms": [float(ms) for ms in range(1, 101)],
+        "requests": 100,
+        "window_s": 2.0,
+        "warmup_requests": 20,
+        "drained_requests": 5,
+        "errors": 0,
+    }
+
+    summary = run_summary(run, server_cpu_s=0.25)
+
+    assert summary["requests_per_s"] == 50.0
+    assert summary["server_cpu_ms_per_request"] == 2.0  # 0.25 s over 125 answers
+    assert summary["p50_ms"] == pytest.approx(50.5)
+    assert summary["errors"] == 0
+
+
+def _run(p99: float, rps: float) -> dict[str, float]:
+    return {
+        "p50_ms": p99 / 2,
+        "p99_ms": p99,
+        "requests_per_s": rps,
+        "server_cpu_ms_per_request": 2000 / rps,
+    }
+
+
+def test_comparison_counts_wins_in_each_direction():
+    rounds = {
+        "a": [_run(18, 900), _run(25, 600), _run(20, 800)],
+        "b": [_run(22, 700), _run(20, 700), _run(24, 650)],
+    }
+
+    result = compare(rounds)
+
+    assert result["rounds"] == 3
+    # Lower latency and CPU win, higher throughput wins.
+    assert result["a_wins"] == {
+        "p50_ms": 2,
+        "p99_ms": 2,
+        "requests_per_s": 2,
+        "server_cpu_ms_per_request": 2,
+    }
+    assert result["medians"]["a"]["requests_per_s"] == 800
+    assert result["a_over_b"]["p99_ms"] == round(20 / 22, 3)
+
+
+def test_comparison_needs_the_same_number_of_rounds():
+    with pytest.raises(ValueError):
+        compare({"a": [_run(1, 1)], "b": []})
