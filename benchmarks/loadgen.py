@@ -81,8 +81,10 @@ class HTTPProtocolError(Exception):
 class Connection:
     """One keep-alive HTTP/1.1 connection that POSTs bodies to one URL.
 
-    Connects on first use and again after any failure, so a server that
-    closes the connection costs a reconnect, not an error.
+    Connects on first use, again after any failure, and before sending on a
+    connection the server has closed while it was idle (as servers do after
+    their keep-alive timeout), so a server that closes the connection costs a
+    reconnect, not an error.
     """
 
     def __init__(self, url: str, timeout_s: float) -> None:
@@ -117,6 +119,10 @@ class Connection:
             raise
 
     async def _exchange(self, body: bytes) -> tuple[int, bytes]:
+        if self._reader is not None and self._reader.at_eof():
+            # The server closed it while idle (a keep-alive timeout): sending
+            # on it would read an empty answer. Clients reconnect here.
+            self.close()
         if self._writer is None:
             self._reader, self._writer = await asyncio.open_connection(
                 self.host, self.port

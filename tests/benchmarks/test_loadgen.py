@@ -14,7 +14,11 @@ from benchmarks import loadgen
 
 
 class _Handler(BaseHTTPRequestHandler):
-    """Answers by path: ``/ok``, ``/chunked``, ``/close``, ``/error``, ``/garbage``."""
+    """Answers by path: ``/ok``, ``/chunked``, ``/close``, ``/error``, ``/garbage``.
+
+    ``/idle-close`` answers as if keeping the connection, then closes it: what a
+    server does to a keep-alive connection left idle past its timeout.
+    """
 
     protocol_version = "HTTP/1.1"
 
@@ -42,6 +46,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if self.path == "/close":
             self.send_header("Connection", "close")
+        self.close_connection = self.path == "/idle-close"
         self.send_header("Content-Length", str(len(answer)))
         self.end_headers()
         self.wfile.write(answer)
@@ -89,6 +94,21 @@ def test_connection_reads_every_answer_shape(server: _Server, path: str) -> None
     assert server.bodies == [b"x", b"x" * 10, b"x" * 1000]
     # Keep-alive reuses one connection; "Connection: close" forces new ones.
     assert len(server.connections) == (3 if path == "/close" else 1)
+
+
+def test_a_connection_the_server_closed_while_idle_is_replaced(
+    server: _Server,
+) -> None:
+    async def twice() -> tuple[int, int]:
+        connection = loadgen.Connection(_url(server, "/idle-close"), timeout_s=5)
+        first, _ = await connection.post(b"{}")
+        await asyncio.sleep(0.2)  # the server's close reaches the client
+        second, _ = await connection.post(b"{}")
+        connection.close()
+        return first, second
+
+    assert asyncio.run(twice()) == (200, 200)
+    assert len(server.connections) == 2
 
 
 def test_connection_refuses_non_http_urls() -> None:
