@@ -22,7 +22,7 @@ CHROMIUM ?= /usr/bin/chromium
 # Root installs Debian packages directly; anyone else through sudo.
 APT := $(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive apt-get
 
-.PHONY: help install install-dev browser data run test lint format serve ui viz bento bench bench-features bench-serving clean
+.PHONY: help install install-dev browser data run test lint format serve ui viz bento bench bench-features bench-serving bench-serving-ab clean
 
 help:  ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -93,6 +93,11 @@ bench-features: install-dev  ## Feature build at 1M accounts vs pandas (benchmar
 
 bench-serving: install-dev  ## Champion served by BentoML vs MLflow vs in-process, and a soak (benchmarks/results/serving.json; needs make run)
 	MLFLOW_TRACKING_URI=$(TRACKING_URI) $(BIN)/python -m benchmarks.bench_serving --model-uri $(MODEL_URI)
+
+AB_A ?= CHURN_BATCH_WAIT_TURNS=16
+AB_B ?= CHURN_BATCH_WAIT_TURNS=0
+bench-serving-ab: install-dev  ## Two serving settings side by side, alternating (AB_A, AB_B; benchmarks/results/serving_ab.json; needs make run)
+	MLFLOW_TRACKING_URI=$(TRACKING_URI) $(BIN)/python -m benchmarks.ab_serving --model-uri $(MODEL_URI) --a "$(AB_A)" --b "$(AB_B)"
 
 clean:  ## Remove generated data, runs and environments
 	find data -type f ! -name .gitkeep -delete

@@ -8,10 +8,10 @@ turn, flipping the order every round, so slow drift in the machine hits both
 alike. It reports each setting's per-round results, their medians, how many
 rounds each won and the ratios, in ``benchmarks/results/serving_ab.json``.
 
-Run (after ``make run``)::
+Run (after ``make run``) as ``make bench-serving-ab AB_A=... AB_B=...``, or::
 
     MLFLOW_TRACKING_URI=sqlite:///mlflow.db .venv/bin/python -m benchmarks.ab_serving \\
-        --a CHURN_BATCH_WAIT_TURNS=16 --b CHURN_BATCH_WAIT_TURNS=0
+        --a CHURN_BATCH_WAIT_TURNS=16 --b CHURN_BATCH_WAIT_TURNS=0 --rounds 8
 
 Each setting is a comma-separated list of environment variables for the server
 (see ``serving/service.py`` for the ones it reads).
@@ -222,7 +222,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--a", required=True, help="setting A: NAME=value,...")
     parser.add_argument("--b", required=True, help="setting B: NAME=value,...")
     parser.add_argument("--model-uri", default=DEFAULT_MODEL_URI)
-    parser.add_argument("--rounds", type=int, default=6)
+    parser.add_argument("--rounds", type=int, default=8)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--duration", type=float, default=8.0)
