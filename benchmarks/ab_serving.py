@@ -98,7 +98,11 @@ def compare(rounds: Mapping[str, Sequence[Mapping[str, Any]]]) -> dict[str, Any]
 
     A round is won by the setting better on that key in that round (ties go to
     neither).
+
+    Raises:
+        ValueError: If the settings have different numbers of rounds.
     """
+    pairs = list(zip(rounds["a"], rounds["b"], strict=True))
     medians = {
         label: {
             key: round(statistics.median(run[key] for run in rounds[label]), 3)
@@ -106,7 +110,6 @@ def compare(rounds: Mapping[str, Sequence[Mapping[str, Any]]]) -> dict[str, Any]
         }
         for label in LABELS
     }
-    pairs = list(zip(rounds["a"], rounds["b"], strict=True))
     a_wins = {
         key: sum(_better(key, a[key], b[key]) for a, b in pairs) for key in COMPARED
     }

@@ -77,5 +77,5 @@ def test_comparison_counts_wins_in_each_direction():
 
 
 def test_comparison_needs_the_same_number_of_rounds():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="shorter"):
         compare({"a": [_run(1, 1)], "b": []})
