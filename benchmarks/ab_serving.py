@@ -39,11 +39,14 @@ from benchmarks.bench_serving import (
     ROOT,
     SCORING_SNAPSHOTS,
     RunSettings,
+    Scenario,
     load_champion,
     load_records,
     loadgen_pool,
     request_bodies,
     running_server,
+    scenario_result,
+    tree_readings,
 )
 from benchmarks.machine import machine_info
 from benchmarks.results_file import write_json
@@ -77,20 +80,17 @@ def round_order(round_index: int) -> tuple[str, ...]:
     return LABELS if round_index % 2 == 0 else LABELS[::-1]
 
 
-def run_summary(run: Mapping[str, Any], server_cpu_s: float) -> dict[str, Any]:
-    """Latency, throughput, errors and server CPU per request of one run."""
-    summary = loadgen.latency_summary(run["latencies_ms"])
+def run_summary(
+    run: Mapping[str, Any], concurrency: int, server_cpu_s: float
+) -> dict[str, Any]:
+    """The serving benchmark's summary of a one-account run, plus server CPU."""
+    result = scenario_result(run, Scenario("single", 1, concurrency))
     answered = run["requests"] + run["warmup_requests"] + run["drained_requests"]
-    return {
-        "p50_ms": summary["p50_ms"],
-        "p99_ms": summary["p99_ms"],
-        "requests_per_s": round(run["requests"] / run["window_s"], 1),
-        "errors": run["errors"],
-        # Warm-up and drain included: the CPU counters cover the whole run.
-        "server_cpu_ms_per_request": (
-            round(server_cpu_s / answered * 1000, 3) if answered else None
-        ),
-    }
+    # Warm-up and drain included: the CPU counters cover the whole run.
+    result["server_cpu_ms_per_request"] = (
+        round(server_cpu_s / answered * 1000, 3) if answered else None
+    )
+    return result
 
 
 def compare(rounds: Mapping[str, Sequence[Mapping[str, Any]]]) -> dict[str, Any]:
@@ -131,15 +131,8 @@ def _better(key: str, value: float, other: float) -> bool:
 
 
 def _cpu_seconds(pid: int) -> float:
-    import psutil  # noqa: PLC0415 (bentoml's dependency; heavy for the loadgen)
-
-    total = 0.0
-    root = psutil.Process(pid)
-    for process in [root, *root.children(recursive=True)]:
-        with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
-            times = process.cpu_times()
-            total += times.user + times.system
-    return total
+    times = tree_readings(pid, lambda process: process.cpu_times())
+    return sum(t.user + t.system for t in times)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -193,10 +186,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                     concurrency=args.concurrency,
                     duration_s=args.duration,
                     warmup_s=args.warmup,
-                    max_requests=10**7,
+                    max_requests=run_settings.max_requests,
                     timeout_s=REQUEST_TIMEOUT_S,
                 ).result()
-                result = run_summary(run, _cpu_seconds(server.process.pid) - cpu_before)
+                result = run_summary(
+                    run, args.concurrency, _cpu_seconds(server.process.pid) - cpu_before
+                )
                 rounds[label].append(result)
                 logger.info("round %d %s %s: %s", index, label, settings[label], result)
     comparison = compare(rounds)

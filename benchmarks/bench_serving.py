@@ -75,7 +75,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
@@ -990,28 +990,37 @@ def _stop(process: subprocess.Popen) -> None:
         process.wait()
 
 
+Reading = TypeVar("Reading")
+
+
+def tree_readings(pid: int, read: Callable[[Any], Reading]) -> list[Reading]:
+    """``read(process)`` for a process and each of its descendants (psutil).
+
+    Processes that exit meanwhile, or may not be read, are left out: a
+    server's tree changes while it runs.
+    """
+    import psutil  # noqa: PLC0415 (bentoml's dependency; heavy for the loadgen)
+
+    root = psutil.Process(pid)
+    readings = []
+    for process in [root, *root.children(recursive=True)]:
+        with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+            readings.append(read(process))
+    return readings
+
+
 def tree_memory_mb(pid: int) -> dict[str, Any]:
     """Resident memory of a process and its descendants (psutil, which bentoml needs).
 
     ``rss_mb`` counts shared pages once per process; ``pss_mb`` shares them out.
     """
-    import psutil  # noqa: PLC0415
-
-    root = psutil.Process(pid)
-    rss = pss = 0
-    count = 0
-    for process in [root, *root.children(recursive=True)]:
-        try:
-            info = process.memory_full_info()
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            continue
-        rss += info.rss
-        pss += getattr(info, "pss", 0)
-        count += 1
+    infos = tree_readings(pid, lambda process: process.memory_full_info())
+    rss = sum(info.rss for info in infos)
+    pss = sum(getattr(info, "pss", 0) for info in infos)
     return {
         "rss_mb": round(rss / 2**20, 1),
         "pss_mb": round(pss / 2**20, 1) if pss else None,
-        "processes": count,
+        "processes": len(infos),
     }
 
 
@@ -1024,21 +1033,17 @@ def connections_per_process(pid: int, port: int) -> list[int]:
     """
     import psutil  # noqa: PLC0415
 
-    root = psutil.Process(pid)
-    counts = []
-    for process in [root, *root.children(recursive=True)]:
-        try:
-            held = process.net_connections(kind="tcp")
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            continue
-        n = sum(
+    counts = [
+        sum(
             1
             for c in held
             if c.status == psutil.CONN_ESTABLISHED and c.laddr and c.laddr.port == port
         )
-        if n:
-            counts.append(n)
-    return sorted(counts, reverse=True)
+        for held in tree_readings(
+            pid, lambda process: process.net_connections(kind="tcp")
+        )
+    ]
+    return sorted((n for n in counts if n), reverse=True)
 
 
 # BentoML's access log: "... path=/predict,...) (status=200,...) 401.234ms (trace=..."

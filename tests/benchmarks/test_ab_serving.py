@@ -39,7 +39,7 @@ def test_a_run_is_summarised_with_server_cpu_per_answered_request():
         "errors": 0,
     }
 
-    summary = run_summary(run, server_cpu_s=0.25)
+    summary = run_summary(run, concurrency=8, server_cpu_s=0.25)
 
     assert summary["requests_per_s"] == 50.0
     assert summary["server_cpu_ms_per_request"] == 2.0  # 0.25 s over 125 answers
