@@ -55,7 +55,14 @@ logger = logging.getLogger("benchmarks.ab_serving")
 
 RESULT = ROOT / "results" / "serving_ab.json"
 LABELS = ("a", "b")
-COMPARED = ("p50_ms", "p99_ms", "requests_per_s", "server_cpu_ms_per_request")
+COMPARED = (
+    "p50_ms",
+    "p99_ms",
+    "p999_ms",
+    "max_ms",
+    "requests_per_s",
+    "server_cpu_ms_per_request",
+)
 # Lower is better for every compared key but throughput.
 _HIGHER_IS_BETTER = frozenset({"requests_per_s"})
 
@@ -94,10 +101,12 @@ def run_summary(
 
 
 def compare(rounds: Mapping[str, Sequence[Mapping[str, Any]]]) -> dict[str, Any]:
-    """Medians per setting, rounds won by ``a`` and the ratios ``a / b``.
+    """Medians, rounds won by ``a``, ratios ``a / b`` and each one's slowest request.
 
     A round is won by the setting better on that key in that round (ties go to
-    neither).
+    neither). The slowest request is reported apart because rare stalls (a
+    full garbage collection every few tens of seconds) hit a few rounds hard
+    and vanish from the medians.
 
     Raises:
         ValueError: If the settings have different numbers of rounds.
@@ -117,6 +126,9 @@ def compare(rounds: Mapping[str, Sequence[Mapping[str, Any]]]) -> dict[str, Any]
         "medians": medians,
         "rounds": len(rounds["a"]),
         "a_wins": a_wins,
+        "slowest_ms": {
+            label: max(run["max_ms"] for run in rounds[label]) for label in LABELS
+        },
         "a_over_b": {
             key: round(medians["a"][key] / medians["b"][key], 3)
             if medians["b"][key]

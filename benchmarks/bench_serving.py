@@ -473,6 +473,7 @@ def scenario_result(run: Mapping[str, Any], scenario: Scenario) -> dict[str, Any
         "p50_ms": summary["p50_ms"],
         "p95_ms": summary["p95_ms"],
         "p99_ms": summary["p99_ms"],
+        "p999_ms": summary["p999_ms"],
         "requests_per_s": round(count / window, 3) if window > 0 else None,
         "accounts_per_s": (
             round(count * scenario.accounts_per_request / window, 3)
@@ -1254,7 +1255,7 @@ def soak_result(
         "errors": run["errors"],
         "statuses": run["statuses"],
         **({"error_samples": run["error_samples"]} if run["error_samples"] else {}),
-        **{k: summary[k] for k in ("p50_ms", "p95_ms", "p99_ms", "max_ms")},
+        **{k: summary[k] for k in ("p50_ms", "p95_ms", "p99_ms", "p999_ms", "max_ms")},
         "start_rss_mb": samples[0]["rss_mb"],
         "end_rss_mb": samples[-1]["rss_mb"],
         "rss_growth_mb": round(samples[-1]["rss_mb"] - samples[0]["rss_mb"], 1),

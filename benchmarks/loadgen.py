@@ -391,14 +391,15 @@ def percentile(values: Sequence[float], q: float) -> float:
 
 
 def latency_summary(latencies_ms: Sequence[float]) -> dict[str, float | None]:
-    """p50/p95/p99, mean and max of latencies in ms (``None`` when empty)."""
-    keys = ("p50_ms", "p95_ms", "p99_ms", "mean_ms", "max_ms")
+    """p50/p95/p99/p99.9, mean and max of latencies in ms (``None`` when empty)."""
+    keys = ("p50_ms", "p95_ms", "p99_ms", "p999_ms", "mean_ms", "max_ms")
     if not latencies_ms:
         return dict.fromkeys(keys)
     values = [
         percentile(latencies_ms, 50),
         percentile(latencies_ms, 95),
         percentile(latencies_ms, 99),
+        percentile(latencies_ms, 99.9),
         sum(latencies_ms) / len(latencies_ms),
         max(latencies_ms),
     ]

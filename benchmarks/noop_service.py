@@ -1,9 +1,10 @@
 """The serving benchmark's HTTP floor: BentoML answering without a model.
 
-Same route, same request bodies, the same server configuration and
-connection recycling (``serving.runtime``) and a pydantic response like
-``serving.service``'s, but every account gets probability 0 without any work:
-what BentoML, HTTP and the load generator cost on the machine by themselves.
+Same route, same request bodies, the same server configuration, connection
+recycling and garbage-collector freeze (``serving.runtime``) and a pydantic
+response like ``serving.service``'s, but every account gets probability 0
+without any work: what BentoML, HTTP and the load generator cost on the machine
+by themselves.
 (A plain ``dict`` answer would not do: BentoML derives the JSON schema of such
 an answer again for every response, a cost the served model's pydantic
 response does not pay.)
@@ -16,7 +17,11 @@ from typing import Any
 
 import bentoml
 from pydantic import BaseModel
-from serving.runtime import recycle_connections, service_config
+from serving.runtime import (
+    freeze_startup_objects,
+    recycle_connections,
+    service_config,
+)
 
 
 class NoopPrediction(BaseModel):
@@ -37,6 +42,9 @@ class NoopResponse(BaseModel):
 @bentoml.service(**service_config(os.environ))
 class NoopService:
     """Answers /predict at once."""
+
+    def __init__(self) -> None:
+        freeze_startup_objects(os.environ)
 
     @bentoml.api(route="/predict")
     async def predict(self, accounts: list[dict[str, Any]]) -> NoopResponse:

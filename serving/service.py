@@ -28,6 +28,8 @@ Environment:
         callers (serving/keepalive.py).
     CHURN_TRACE_PREDICT: ``1`` keeps BentoML's OpenTelemetry span around
         ``/predict`` calls (off by default: see serving/runtime.py).
+    CHURN_GC_FREEZE: ``0`` leaves the objects loaded at start-up in every
+        garbage collection (frozen by default: see serving/runtime.py).
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ from serving.limits import (
     BodySizeLimitMiddleware,
 )
 from serving.runtime import (
+    freeze_startup_objects,
     recycle_connections,
     service_config,
     whole_number_setting,
@@ -121,8 +124,15 @@ class ChurnService:
             max_batch_size=MAX_BATCH_ACCOUNTS,
             max_wait_turns=BATCH_WAIT_TURNS,
         )
+        frozen = freeze_startup_objects(os.environ)
         self.ready = True
-        logger.info("Serving %s (version %s)", SERVED.uri, SERVED.version)
+        logger.info(
+            "Serving %s (version %s); %d start-up objects frozen out of garbage "
+            "collection",
+            SERVED.uri,
+            SERVED.version,
+            frozen,
+        )
 
     def __is_ready__(self) -> bool:
         return self.ready

@@ -51,6 +51,8 @@ def _run(p99: float, rps: float) -> dict[str, float]:
     return {
         "p50_ms": p99 / 2,
         "p99_ms": p99,
+        "p999_ms": p99 * 2,
+        "max_ms": p99 * 3,
         "requests_per_s": rps,
         "server_cpu_ms_per_request": 2000 / rps,
     }
@@ -69,11 +71,14 @@ def test_comparison_counts_wins_in_each_direction():
     assert result["a_wins"] == {
         "p50_ms": 2,
         "p99_ms": 2,
+        "p999_ms": 2,
+        "max_ms": 2,
         "requests_per_s": 2,
         "server_cpu_ms_per_request": 2,
     }
     assert result["medians"]["a"]["requests_per_s"] == 800
     assert result["a_over_b"]["p99_ms"] == round(20 / 22, 3)
+    assert result["slowest_ms"] == {"a": 75, "b": 72}  # 3 x the worst p99
 
 
 def test_comparison_needs_the_same_number_of_rounds():

@@ -37,6 +37,7 @@ def test_latency_summary_of_a_small_list():
         "p50_ms": 50.5,
         "p95_ms": 95.05,
         "p99_ms": 99.01,
+        "p999_ms": 99.901,
         "mean_ms": 50.5,
         "max_ms": 100.0,
     }

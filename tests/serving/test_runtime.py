@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 import os
+import weakref
 
 import pytest
 from serving.runtime import (
+    freeze_startup_objects,
     max_requests_per_connection,
     service_config,
     whole_number_setting,
@@ -82,3 +85,43 @@ def test_bad_whole_number_setting_names_the_variable_and_the_value(value):
         match=rf"CHURN_MAX_BODY_BYTES must be a whole number >= 1, got '{value}'",
     ):
         whole_number_setting({"CHURN_MAX_BODY_BYTES": value}, "CHURN_MAX_BODY_BYTES", 1)
+
+
+@pytest.fixture
+def unfrozen():
+    """No frozen objects before the test, none left behind after it."""
+    gc.unfreeze()
+    yield
+    gc.unfreeze()
+
+
+class _Cycle:
+    """An object in a reference cycle: only the cyclic collector frees it."""
+
+    def __init__(self) -> None:
+        self.me = self
+
+
+@pytest.mark.usefixtures("unfrozen")
+def test_freeze_collects_garbage_then_exempts_the_survivors():
+    kept = _Cycle()
+    garbage = weakref.ref(_Cycle())
+
+    frozen = freeze_startup_objects({})
+
+    assert frozen == gc.get_freeze_count() > 0
+    assert garbage() is None  # collected first, not frozen for good
+    # Frozen objects are out of every generation a collection walks.
+    assert not any(o is kept for o in gc.get_objects())
+
+
+@pytest.mark.usefixtures("unfrozen")
+@pytest.mark.parametrize("value", ["0", "false"])
+def test_freeze_can_be_switched_off(value):
+    assert freeze_startup_objects({"CHURN_GC_FREEZE": value}) == 0
+    assert gc.get_freeze_count() == 0
+
+
+def test_bad_freeze_switch_lists_the_allowed_values():
+    with pytest.raises(ValueError, match=r"CHURN_GC_FREEZE must be one of"):
+        freeze_startup_objects({"CHURN_GC_FREEZE": "maybe"})
