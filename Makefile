@@ -96,8 +96,9 @@ bench-serving: install-dev  ## Champion served by BentoML vs MLflow vs in-proces
 
 AB_A ?= CHURN_BATCH_WAIT_TURNS=16
 AB_B ?= CHURN_BATCH_WAIT_TURNS=0
-bench-serving-ab: install-dev  ## Two serving settings side by side, alternating (AB_A, AB_B; benchmarks/results/serving_ab.json; needs make run)
-	MLFLOW_TRACKING_URI=$(TRACKING_URI) $(BIN)/python -m benchmarks.ab_serving --model-uri $(MODEL_URI) --a "$(AB_A)" --b "$(AB_B)"
+AB_ARGS ?=
+bench-serving-ab: install-dev  ## Two serving settings side by side, alternating (AB_A, AB_B, AB_ARGS; benchmarks/results/serving_ab.json; needs make run)
+	MLFLOW_TRACKING_URI=$(TRACKING_URI) $(BIN)/python -m benchmarks.ab_serving --model-uri $(MODEL_URI) --a "$(AB_A)" --b "$(AB_B)" $(AB_ARGS)
 
 clean:  ## Remove generated data, runs and environments
 	find data -type f ! -name .gitkeep -delete
