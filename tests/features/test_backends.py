@@ -68,3 +68,26 @@ def test_an_empty_text_column_keeps_its_type():
     # An absent optional table is an empty frame; its ids must still be text.
     empty = engine.table(pd.DataFrame({"account_id": pd.Series(dtype=object)}))
     assert empty.schema()["account_id"].is_string()
+
+
+def test_a_frame_reaches_the_engine_with_its_types_and_values():
+    frame = pd.DataFrame(
+        {
+            "account_id": ["A1", None, "A3"],
+            "day": pd.to_datetime(["2025-01-01 00:00", None, "2025-01-03 12:30"]),
+            "at": pd.to_datetime(["2025-01-01", "2025-01-02", None]).tz_localize("UTC"),
+            "seats": pd.array([1, None, 3], dtype="Int64"),
+            "mrr": [10.5, float("nan"), 3.0],
+        },
+        index=[7, 8, 9],  # not a column
+    )
+
+    table = engine.table(frame)
+
+    schema = table.schema()
+    assert list(schema) == list(frame.columns)
+    assert schema["account_id"].is_string()
+    assert schema["day"].is_timestamp() and schema["at"].timezone == "UTC"
+    assert schema["seats"].is_integer() and schema["mrr"].is_floating()
+    back = engine.connect("duckdb").to_pandas(table)
+    pd.testing.assert_frame_equal(back, frame.reset_index(drop=True), check_dtype=False)
