@@ -30,7 +30,8 @@ TABLES = (
     "invoices",
     "nps_responses",
 )
-_DATE_COLUMNS = {
+# The column of each table whose first and last dates place the timeline.
+DATE_COLUMNS = {
     "usage": "usage_date",
     "invoices": "invoice_date",
     "subscription_events": "event_date",
@@ -84,7 +85,7 @@ def timeline(
     """
     starts = {
         name: _bound(con, tables[name], column, "min")
-        for name, column in _DATE_COLUMNS.items()
+        for name, column in DATE_COLUMNS.items()
     }
     start = next(
         (
@@ -100,7 +101,7 @@ def timeline(
         end = pd.Timestamp(observation_end)
     else:
         ends = [
-            _bound(con, tables[name], _DATE_COLUMNS[name], "max")
+            _bound(con, tables[name], DATE_COLUMNS[name], "max")
             for name in ("usage", "subscription_events", "invoices")
         ]
         end = max(e for e in [*ends, start] if e is not None).normalize()

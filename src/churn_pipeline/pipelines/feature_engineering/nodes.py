@@ -20,7 +20,7 @@ from ibis.expr.types import Table
 from churn_pipeline.features import engine, feature_names
 from churn_pipeline.features.account import account_features
 from churn_pipeline.features.billing import billing_features
-from churn_pipeline.features.build import timeline
+from churn_pipeline.features.build import DATE_COLUMNS, timeline
 from churn_pipeline.features.nps import nps_features
 from churn_pipeline.features.pit import KEYS
 from churn_pipeline.features.spine import spine
@@ -82,8 +82,8 @@ def build_spine(
         "subscription_events": engine.table(subscription_events),
         # Only their dates place the timeline: converting all of usage for
         # Ibis would cost more than the spine (~1 s per 18 M rows).
-        "usage": engine.table(usage[["usage_date"]]),
-        "invoices": engine.table(invoices[["invoice_date"]]),
+        "usage": engine.table(usage[[DATE_COLUMNS["usage"]]]),
+        "invoices": engine.table(invoices[[DATE_COLUMNS["invoices"]]]),
     }
     placed = timeline(
         con,
