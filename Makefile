@@ -22,7 +22,7 @@ CHROMIUM ?= /usr/bin/chromium
 # Root installs Debian packages directly; anyone else through sudo.
 APT := $(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive apt-get
 
-.PHONY: help install install-dev browser data run test lint format serve ui viz bento bench bench-features bench-serving bench-serving-ab clean
+.PHONY: help install install-dev browser redis loadgen data run score test lint format serve ui viz bento bench bench-features bench-serving bench-serving-ab clean
 
 help:  ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -37,6 +37,15 @@ install: $(UV)  ## Build .venv from uv.lock (runtime dependencies)
 install-dev: $(UV)  ## Build .venv from uv.lock with the dev extras
 	$(UV) sync --frozen --extra dev
 
+REDIS_SERVER ?= /usr/bin/redis-server
+
+redis:  ## Install Debian's redis-server (the Redis online-store tests start one)
+	@if [ -x "$(REDIS_SERVER)" ]; then echo "redis-server: $(REDIS_SERVER)"; else \
+		echo "Installing Debian's redis-server for the online-store tests"; \
+		$(APT) install -y --no-install-recommends redis-server \
+		|| { $(APT) update && $(APT) install -y --no-install-recommends redis-server; }; \
+	fi
+
 browser:  ## Install Debian's headless Chromium (the report test renders in it)
 	@if [ -x "$(CHROMIUM)" ]; then echo "Chromium: $(CHROMIUM)"; else \
 		echo "Installing Debian's chromium for the report rendering test"; \
@@ -44,16 +53,28 @@ browser:  ## Install Debian's headless Chromium (the report test renders in it)
 		|| { $(APT) update && $(APT) install -y --no-install-recommends chromium; }; \
 	fi
 
+HEY ?= /usr/bin/hey
+
+loadgen:  ## Install Debian's hey (the serving benchmark's load generator; its tests run it)
+	@if [ -x "$(HEY)" ]; then echo "hey: $(HEY)"; else \
+		echo "Installing Debian's hey for the serving benchmark"; \
+		$(APT) install -y --no-install-recommends hey \
+		|| { $(APT) update && $(APT) install -y --no-install-recommends hey; }; \
+	fi
+
 data: install  ## Generate the demo data if data/01_raw holds no table
 	@if [ -z "$$(find data/01_raw -name '*.parquet' -print -quit)" ]; then \
 		echo "data/01_raw is empty: generating the demo SaaS business"; \
-		$(BIN)/kedro run --pipeline demo_data; \
+		$(BIN)/kedro run --pipelines demo_data; \
 	else echo "data/01_raw already has tables: keeping them"; fi
 
-run: data  ## Validate, build features, train, evaluate, register, explain, score
+run: data  ## Validate, build features, train, evaluate, register, explain, score, fill the online store
 	$(BIN)/kedro run
 
-test: install-dev browser  ## Lint and run the whole test suite
+score: install  ## Daily job: score every active account with the champion, refresh the online store
+	$(BIN)/kedro run --pipelines daily_scoring
+
+test: install-dev browser redis  ## Lint and run the whole test suite
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
@@ -91,13 +112,13 @@ bench: install-dev  ## Run the benchmarks in benchmarks/ (results in benchmarks/
 bench-features: install-dev  ## Feature build at 1M accounts vs pandas (benchmarks/results/features.json)
 	$(BIN)/python -m benchmarks.bench_features
 
-bench-serving: install-dev  ## Champion served by BentoML vs MLflow vs in-process, and a soak (benchmarks/results/serving.json; needs make run)
+bench-serving: install-dev loadgen redis  ## Champion by id (SQLite, Redis) and full vector vs MLflow vs in-process, and a soak (benchmarks/results/serving.json; needs make run)
 	MLFLOW_TRACKING_URI=$(TRACKING_URI) $(BIN)/python -m benchmarks.bench_serving --model-uri $(MODEL_URI)
 
 AB_A ?= CHURN_BATCH_WAIT_TURNS=16
 AB_B ?= CHURN_BATCH_WAIT_TURNS=0
 AB_ARGS ?=
-bench-serving-ab: install-dev  ## Two serving settings side by side, alternating (AB_A, AB_B, AB_ARGS; benchmarks/results/serving_ab.json; needs make run)
+bench-serving-ab: install-dev loadgen  ## Two serving settings side by side, alternating (AB_A, AB_B, AB_ARGS; benchmarks/results/serving_ab.json; needs make run)
 	MLFLOW_TRACKING_URI=$(TRACKING_URI) $(BIN)/python -m benchmarks.ab_serving --model-uri $(MODEL_URI) --a "$(AB_A)" --b "$(AB_B)" $(AB_ARGS)
 
 clean:  ## Remove generated data, runs and environments

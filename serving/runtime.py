@@ -23,6 +23,9 @@ from typing import Any
 from serving.keepalive import ConnectionRecycleMiddleware
 
 WORKERS_ENV = "CHURN_WORKERS"
+DEFAULT_WORKERS = 2
+HEADER_TIMEOUT_ENV = "CHURN_HEADER_TIMEOUT_S"
+DEFAULT_HEADER_TIMEOUT_S = 10
 MAX_REQUESTS_ENV = "CHURN_MAX_REQUESTS_PER_CONNECTION"
 DEFAULT_MAX_REQUESTS = 100
 TRACE_PREDICT_ENV = "CHURN_TRACE_PREDICT"
@@ -40,8 +43,10 @@ def service_config(environ: Mapping[str, str]) -> dict[str, Any]:
 
     Returns:
         ``traffic`` (the request timeout), ``workers`` (``CHURN_WORKERS``,
-        default 1) and, unless ``CHURN_TRACE_PREDICT`` is on, ``tracing`` with
-        ``/predict`` excluded from OpenTelemetry spans.
+        default 2: while the supervisor restarts a worker that died, which
+        takes as long as loading the model, the other answers) and, unless
+        ``CHURN_TRACE_PREDICT`` is on, ``tracing`` with ``/predict`` excluded
+        from OpenTelemetry spans.
 
     Raises:
         ValueError: If ``CHURN_WORKERS`` is not a whole number of at least 1, or
@@ -49,11 +54,22 @@ def service_config(environ: Mapping[str, str]) -> dict[str, Any]:
     """
     config: dict[str, Any] = {
         "traffic": {"timeout": REQUEST_TIMEOUT_S},
-        "workers": whole_number_setting(environ, WORKERS_ENV, 1),
+        "workers": whole_number_setting(environ, WORKERS_ENV, DEFAULT_WORKERS),
     }
     if not _switch(TRACE_PREDICT_ENV, environ.get(TRACE_PREDICT_ENV, "0")):
         config["tracing"] = {"excluded_urls": [PREDICT_ROUTE]}
     return config
+
+
+def header_timeout_s(environ: Mapping[str, str]) -> int:
+    """Seconds a connection has to send a complete request head.
+
+    ``CHURN_HEADER_TIMEOUT_S`` (default 10), see serving/edge.py.
+
+    Raises:
+        ValueError: If it is not a whole number of at least 1.
+    """
+    return whole_number_setting(environ, HEADER_TIMEOUT_ENV, DEFAULT_HEADER_TIMEOUT_S)
 
 
 def freeze_startup_objects(environ: Mapping[str, str]) -> int:

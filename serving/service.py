@@ -1,60 +1,56 @@
-"""BentoML service: churn probabilities, reasons and actions from the champion model.
+"""BentoML entry point: churn probabilities, reasons and actions from the champion.
 
-Thin on purpose: validation models, scoring and metadata live in
-``churn_pipeline`` so the service and batch scoring share one code path.
+Thin on purpose: request and response models, lookups by account id, the
+champion follower and the prediction log live in ``churn_pipeline``, and
+scoring is batch scoring's code path, so a served score is the scored list's.
 
-Endpoints: ``POST /predict``, ``GET /metadata``, ``GET /livez`` (process up),
-``GET /readyz`` (model loaded and answering), ``GET /docs.json`` (OpenAPI).
-
-Environment:
-    CHURN_MODEL_URI: model to serve (default ``models:/churn-model@champion``).
-    MLFLOW_TRACKING_URI: the MLflow store holding it (``make serve`` sets both).
-    CHURN_MODEL_SOURCE: ``mlflow`` (the registry, by CHURN_MODEL_URI) or
-        ``bentoml`` (the copy ``make bento`` imported); default ``bentoml`` when
-        served from a built Bento, ``mlflow`` otherwise.
-    CHURN_API_KEY: if set, every request but the probes needs this key.
-    CHURN_MAX_ACCOUNTS: most accounts in one request (default 1,000).
-    CHURN_MAX_BODY_BYTES: largest request body (default 4 MiB); larger gets 413.
-    CHURN_MAX_BATCH_ACCOUNTS: most accounts scored in one model call when
-        concurrent requests are batched (default 128; see serving/batching.py).
-    CHURN_BATCH_WAIT_TURNS: event-loop turns a model call may wait for the
-        callers of the last shared call to send again (default 16; 0: never
-        waits; see serving/batching.py).
-    CHURN_WORKERS: server processes (default 1), each with its own copy of the
-        model. One process is bound to about one core by the GIL: run one per
-        core (what the serving benchmark does).
-    CHURN_MAX_REQUESTS_PER_CONNECTION: a keep-alive connection is closed after
-        this many requests (default 100, 0: never), so workers share long-lived
-        callers (serving/keepalive.py).
-    CHURN_TRACE_PREDICT: ``1`` keeps BentoML's OpenTelemetry span around
-        ``/predict`` calls (off by default: see serving/runtime.py).
-    CHURN_GC_FREEZE: ``0`` leaves the objects loaded at start-up in every
-        garbage collection (frozen by default: see serving/runtime.py).
+Endpoints: ``POST /predict`` (accounts by id, id plus overrides, or complete
+feature vectors), ``GET /metadata`` (model and online-store freshness),
+``GET /livez``, ``GET /readyz`` (model warm and the online store reachable),
+``GET /docs.json``. Every environment variable is in docs/serving.md.
 """
 
 from __future__ import annotations
 
-import functools
+import asyncio
 import logging
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import bentoml
+from bentoml.exceptions import InvalidArgument, NotFound, ServiceUnavailable
 from fastapi import FastAPI
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from churn_pipeline.api_schema import (
     MAX_ACCOUNTS_PER_REQUEST,
     AccountPrediction,
-    ModelMetadata,
     account_features_model,
     example_request,
     model_metadata,
     predict_accounts,
 )
 from churn_pipeline.bento_store import load_imported_model
-from churn_pipeline.registry import load_served_model
+from churn_pipeline.registry import ServedModel, load_served_model
+from churn_pipeline.serving.follower import ChampionFollower
+from churn_pipeline.serving.lookup import (
+    InvalidAccountError,
+    UnknownAccountsError,
+    account_request_model,
+    known_categories,
+    needs_lookup,
+    resolve_accounts,
+    today_utc,
+    unknown_categories,
+)
+from churn_pipeline.serving.online import OnlineStore, open_online_store
+from churn_pipeline.serving.prediction_log import prediction_log_from_environ
+from churn_pipeline.serving.responses import (
+    PredictResponse,
+    ServedPrediction,
+    ServiceMetadata,
+)
 from serving.auth import API_KEY_ENV, APIKeyMiddleware
 from serving.batching import MicroBatcher
 from serving.limits import (
@@ -78,6 +74,7 @@ MAX_BATCH_ACCOUNTS = whole_number_setting(os.environ, "CHURN_MAX_BATCH_ACCOUNTS"
 BATCH_WAIT_TURNS = whole_number_setting(
     os.environ, "CHURN_BATCH_WAIT_TURNS", 16, minimum=0
 )
+REFRESH_S = whole_number_setting(os.environ, "CHURN_MODEL_REFRESH_S", 30, minimum=0)
 
 # A built Bento keeps its bento.yaml beside src/, which holds serving/.
 IN_BENTO = (Path(__file__).resolve().parents[2] / "bento.yaml").exists()
@@ -91,15 +88,12 @@ SERVED = (
 AccountFeatures = account_features_model(
     SERVED.model.numeric_features, SERVED.model.categorical_features
 )
+AccountRequest = account_request_model(AccountFeatures)
+FEATURE_NAMES = tuple(
+    name for name in AccountFeatures.model_fields if name != "account_id"
+)
 metadata_app = FastAPI(title="churn model metadata")
-
-
-class PredictResponse(BaseModel):
-    """Predictions in request order, and which model made them."""
-
-    model_uri: str = Field(..., description="The MLflow model that scored.")
-    model_version: str = Field(..., description="Its registered version.")
-    predictions: list[AccountPrediction]
+Scored = tuple[AccountPrediction, str, list[str]]
 
 
 # Mounted at the root: a mount at /metadata would answer /metadata with a redirect.
@@ -109,57 +103,140 @@ class ChurnService:
     """Real-time churn probabilities, risk bands, reasons and actions."""
 
     def __init__(self) -> None:
-        self.served = SERVED
-        self.metadata = model_metadata(SERVED, max_accounts=MAX_ACCOUNTS)
         self.ready = False
-        # Answer one request before taking traffic: lazy imports and the
-        # explainers are warm, and a model that cannot score never looks ready.
-        warm_up = example_request()["accounts"][:1]
-        features = {name: warm_up[0].get(name) for name in AccountFeatures.model_fields}
-        predict_accounts(
-            SERVED.model, SERVED.policy, [AccountFeatures.model_validate(features)]
+        self._known: dict[str, dict[str, frozenset[str | None]]] = {}
+        # A model that cannot score never serves: warmed up before traffic, and
+        # before any later champion replaces it.
+        self._accept(SERVED)
+        self.follower = ChampionFollower(
+            SERVED,
+            accept=self._accept,
+            interval_s=REFRESH_S if MODEL_SOURCE == "mlflow" else 0,
         )
+        self.store: OnlineStore | None = open_online_store(os.environ)
+        self.predictions_log = prediction_log_from_environ(os.environ)
         self.batcher = MicroBatcher(
-            functools.partial(predict_accounts, SERVED.model, SERVED.policy),
+            self._score,
             max_batch_size=MAX_BATCH_ACCOUNTS,
             max_wait_turns=BATCH_WAIT_TURNS,
         )
         frozen = freeze_startup_objects(os.environ)
+        self.follower.start()
         self.ready = True
         logger.info(
-            "Serving %s (version %s); %d start-up objects frozen out of garbage "
-            "collection",
+            "Serving %s (version %s); online store: %s; %d start-up objects "
+            "frozen out of garbage collection",
             SERVED.uri,
             SERVED.version,
+            "none" if self.store is None else self.store.describe(),
             frozen,
         )
 
+    def _accept(self, served: ServedModel) -> None:
+        """Check a model fits the request schema, warm it up, read its categories."""
+        model = served.model
+        features = (*model.numeric_features, *model.categorical_features)
+        if set(features) != set(FEATURE_NAMES):
+            raise ValueError(
+                "its features differ from the request schema this service was "
+                "started with; restart the service to serve it"
+            )
+        warm_up = example_request()["accounts"][0]
+        account = AccountFeatures.model_validate(
+            {name: warm_up.get(name) for name in AccountFeatures.model_fields}
+        )
+        predict_accounts(model, served.policy, [account])
+        self._known[served.version] = known_categories(model)
+
+    def _score(self, accounts: list[Any]) -> list[Scored]:
+        """Score with the current champion: one model for the whole call."""
+        served = self.follower.current
+        known = self._known[served.version]
+        predictions = predict_accounts(served.model, served.policy, accounts)
+        return [
+            (p, served.version, unknown_categories(a, known))
+            for p, a in zip(predictions, accounts, strict=True)
+        ]
+
     def __is_ready__(self) -> bool:
-        return self.ready
+        return self.ready and (self.store is None or self.store.reachable())
 
     @bentoml.api(route="/predict")
     async def predict(
         self,
         accounts: Annotated[
-            list[AccountFeatures],  # type: ignore[valid-type]
+            list[AccountRequest],  # type: ignore[valid-type]
             Field(
                 min_length=1,
                 max_length=MAX_ACCOUNTS,
-                description="Accounts to score, with their point-in-time features.",
+                description="Accounts to score: an id alone (features from the "
+                "online store), an id with the features to override, or an id "
+                "with every feature.",
             ),
         ],
     ) -> PredictResponse:
         """Score accounts: probability, health, reasons, playbook action, contact."""
+        wanted = [a.account_id for a in accounts if needs_lookup(a, FEATURE_NAMES)]
+        stored = await self._lookup(wanted) if wanted else {}
+        try:
+            resolved = resolve_accounts(
+                accounts,
+                AccountFeatures,
+                stored,
+                max_age_days=self.store.max_age_days if self.store else 0.0,
+                today=today_utc(),
+            )
+        except UnknownAccountsError as error:
+            raise NotFound(str(error)) from None
+        except InvalidAccountError as error:
+            raise InvalidArgument(str(error)) from None
+        scored = await self.batcher.submit([r.features for r in resolved])
+        predictions = [
+            ServedPrediction.model_construct(
+                **prediction.__dict__,
+                model_version=version,
+                features_as_of=account.features_as_of,
+                overridden=list(account.overridden),
+                stale=account.stale,
+                unknown_categories=unknown,
+            )
+            for (prediction, version, unknown), account in zip(
+                scored, resolved, strict=True
+            )
+        ]
+        version = predictions[0].model_version
+        if self.predictions_log is not None:
+            self.predictions_log.record(
+                (p.__dict__ for p in predictions),
+                model_name=self.follower.current.name,
+                model_version=version,
+            )
         return PredictResponse(
-            model_uri=self.served.uri,
-            model_version=self.served.version,
-            predictions=await self.batcher.submit(accounts),
+            model_uri=self.follower.current.uri,
+            model_version=version,
+            predictions=predictions,
         )
 
-    @metadata_app.get("/metadata", response_model=ModelMetadata)
-    def get_metadata(self) -> ModelMetadata:
-        """Model name, version, alias, training window, request schema, metrics."""
-        return self.metadata
+    async def _lookup(self, account_ids: list[str]) -> dict[str, Any]:
+        if self.store is None:
+            raise ServiceUnavailable(
+                "No online feature store is configured, so accounts must carry "
+                "every feature field. Run `kedro run --pipelines daily_scoring` "
+                "to fill one (see docs/serving.md)."
+            )
+        try:
+            return await asyncio.to_thread(self.store.read, account_ids)
+        except self.store.unavailable as error:
+            raise ServiceUnavailable(str(error)) from None
+
+    @metadata_app.get("/metadata", response_model=ServiceMetadata)
+    def get_metadata(self) -> ServiceMetadata:
+        """The served model's metadata and the online store's freshness."""
+        model = model_metadata(self.follower.current, max_accounts=MAX_ACCOUNTS)
+        return ServiceMetadata(
+            **model.model_dump(),
+            online_store=None if self.store is None else self.store.freshness(),
+        )
 
 
 ChurnService.add_asgi_middleware(
@@ -169,3 +246,7 @@ ChurnService.add_asgi_middleware(
 recycle_connections(ChurnService, os.environ)
 if os.environ.get(API_KEY_ENV):
     ChurnService.add_asgi_middleware(APIKeyMiddleware, api_key=os.environ[API_KEY_ENV])
+# Last, so its middlewares run after the API key check: see serving/hardening.py.
+from serving.hardening import harden  # noqa: E402
+
+harden(ChurnService, os.environ)

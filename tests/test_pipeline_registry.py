@@ -31,7 +31,11 @@ def test_default_pipeline_is_the_input_kinds_pipelines(kind):
 def test_event_history_default_runs_validation_to_scoring():
     select_input_kind("event_history")
     default_nodes = {n.name for n in register_pipelines()["__default__"].nodes}
-    assert {"validate_accounts_node", "score_snapshot_node"} <= default_nodes
+    assert {
+        "validate_accounts_node",
+        "score_snapshot_node",
+        "score_current_node",
+    } <= default_nodes
     assert "cross_validate_node" not in default_nodes
 
 
@@ -61,6 +65,8 @@ def test_subscription_periods_default_reads_only_the_source_tables():
         "raw_tickets",
         "raw_invoices",
         "raw_nps_responses",
+        # daily_scoring's model: whoever holds the alias once the run registered.
+        "champion",
     }
 
 

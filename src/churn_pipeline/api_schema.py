@@ -28,6 +28,10 @@ from churn_pipeline.scoring import RISK_BANDS, ScoringPolicy, score_columns
 # No feature is legitimately this large; beyond float32's range (3.4e38) the
 # tree members cannot even represent a value, so an unbounded field stops here.
 VALUE_LIMIT = 1e12
+# No category a model knows is longer; a longer value is refused, not echoed.
+MAX_CATEGORY_LENGTH = 100
+# Long enough for any CRM's key; short enough that an echo cannot be abused.
+MAX_ACCOUNT_ID_LENGTH = 64
 # Default cap on accounts per request (the service reads CHURN_MAX_ACCOUNTS).
 MAX_ACCOUNTS_PER_REQUEST = 1_000
 
@@ -38,6 +42,7 @@ def _field(spec: FeatureSpec) -> tuple[Any, Any]:
     if spec.kind == "categorical":
         annotation: Any = str
         constraints["min_length"] = 1
+        constraints["max_length"] = MAX_CATEGORY_LENGTH
     else:
         annotation = float
         # JSON parsing accepts Infinity and NaN; neither is a feature value. Strict
@@ -61,6 +66,7 @@ class _AccountBase(BaseModel):
     account_id: str = Field(
         ...,
         min_length=1,
+        max_length=MAX_ACCOUNT_ID_LENGTH,
         description="Your identifier of the account.",
         examples=["A000123"],
     )
@@ -72,7 +78,9 @@ def _generic_field(kind: str, name: str) -> tuple[Any, Any]:
         return float | None, Field(
             None, strict=True, allow_inf_nan=False, ge=-VALUE_LIMIT, le=VALUE_LIMIT
         )
-    return str | None, Field(None, description=f"Category of {name}.")
+    return str | None, Field(
+        None, max_length=MAX_CATEGORY_LENGTH, description=f"Category of {name}."
+    )
 
 
 def account_features_model(

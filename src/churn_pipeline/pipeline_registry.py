@@ -19,6 +19,8 @@ _EVENT_HISTORY = (
     "explanation",
     "scoring",
     "reporting",
+    # Last: scores with the champion the run may just have promoted.
+    "daily_scoring",
 )
 INPUT_KINDS: dict[str, tuple[str, ...]] = {
     # Raw event tables: validate, point-in-time features, time-ordered split.

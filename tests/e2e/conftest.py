@@ -70,7 +70,10 @@ def pipeline_runs(client: MlflowClient, experiment_name: str) -> list[Run]:
 
 
 def run_kedro(
-    project: Path, pipeline: str | None = None, env: str | None = None
+    project: Path,
+    pipeline: str | None = None,
+    env: str | None = None,
+    params: dict | None = None,
 ) -> None:
     """Run a pipeline of the project the way `kedro run` does."""
     # kedro-mlflow's hook is a process-wide singleton that keeps the last run id
@@ -78,7 +81,9 @@ def run_kedro(
     # a fresh process each time, so start each in-process run equally clean.
     mlflow_hook.run_id = None
     bootstrap_project(project)
-    with KedroSession.create(project_path=project, env=env) as session:
+    with KedroSession.create(
+        project_path=project, env=env, runtime_params=params
+    ) as session:
         session.run(pipeline_names=[pipeline] if pipeline else None)
 
 

@@ -41,6 +41,9 @@ def running_server(
         "MLFLOW_TRACKING_URI": project.tracking_uri,
         "CHURN_MODEL_URI": "models:/churn-model@champion",
         "BENTOML_HOME": str(home),
+        # The project's own online store and prediction log, never the repo's.
+        "CHURN_FEATURE_REPO": str(project.path / "data/06_models/feature_repo"),
+        "CHURN_PREDICTION_LOG_DIR": str(home / "prediction_log"),
         **environment,
     }
     bentoml = Path(sys.executable).with_name("bentoml")

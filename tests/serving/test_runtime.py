@@ -9,16 +9,18 @@ import weakref
 import pytest
 from serving.runtime import (
     freeze_startup_objects,
+    header_timeout_s,
     max_requests_per_connection,
     service_config,
     whole_number_setting,
 )
 
 
-def test_defaults_one_worker_and_no_spans_around_predict():
+def test_defaults_two_workers_and_no_spans_around_predict():
+    """Two workers: one answers while the supervisor restarts the other."""
     assert service_config({}) == {
         "traffic": {"timeout": 60},
-        "workers": 1,
+        "workers": 2,
         "tracing": {"excluded_urls": ["/predict"]},
     }
 
@@ -68,6 +70,20 @@ def test_bad_max_requests_per_connection_names_the_variable(value):
         ValueError, match=r"CHURN_MAX_REQUESTS_PER_CONNECTION must be a whole number"
     ):
         max_requests_per_connection({"CHURN_MAX_REQUESTS_PER_CONNECTION": value})
+
+
+@pytest.mark.parametrize(("value", "expected"), [(None, 10), ("1", 1), ("30", 30)])
+def test_header_timeout_comes_from_the_environment(value, expected):
+    environ = {} if value is None else {"CHURN_HEADER_TIMEOUT_S": value}
+    assert header_timeout_s(environ) == expected
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "2.5", "soon", ""])
+def test_bad_header_timeout_names_the_variable(value):
+    with pytest.raises(
+        ValueError, match=r"CHURN_HEADER_TIMEOUT_S must be a whole number >= 1"
+    ):
+        header_timeout_s({"CHURN_HEADER_TIMEOUT_S": value})
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""The demo_data pipeline (opt-in: ``kedro run --pipeline demo_data``)."""
+"""The demo_data pipeline (opt-in: ``kedro run --pipelines demo_data``)."""
 
 from kedro.pipeline import Node, Pipeline
 

@@ -1,0 +1,54 @@
+"""Score every active account as of the newest data with the registered champion."""
+
+from kedro.pipeline import Node, Pipeline
+
+from churn_pipeline.pipelines.daily_scoring.nodes import (
+    build_current_features,
+    record_score_history,
+    score_current,
+)
+from churn_pipeline.pipelines.scoring.nodes import export_scored_list
+
+
+def create_pipeline(**kwargs: object) -> Pipeline:
+    """Create the daily_scoring pipeline."""
+    return Pipeline(
+        [
+            Node(
+                func=build_current_features,
+                inputs=[
+                    "accounts",
+                    "subscription_events",
+                    "usage",
+                    "tickets",
+                    "invoices",
+                    "nps_responses",
+                    "params:scoring",
+                    "params:feature_engineering",
+                ],
+                # Saved as the feature store's offline source and online store.
+                outputs="current_features",
+                name="build_current_features_node",
+            ),
+            Node(
+                func=score_current,
+                # The decision orders this after registration in `kedro run`:
+                # the champion is loaded once the alias may have moved.
+                inputs=["champion", "current_features", "champion_decision"],
+                outputs="daily_scores",
+                name="score_current_node",
+            ),
+            Node(
+                func=export_scored_list,
+                inputs="daily_scores",
+                outputs="daily_scores_csv",
+                name="export_daily_scores_node",
+            ),
+            Node(
+                func=record_score_history,
+                inputs="daily_scores",
+                outputs="score_history",
+                name="record_score_history_node",
+            ),
+        ]
+    )

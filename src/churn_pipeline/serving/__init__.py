@@ -1,0 +1,1 @@
+"""The service's own parts: lookups by id, the champion it follows, its log."""

@@ -1,0 +1,145 @@
+"""Daily scoring: features as of one day, scored by the champion, and the history."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from kedro.io import DataCatalog, MemoryDataset
+from kedro.runner import SequentialRunner
+from tests.models import synthetic
+
+from churn_pipeline.features import feature_names
+from churn_pipeline.pipelines.daily_scoring.nodes import (
+    build_current_features,
+    record_score_history,
+    score_current,
+)
+from churn_pipeline.pipelines.feature_engineering import create_pipeline
+from churn_pipeline.registry import ServedModel
+from churn_pipeline.scoring import ScoringPolicy, score_accounts
+
+PARAMS = {
+    "horizon_days": 28,
+    "observation_end": "2024-03-10",
+    "min_history_days": 0,
+    "max_snapshots": 3,
+    "key_feature_columns": [
+        "uses_reports",
+        "uses_dashboards",
+        "uses_integrations",
+        "uses_automations",
+    ],
+}
+TABLES = (
+    "accounts",
+    "subscription_events",
+    "usage",
+    "tickets",
+    "invoices",
+    "nps_responses",
+)
+
+
+def _current(raw_tables: dict[str, pd.DataFrame], as_of: str | None) -> pd.DataFrame:
+    frames = [raw_tables[name] for name in TABLES]
+    return build_current_features(*frames, {"as_of": as_of}, PARAMS)
+
+
+def _training_table(raw_tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    catalog = DataCatalog(
+        {name: MemoryDataset(frame) for name, frame in raw_tables.items()}
+        | {"params:feature_engineering": MemoryDataset(PARAMS)}
+    )
+    SequentialRunner().run(create_pipeline(), catalog)
+    return catalog.load("model_input_table")
+
+
+def test_features_equal_the_training_features_of_that_day(raw_tables) -> None:
+    current = _current(raw_tables, "2024-03-10")
+    training = _training_table(raw_tables)
+    same_day = training[training["as_of_date"] == pd.Timestamp("2024-03-10")]
+    assert list(current.columns) == ["account_id", "as_of_date", *feature_names()]
+    pd.testing.assert_frame_equal(
+        current.reset_index(drop=True),
+        same_day[current.columns].reset_index(drop=True),
+        check_dtype=False,
+    )
+
+
+def test_default_date_is_the_newest_data(raw_tables) -> None:
+    current = _current(raw_tables, None)
+    newest = max(
+        raw_tables["usage"]["usage_date"].max(),
+        raw_tables["invoices"]["invoice_date"].max(),
+        raw_tables["subscription_events"]["event_date"].max(),
+    ).normalize()
+    assert set(current["as_of_date"]) == {newest}
+    # Only accounts active that day: A2 cancelled on it.
+    assert "A2" not in set(current["account_id"])
+
+
+@pytest.mark.parametrize(
+    ("as_of", "message"),
+    [
+        ("2099-01-01", r"after the newest data"),
+        ("not-a-date", r"scoring\.as_of must be a date YYYY-MM-DD"),
+    ],
+)
+def test_impossible_dates_are_refused(raw_tables, as_of: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        _current(raw_tables, as_of)
+
+
+@pytest.fixture(scope="module")
+def champion() -> ServedModel:
+    policy = ScoringPolicy.from_params(
+        synthetic.SCORING_PARAMS, synthetic.PROFIT_PARAMS
+    )
+    return ServedModel(
+        model=synthetic.fitted_model(),
+        policy=policy,
+        uri="models:/churn-model@champion",
+        name="churn-model",
+        version="7",
+        alias="champion",
+        metrics={},
+    )
+
+
+def test_scores_with_the_champion_and_its_registered_policy(champion) -> None:
+    features = synthetic.holdout_table().head(60).reset_index(drop=True)
+    scores = score_current(champion, features, {"promoted": False})
+    expected = score_accounts(champion.model, features, champion.policy)
+    merged = scores.merge(expected, on="account_id", suffixes=("", "_expected"))
+    assert len(merged) == 60
+    np.testing.assert_array_equal(
+        merged["churn_probability"], merged["churn_probability_expected"]
+    )
+    assert scores["churn_probability"].is_monotonic_decreasing
+    assert set(scores["model_version"]) == {"7"}
+    assert set(scores["model_name"]) == {"churn-model"}
+    assert scores.columns[1] == "as_of_date"
+    assert scores["scored_at"].dt.tz is not None
+
+
+def test_history_partition_is_new_for_every_run(champion) -> None:
+    features = synthetic.holdout_table().head(10).reset_index(drop=True)
+    first = record_score_history(score_current(champion, features))
+    second = record_score_history(score_current(champion, features))
+    assert first.keys() != second.keys()
+    ((name, rows),) = first.items()
+    as_of = pd.Timestamp(features["as_of_date"].max()).strftime("%Y-%m-%d")
+    assert name.startswith(f"as_of={as_of}/scored_at=")
+    assert list(rows.columns) == [
+        "account_id",
+        "as_of_date",
+        "model_name",
+        "model_version",
+        "churn_probability",
+        "risk_band",
+        "recommended_action",
+        "contact",
+        "scored_at",
+    ]
+    assert len(rows) == 10
