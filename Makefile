@@ -74,7 +74,7 @@ run: data  ## Validate, build features, train, evaluate, register, explain, scor
 score: install  ## Daily job: score every active account with the champion, refresh the online store
 	$(BIN)/kedro run --pipelines daily_scoring
 
-test: install-dev browser redis  ## Lint and run the whole test suite
+test: install-dev browser redis loadgen  ## Lint and run the whole test suite
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest

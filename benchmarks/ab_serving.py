@@ -3,18 +3,20 @@
 On a shared 2-core VM, throughput moves by a quarter between two identical runs
 minutes apart, so two settings measured one after the other (or on different
 days) cannot be told apart. This starts one server per setting, both serving
-the champion side by side, and runs the same closed-loop load against each in
-turn, flipping the order every round, so slow drift in the machine hits both
-alike. It reports each setting's per-round results, their medians, how many
-rounds each won and the ratios, in ``benchmarks/results/serving_ab.json``.
+the champion side by side, and runs the serving benchmark's closed-loop hey
+load (:func:`benchmarks.loadgen.closed_loop`) against each in turn, flipping
+the order every round, so slow drift in the machine hits both alike. It
+reports each setting's per-round results, their medians, how many rounds each
+won and the ratios, in ``benchmarks/results/serving_ab.json``.
 
 Run (after ``make run``) as ``make bench-serving-ab AB_A=... AB_B=...``, or::
 
-    MLFLOW_TRACKING_URI=sqlite:///mlflow.db .venv/bin/python -m benchmarks.ab_serving \\
+    .venv/bin/python -m benchmarks.ab_serving \\
         --a CHURN_BATCH_WAIT_TURNS=16 --b CHURN_BATCH_WAIT_TURNS=0 --rounds 8
 
 Each setting is a comma-separated list of environment variables for the server
-(see ``serving/service.py`` for the ones it reads).
+(docs/serving.md lists the ones it reads). ``--by-id`` sends the account's id
+alone (features from the online store) instead of its full feature vector.
 """
 
 from __future__ import annotations
@@ -31,24 +33,20 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from serving.runtime import WORKERS_ENV
+
 from benchmarks import loadgen
 from benchmarks.bench_serving import (
     DEFAULT_MODEL_URI,
     DEFAULT_TRACKING_URI,
-    REQUEST_TIMEOUT_S,
     ROOT,
-    SCORING_SNAPSHOTS,
-    RunSettings,
     Scenario,
-    load_champion,
-    load_records,
-    loadgen_pool,
-    request_bodies,
-    running_server,
+    Settings,
+    load_inputs,
+    request_body,
     scenario_result,
-    tree_readings,
 )
-from benchmarks.machine import machine_info
+from benchmarks.machine import machine_info, serve, tree_cpu_s
 from benchmarks.results_file import write_json
 
 logger = logging.getLogger("benchmarks.ab_serving")
@@ -87,26 +85,26 @@ def round_order(round_index: int) -> tuple[str, ...]:
     return LABELS if round_index % 2 == 0 else LABELS[::-1]
 
 
-def run_summary(
-    run: Mapping[str, Any], concurrency: int, server_cpu_s: float
-) -> dict[str, Any]:
-    """The serving benchmark's summary of a one-account run, plus server CPU."""
-    result = scenario_result(run, Scenario("single", 1, concurrency))
-    answered = run["requests"] + run["warmup_requests"] + run["drained_requests"]
-    # Warm-up and drain included: the CPU counters cover the whole run.
-    result["server_cpu_ms_per_request"] = (
-        round(server_cpu_s / answered * 1000, 3) if answered else None
-    )
-    return result
+def run_summary(run: Mapping[str, Any], server_cpu_s: float) -> dict[str, Any]:
+    """A closed-loop run's summary plus the server's CPU per answered request.
+
+    The CPU counters cover the warm-up too, so its requests count as answered.
+    """
+    answered = run["requests"] + run.get("warmup_requests", 0)
+    return {
+        **run,
+        "server_cpu_ms_per_request": (
+            round(server_cpu_s / answered * 1000, 3) if answered else None
+        ),
+    }
 
 
 def compare(rounds: Mapping[str, Sequence[Mapping[str, Any]]]) -> dict[str, Any]:
     """Medians, rounds won by ``a``, ratios ``a / b`` and each one's slowest request.
 
     A round is won by the setting better on that key in that round (ties go to
-    neither). The slowest request is reported apart because rare stalls (a
-    full garbage collection every few tens of seconds) hit a few rounds hard
-    and vanish from the medians.
+    neither). The slowest request is reported apart because rare stalls hit a
+    few rounds hard and vanish from the medians.
 
     Raises:
         ValueError: If the settings have different numbers of rounds.
@@ -142,11 +140,6 @@ def _better(key: str, value: float, other: float) -> bool:
     return value > other if key in _HIGHER_IS_BETTER else value < other
 
 
-def _cpu_seconds(pid: int) -> float:
-    times = tree_readings(pid, lambda process: process.cpu_times())
-    return sum(t.user + t.system for t in times)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the A/B and write its JSON result."""
     args = _parser().parse_args([] if argv is None else argv)
@@ -156,53 +149,47 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     logging.getLogger("httpx").setLevel(logging.WARNING)
     os.environ.setdefault("MLFLOW_TRACKING_URI", DEFAULT_TRACKING_URI)
+    if args.workers:
+        os.environ[WORKERS_ENV] = str(args.workers)
+    loadgen.hey_binary()
     settings = {"a": parse_setting(args.a), "b": parse_setting(args.b)}
-    served = load_champion(args.model_uri)
-    columns = list(served.model.feature_names_in_)
-    records = load_records(SCORING_SNAPSHOTS, columns)
-    bodies = request_bodies("bentoml", records, columns, 1)
-    run_settings = RunSettings(
-        duration_s=args.duration,
-        warmup_s=args.warmup,
-        max_requests=10**7,
-        startup_timeout_s=args.startup_timeout,
-        workers=args.workers,
-    )
+    inputs = load_inputs(args.model_uri, args.account)
+    scenario = Scenario("ab", 1, args.concurrency, by_id=args.by_id)
     rounds: dict[str, list[dict[str, Any]]] = {label: [] for label in LABELS}
     started_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     with (
-        tempfile.TemporaryDirectory() as scratch,
-        contextlib.ExitStack() as servers_stack,
-        loadgen_pool() as pool,
+        tempfile.TemporaryDirectory(prefix="bench-ab-") as scratch,
+        contextlib.ExitStack() as stack,
     ):
+        body_file = Path(scratch) / "body.json"
+        body_file.write_bytes(request_body("bentoml", scenario, inputs))
         servers = {
-            label: servers_stack.enter_context(
-                running_server(
+            label: stack.enter_context(
+                serve(
                     "bentoml",
-                    served.uri,
-                    Path(scratch) / f"{label}.log",
-                    run_settings,
-                    environment=settings[label],
+                    inputs.served.uri,
+                    scratch=Path(scratch),
+                    extra_env=settings[label],
+                    startup_timeout_s=args.startup_timeout,
+                    label=label,
                 )
             )
             for label in LABELS
         }
         for index in range(args.rounds):
             for label in round_order(index):
-                server = servers[label]
-                cpu_before = _cpu_seconds(server.process.pid)
-                run = pool.submit(
-                    loadgen.closed_loop,
-                    server.url + "/predict",
-                    bodies,
+                pid = servers[label].process.pid
+                cpu_before = tree_cpu_s(pid)
+                run = loadgen.closed_loop(
+                    servers[label].url + "/predict",
+                    body_file,
                     concurrency=args.concurrency,
                     duration_s=args.duration,
                     warmup_s=args.warmup,
-                    max_requests=run_settings.max_requests,
-                    timeout_s=REQUEST_TIMEOUT_S,
-                ).result()
+                    max_requests=Settings.max_requests,
+                )
                 result = run_summary(
-                    run, args.concurrency, _cpu_seconds(server.process.pid) - cpu_before
+                    scenario_result(run, scenario), tree_cpu_s(pid) - cpu_before
                 )
                 rounds[label].append(result)
                 logger.info("round %d %s %s: %s", index, label, settings[label], result)
@@ -212,12 +199,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         {
             "benchmark": "serving_ab",
             "started_at": started_at,
-            "model_uri": served.uri,
-            "model_version": served.version,
+            "model_uri": inputs.served.uri,
+            "model_version": inputs.served.version,
             "settings": settings,
+            "account_id": inputs.account["account_id"],
+            "body": "the account's id alone" if args.by_id else "its feature vector",
             "concurrency": args.concurrency,
-            "workers": args.workers,
+            "workers": os.environ.get(WORKERS_ENV, "service default"),
             "duration_s": args.duration,
+            "load_generator": "hey (Debian package)",
             **comparison,
             "runs": rounds,
             "machine": machine_info(),
@@ -232,9 +222,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--a", required=True, help="setting A: NAME=value,...")
     parser.add_argument("--b", required=True, help="setting B: NAME=value,...")
     parser.add_argument("--model-uri", default=DEFAULT_MODEL_URI)
+    parser.add_argument("--account", help="account sent (default: top scored)")
+    parser.add_argument("--by-id", action="store_true", help="send the id alone")
     parser.add_argument("--rounds", type=int, default=8)
     parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, help="CHURN_WORKERS of both servers")
     parser.add_argument("--duration", type=float, default=8.0)
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--startup-timeout", type=float, default=240.0)

@@ -1,429 +1,422 @@
-"""HTTP load generator for the serving benchmark (runs in its own process).
+"""The serving benchmark's load generator: ``hey`` runs, and reading them back.
 
-Two modes, both bounded in time and in requests:
-
-- :func:`closed_loop`: ``concurrency`` clients, each sending its next request
-  as soon as the previous one is answered, each on its own keep-alive
-  connection.
-  Once ``warmup_s`` has passed and every client has had an answer (a slow
-  server's queue is then in steady state), a measurement window of
-  ``duration_s`` counts the requests that *complete* inside it; when the
-  window ends (or ``max_requests`` completed in it) no new request starts and
-  the ones in flight are waited for, so the next scenario finds an idle
-  server. Errors
-  (non-2xx answers and transport errors) are counted over the whole run,
-  warm-up and drain included.
-- :func:`open_loop`: requests start at a steady ``rate`` whatever the answers
-  take, for ``duration_s``; a start is skipped (and counted) when
-  ``max_in_flight`` requests are already waiting, so an overloaded server
-  shows up as skipped starts and long latencies rather than an unbounded queue.
-
-Both return plain dicts (picklable, JSON-ready): latencies in milliseconds of
-the counted requests, error counts and samples, and the measured durations.
-The request bodies are given already encoded, so building them costs nothing
-while measuring.
-
-The client is a minimal HTTP/1.1 one over asyncio streams (:class:`Connection`)
-rather than ``httpx``: on the 2-core benchmark machine the load generator
-shares the cores with the server, and ``httpx.AsyncClient`` spent ~2.2 ms of
-CPU per request (a whole core at 460 requests/s, more than the server it
-measured) against ~0.2 ms here. It sends ``POST`` with ``Content-Length``,
-keeps the connection alive and reads ``Content-Length`` or chunked answers,
-which is all the benchmarked servers need.
+``hey`` (Debian's package, ``make loadgen``) is compiled, closed-loop, one
+keep-alive connection per worker, and uses little CPU per request. It runs
+with ``-o csv``, which lists every answered request (total time, status and
+start offset, to 0.1 ms) but leaves out requests that got no answer at all
+(transport errors): measured runs therefore send a fixed number of requests
+(``-n``), and the shortfall is their count.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
+import contextlib
+import csv
+import io
+import math
+import subprocess
+import tempfile
 import time
-import urllib.parse
-from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
-logger = logging.getLogger("benchmarks.loadgen")
+from benchmarks.machine import tool
 
-JSON_HEADERS = {"content-type": "application/json"}
-MAX_ERROR_SAMPLES = 5
-
-
-class _Tally:
-    """Outcome counts of the requests one run sent."""
-
-    def __init__(self) -> None:
-        self.statuses: Counter[str] = Counter()
-        self.errors = 0
-        self.error_samples: list[str] = []
-
-    def record(self, status: int | None, detail: str = "") -> bool:
-        """Count one answer (``None``: transport error); return whether it is OK."""
-        self.statuses["transport_error" if status is None else str(status)] += 1
-        ok = status is not None and 200 <= status < 300
-        if not ok:
-            self.errors += 1
-            if len(self.error_samples) < MAX_ERROR_SAMPLES:
-                self.error_samples.append(f"{status}: {detail[:300]}")
-        return ok
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "errors": self.errors,
-            "statuses": dict(self.statuses),
-            "error_samples": self.error_samples,
-        }
+HEY = "hey"
+HEY_HINT = "run `make loadgen` (`make test` and `make bench-serving` install it)"
+REQUEST_TIMEOUT_S = 60
 
 
-class HTTPProtocolError(Exception):
-    """An answer that is not the HTTP/1.1 this client reads."""
+def hey_binary() -> str:
+    """The ``hey`` executable.
 
-
-class Connection:
-    """One keep-alive HTTP/1.1 connection that POSTs bodies to one URL.
-
-    Connects on first use, again after any failure, and before sending on a
-    connection the server has closed while it was idle (as servers do after
-    their keep-alive timeout), so a server that closes the connection costs a
-    reconnect, not an error.
+    Raises:
+        ToolMissingError: If hey is not installed.
     """
-
-    def __init__(self, url: str, timeout_s: float) -> None:
-        parts = urllib.parse.urlsplit(url)
-        if parts.scheme != "http" or parts.hostname is None:
-            raise ValueError(f"Need an http:// URL with a host, got {url!r}")
-        self.host = parts.hostname
-        self.port = parts.port or 80
-        self.timeout_s = timeout_s
-        target = parts.path or "/"
-        if parts.query:
-            target += "?" + parts.query
-        self._head = (
-            f"POST {target} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
-            "Content-Type: application/json\r\nContent-Length: "
-        ).encode("ascii")
-        self._reader: asyncio.StreamReader | None = None
-        self._writer: asyncio.StreamWriter | None = None
-
-    async def post(self, body: bytes) -> tuple[int, bytes]:
-        """Send ``body``; return the status code and the answer's body.
-
-        Raises:
-            OSError, asyncio.IncompleteReadError, TimeoutError or
-            HTTPProtocolError: The exchange failed (the connection is closed).
-        """
-        try:
-            async with asyncio.timeout(self.timeout_s):
-                return await self._exchange(body)
-        except BaseException:
-            self.close()
-            raise
-
-    async def _exchange(self, body: bytes) -> tuple[int, bytes]:
-        if self._reader is not None and self._reader.at_eof():
-            # The server closed it while idle (a keep-alive timeout): sending
-            # on it would read an empty answer. Clients reconnect here.
-            self.close()
-        if self._writer is None:
-            self._reader, self._writer = await asyncio.open_connection(
-                self.host, self.port
-            )
-        reader, writer = self._reader, self._writer
-        writer.write(self._head + b"%d\r\n\r\n" % len(body) + body)
-        status_line = await reader.readline()
-        fields = status_line.split(None, 2)
-        if len(fields) < 2 or not fields[0].startswith(b"HTTP/1."):
-            raise HTTPProtocolError(f"Bad status line {status_line[:100]!r}")
-        status = int(fields[1])
-        length, chunked, keep_alive = None, False, fields[0] == b"HTTP/1.1"
-        while (line := await reader.readline()) not in (b"\r\n", b"\n"):
-            if not line:
-                raise asyncio.IncompleteReadError(b"", None)
-            name, _, value = line.partition(b":")
-            name, value = name.strip().lower(), value.strip().lower()
-            if name == b"content-length":
-                length = int(value)
-            elif name == b"transfer-encoding":
-                chunked = b"chunked" in value
-            elif name == b"connection":  # overrides the version's default
-                keep_alive = value == b"keep-alive" or (
-                    keep_alive and value != b"close"
-                )
-        if chunked:
-            content = await self._read_chunks(reader)
-        elif length is not None:
-            content = await reader.readexactly(length)
-        else:  # the body runs to the end of the connection
-            content, keep_alive = await reader.read(), False
-        if not keep_alive:
-            self.close()
-        return status, content
-
-    @staticmethod
-    async def _read_chunks(reader: asyncio.StreamReader) -> bytes:
-        parts = []
-        while size := int((await reader.readline()).split(b";")[0], 16):
-            parts.append(await reader.readexactly(size))
-            await reader.readexactly(2)
-        while await reader.readline() not in (b"\r\n", b"\n", b""):
-            pass  # trailer fields
-        return b"".join(parts)
-
-    def close(self) -> None:
-        """Drop the connection (the next request reconnects)."""
-        if self._writer is not None:
-            self._writer.close()
-        self._reader = self._writer = None
+    return tool(HEY, HEY_HINT)
 
 
-async def _send(
-    connection: Connection, body: bytes, tally: _Tally
-) -> tuple[bool, float]:
-    """POST one body; return whether it succeeded and its latency in ms."""
-    began = time.perf_counter()
+def hey_version() -> str | None:
+    """The installed Debian package's version of hey (hey itself prints none)."""
     try:
-        status, content = await connection.post(body)
-        detail = content.decode("utf-8", "replace") if status >= 300 else ""
-    except (
-        OSError,
-        asyncio.IncompleteReadError,
-        HTTPProtocolError,
-        ValueError,
-    ) as error:
-        status, detail = None, f"{type(error).__name__}: {error}"
-    latency_ms = (time.perf_counter() - began) * 1000.0
-    return tally.record(status, detail), latency_ms
+        done = subprocess.run(
+            ["dpkg-query", "-W", "-f=${Version}", HEY],
+            check=False,
+            capture_output=True,
+            text=True,
+        )
+    except OSError:  # not a Debian system
+        return None
+    return (done.stdout.strip() or None) if done.returncode == 0 else None
+
+
+# -- hey ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One answered request of a hey run."""
+
+    latency_ms: float
+    status: int
+    offset_s: float
+
+
+def hey_command(
+    url: str,
+    body_file: Path,
+    *,
+    concurrency: int,
+    requests: int | None = None,
+    duration_s: float | None = None,
+    rate_per_worker: float | None = None,
+    timeout_s: int = REQUEST_TIMEOUT_S,
+) -> list[str]:
+    """``hey`` POSTing ``body_file`` as JSON: ``requests`` of them or for a time.
+
+    Raises:
+        ValueError: Unless exactly one of ``requests`` and ``duration_s`` is given.
+    """
+    if (requests is None) == (duration_s is None):
+        raise ValueError("Give either requests or duration_s")
+    command = [hey_binary(), "-c", str(concurrency), "-m", "POST"]
+    command += ["-T", "application/json", "-D", str(body_file), "-o", "csv"]
+    command += ["-t", str(timeout_s)]
+    if requests is not None:
+        command += ["-n", str(requests)]
+    else:
+        command += ["-z", f"{duration_s:g}s"]
+    if rate_per_worker:
+        command += ["-q", f"{rate_per_worker:g}"]
+    return [*command, url]
+
+
+def parse_csv(text: str) -> list[Answer]:
+    """The answered requests of hey's ``-o csv`` output.
+
+    Raises:
+        ValueError: If the text is not hey's CSV.
+    """
+    rows = csv.DictReader(io.StringIO(text.strip()))
+    if rows.fieldnames is None or "response-time" not in rows.fieldnames:
+        raise ValueError(f"Not hey's CSV output: {text[:200]!r}")
+    return [
+        Answer(
+            latency_ms=round(float(row["response-time"]) * 1000.0, 1),
+            status=int(row["status-code"]),
+            offset_s=float(row["offset"]),
+        )
+        for row in rows
+    ]
+
+
+@contextlib.contextmanager
+def hey(command: Sequence[str]) -> Iterator[HeyRun]:
+    """Start ``command`` (see :func:`hey_command`); its answers once it is done.
+
+    The ``with`` body runs while hey does (the soak samples the server's memory
+    there); leaving it waits for hey to finish, or kills hey on an exception.
+
+    Raises:
+        RuntimeError: If hey fails.
+    """
+    with tempfile.TemporaryFile("w+") as output:
+        process = subprocess.Popen(
+            list(command),
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        run = HeyRun(process)
+        try:
+            yield run
+        except BaseException:
+            process.kill()
+            process.communicate()
+            raise
+        _, stderr = process.communicate()
+        if process.returncode != 0:
+            raise RuntimeError(f"hey failed ({process.returncode}): {stderr[-2000:]}")
+        output.seek(0)
+        run.answers = parse_csv(output.read())
+
+
+@dataclass
+class HeyRun:
+    """A running hey process; its answers once it is done."""
+
+    process: subprocess.Popen[str]
+    answers: list[Answer] | None = None
+
+    def running(self, wait_s: float) -> bool:
+        """Whether hey still runs after waiting up to ``wait_s`` for it."""
+        try:
+            self.process.wait(timeout=wait_s)
+        except subprocess.TimeoutExpired:
+            return True
+        return False
+
+
+def run_hey(command: Sequence[str]) -> list[Answer]:
+    """Run ``command`` to the end and read its answers."""
+    with hey(command) as run:
+        pass
+    assert run.answers is not None
+    return run.answers
+
+
+@dataclass
+class Measured:
+    """One body's measured hey runs, their answers laid end to end in time."""
+
+    answers: list[Answer] = field(default_factory=list)
+    sent: int = 0
+    window_s: float = 0.0
+    warmup_requests: int = 0
+    hey_runs: int = 0
+
+    def summary(self) -> dict[str, Any]:
+        """:func:`summarise` of all answers, with warm-up requests and hey runs."""
+        return {
+            **summarise(self.answers, sent=self.sent),
+            "warmup_requests": self.warmup_requests,
+            "hey_runs": self.hey_runs,
+        }
 
 
 def closed_loop(
     url: str,
-    bodies: Sequence[bytes],
+    body_file: Path,
     *,
     concurrency: int,
     duration_s: float,
     warmup_s: float,
     max_requests: int,
-    timeout_s: float = 120.0,
+    into: Measured | None = None,
 ) -> dict[str, Any]:
-    """``concurrency`` clients sending ``bodies`` in turn; see the module doc.
+    """A warm-up for ``warmup_s``, then about ``duration_s`` of measured load.
+
+    Measured runs send a fixed number of requests, so that the unanswered ones
+    can be counted: the last throughput seen times the seconds still to go (a
+    multiple of ``concurrency``), again until 80 % of ``duration_s`` is
+    measured or ``max_requests`` are sent.
+
+    Args:
+        into: Earlier runs of the same body to add these to.
 
     Returns:
-        ``latencies_ms`` of the requests completed in the window (successful
-        or not), ``requests`` (their number), ``window_s``, ``warmup_requests``,
-        ``drained_requests``, ``errors``, ``statuses`` and ``error_samples``.
+        The :meth:`Measured.summary` of these runs (and ``into``'s).
     """
-    return asyncio.run(
-        _closed_loop(
-            url, bodies, concurrency, duration_s, warmup_s, max_requests, timeout_s
+    measured = into if into is not None else Measured()
+    warm = run_hey(
+        hey_command(url, body_file, concurrency=concurrency, duration_s=warmup_s)
+    )
+    measured.warmup_requests += len(warm)
+    rate = len(warm) / max(window_s(warm), 1e-3)
+    began, sent = measured.window_s, 0
+    while measured.window_s - began < 0.8 * duration_s and sent < max_requests:
+        count = requests_for(
+            rate,
+            duration_s - (measured.window_s - began),
+            concurrency,
+            max_requests - sent,
         )
-    )
+        got = run_hey(
+            hey_command(url, body_file, concurrency=concurrency, requests=count)
+        )
+        sent += count
+        measured.sent += count
+        measured.hey_runs += 1
+        if not got:  # nothing answered: no throughput to go on
+            break
+        start = min(a.offset_s for a in got) - measured.window_s
+        measured.answers += [replace(a, offset_s=a.offset_s - start) for a in got]
+        rate = len(got) / max(window_s(got), 1e-3)
+        measured.window_s += window_s(got)
+    return measured.summary()
 
 
-async def _closed_loop(
-    url: str,
-    bodies: Sequence[bytes],
-    concurrency: int,
+def alternating(
+    runs: Mapping[str, tuple[str, Path, int]],
+    *,
+    rounds: int,
     duration_s: float,
     warmup_s: float,
     max_requests: int,
-    timeout_s: float,
-) -> dict[str, Any]:
-    if not bodies or concurrency < 1:
-        raise ValueError("Need request bodies and at least one client")
-    tally = _Tally()
-    latencies: list[float] = []
-    counts = {"warmup": 0, "drained": 0, "sent": 0}
-    began = time.perf_counter()
-    warm_until = began + warmup_s
-    # The window opens once warm-up time has passed *and* every client has had
-    # an answer, so the queue a slow server builds up is in steady state.
-    window: dict[str, float] = {}
-    answered: set[int] = set()
-    opened = asyncio.Event()
-    stop = asyncio.Event()
+) -> dict[str, dict[str, Any]]:
+    """Closed-loop runs of several bodies taking turns, ``duration_s`` each in all.
 
-    def close(now: float) -> None:
-        if not stop.is_set():
-            window["closed"] = min(now, window["end"])
-            stop.set()
+    Each of ``rounds`` rounds runs every body for ``duration_s / rounds``; the
+    order flips every round (A B, B A, A B, ...), so a machine that gets
+    busier or quieter meanwhile weighs on each alike. Warm-ups after the
+    first round last at most a second.
 
-    async def client_loop(index: int) -> None:
-        connection = Connection(url, timeout_s)
-        try:
-            await requests_of(index, connection)
-        finally:
-            connection.close()
-
-    async def requests_of(index: int, connection: Connection) -> None:
-        while not stop.is_set():
-            body = bodies[counts["sent"] % len(bodies)]
-            counts["sent"] += 1
-            _, latency_ms = await _send(connection, body, tally)
-            now = time.perf_counter()
-            if not opened.is_set():
-                counts["warmup"] += 1
-                answered.add(index)
-                if len(answered) == concurrency and now >= warm_until:
-                    window.update(start=now, end=now + duration_s)
-                    opened.set()
-            elif now <= window["end"] and not stop.is_set():
-                latencies.append(latency_ms)
-                if len(latencies) >= max_requests:
-                    close(now)
-            else:
-                counts["drained"] += 1
-                close(now)
-
-    async def stopper() -> None:
-        await opened.wait()
-        await asyncio.sleep(max(0.0, window["end"] - time.perf_counter()))
-        close(time.perf_counter())
-
-    timer = asyncio.create_task(stopper())
-    await asyncio.gather(*(client_loop(i) for i in range(concurrency)))
-    timer.cancel()
-    return {
-        "latencies_ms": latencies,
-        "requests": len(latencies),
-        "window_s": max(window["closed"] - window["start"], 1e-9),
-        "warmup_requests": counts["warmup"],
-        "warmup_s": window["start"] - began,
-        "drained_requests": counts["drained"],
-        "wall_s": time.perf_counter() - began,
-        **tally.as_dict(),
-    }
-
-
-def open_loop(
-    url: str,
-    bodies: Sequence[bytes],
-    *,
-    rate: float,
-    duration_s: float,
-    max_in_flight: int,
-    interval_s: float = 10.0,
-    timeout_s: float = 120.0,
-) -> dict[str, Any]:
-    """Requests started at ``rate`` per second for ``duration_s``; see the module doc.
+    Args:
+        runs: ``name: (url, body file, concurrency)``.
 
     Returns:
-        ``latencies_ms`` of every answered or failed request, ``requests``,
-        ``skipped`` (starts not made because ``max_in_flight`` were waiting),
-        ``wall_s``, ``errors``, ``statuses``, ``error_samples`` and
-        ``intervals`` (per ``interval_s``: requests completed, errors and
-        latency percentiles of the requests completed in it).
+        ``name:`` the summary of all its rounds, as :func:`closed_loop`'s.
     """
-    return asyncio.run(
-        _open_loop(url, bodies, rate, duration_s, max_in_flight, interval_s, timeout_s)
-    )
+    measured = {name: Measured() for name in runs}
+    names = list(runs)
+    for index in range(rounds):
+        for name in names if index % 2 == 0 else names[::-1]:
+            url, body_file, concurrency = runs[name]
+            closed_loop(
+                url,
+                body_file,
+                concurrency=concurrency,
+                duration_s=duration_s / rounds,
+                warmup_s=warmup_s if index == 0 else min(warmup_s, 1.0),
+                max_requests=max(1, max_requests // rounds),
+                into=measured[name],
+            )
+    return {name: run.summary() for name, run in measured.items()}
 
 
-async def _open_loop(
+def paced(
     url: str,
-    bodies: Sequence[bytes],
-    rate: float,
+    body_file: Path,
+    *,
+    rate_per_s: float,
     duration_s: float,
-    max_in_flight: int,
-    interval_s: float,
-    timeout_s: float,
+    sample: Callable[[], Mapping[str, Any]],
+    samples: int = 10,
+    workers: int = 4,
 ) -> dict[str, Any]:
-    if not bodies or rate <= 0:
-        raise ValueError("Need request bodies and a positive rate")
-    tally = _Tally()
-    done: list[tuple[float, float, bool]] = []  # (completed at, latency, ok)
-    in_flight: set[asyncio.Task] = set()
-    skipped = 0
+    """``rate_per_s`` requests a second for ``duration_s``, sampling meanwhile.
+
+    hey paces each of ``workers`` connections at ``rate_per_s / workers``
+    (``-q``); one still waiting for an answer sends its next request late.
+
+    Returns:
+        :func:`summarise` of the run, the rate, ``sent``, and ``samples``:
+        ``sample()`` with its time ``t_s`` at the start, ``samples`` times
+        during the run and at the end.
+    """
+    sent = requests_for(rate_per_s, duration_s, workers, 10**9)
+    command = hey_command(
+        url,
+        body_file,
+        concurrency=workers,
+        requests=sent,
+        rate_per_worker=rate_per_s / workers,
+    )
     began = time.perf_counter()
-    total = int(duration_s * rate)
 
-    # Idle keep-alive connections; a request takes one or opens a new one,
-    # so at most max_in_flight are ever open.
-    idle: list[Connection] = []
+    def taken() -> dict[str, Any]:
+        return {"t_s": round(time.perf_counter() - began, 1), **sample()}
 
-    async def one(body: bytes) -> None:
-        connection = idle.pop() if idle else Connection(url, timeout_s)
-        ok, latency_ms = await _send(connection, body, tally)
-        done.append((time.perf_counter() - began, latency_ms, ok))
-        idle.append(connection)
-
-    for index in range(total):
-        delay = began + index / rate - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        if len(in_flight) >= max_in_flight:
-            skipped += 1
-            continue
-        task = asyncio.create_task(one(bodies[index % len(bodies)]))
-        in_flight.add(task)
-        task.add_done_callback(in_flight.discard)
-    if in_flight:
-        await asyncio.gather(*in_flight)
-    for connection in idle:
-        connection.close()
-    wall_s = time.perf_counter() - began
+    readings = [taken()]
+    with hey(command) as run:
+        while run.running(max(duration_s / samples, 1.0)):
+            readings.append(taken())
+    readings.append(taken())
+    assert run.answers is not None
     return {
-        "latencies_ms": [latency for _, latency, _ in done],
-        "requests": len(done),
-        "offered": total,
-        "skipped": skipped,
-        "wall_s": wall_s,
-        "intervals": _intervals(done, interval_s),
-        **tally.as_dict(),
+        **summarise(run.answers, sent=sent),
+        "rate_per_s": rate_per_s,
+        "hey_workers": workers,
+        "sent": sent,
+        "samples": readings,
     }
+
+
+def timed_calls(
+    call: Callable[[], Any], *, warmup_s: float, duration_s: float
+) -> dict[str, Any]:
+    """``call()`` over and over in this process: a warm-up, then a timed window.
+
+    One more untimed call comes first: a freshly loaded model compiles on it.
+
+    Returns:
+        :func:`summarise` of the calls in the window (exceptions propagate).
+    """
+    call()
+    answers = []
+    began = end = time.perf_counter()
+    while end - began < warmup_s + duration_s:
+        start = time.perf_counter()
+        call()
+        end = time.perf_counter()
+        if start - began >= warmup_s:
+            answers.append(Answer((end - start) * 1000.0, 200, start - began))
+    return summarise(answers, sent=None)
+
+
+def requests_for(
+    rate_per_s: float, duration_s: float, concurrency: int, max_requests: int
+) -> int:
+    """Requests lasting ``duration_s`` at ``rate_per_s``, a multiple of concurrency.
+
+    hey gives each of its ``concurrency`` workers ``n // concurrency`` requests.
+    """
+    wanted = min(rate_per_s * duration_s, max_requests)
+    return max(concurrency, int(wanted // concurrency) * concurrency)
+
+
+def window_s(answers: Sequence[Answer]) -> float:
+    """Seconds from the first request's start to the last answer."""
+    if not answers:
+        return 0.0
+    first = min(a.offset_s for a in answers)
+    return max(a.offset_s + a.latency_ms / 1000.0 for a in answers) - first
 
 
 def percentile(values: Sequence[float], q: float) -> float:
-    """The ``q``-th percentile (0..100), linear between order statistics.
-
-    The same definition as ``numpy.percentile``'s default, without numpy.
+    """The ``q``-th percentile, interpolated linearly (numpy's default).
 
     Raises:
-        ValueError: If ``values`` is empty or ``q`` is outside 0..100.
+        ValueError: If ``values`` is empty or ``q`` is outside [0, 100].
     """
     if not values:
         raise ValueError("No values")
-    if not 0.0 <= q <= 100.0:
-        raise ValueError(f"Percentile outside 0..100: {q}")
+    if not 0 <= q <= 100:
+        raise ValueError(f"Percentile {q} outside [0, 100]")
     ordered = sorted(values)
-    position = (len(ordered) - 1) * q / 100.0
-    low = int(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+    rank = (len(ordered) - 1) * q / 100.0
+    low, high = math.floor(rank), math.ceil(rank)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
-def latency_summary(latencies_ms: Sequence[float]) -> dict[str, float | None]:
-    """p50/p95/p99/p99.9, mean and max of latencies in ms (``None`` when empty)."""
-    keys = ("p50_ms", "p95_ms", "p99_ms", "p999_ms", "mean_ms", "max_ms")
-    if not latencies_ms:
-        return dict.fromkeys(keys)
-    values = [
-        percentile(latencies_ms, 50),
-        percentile(latencies_ms, 95),
-        percentile(latencies_ms, 99),
-        percentile(latencies_ms, 99.9),
-        sum(latencies_ms) / len(latencies_ms),
-        max(latencies_ms),
-    ]
-    return {key: round(value, 3) for key, value in zip(keys, values, strict=True)}
+def summarise(answers: Sequence[Answer], *, sent: int | None) -> dict[str, Any]:
+    """Latency percentiles (ms), throughput and errors of a run's answers.
 
+    Args:
+        answers: The answered requests.
+        sent: Requests sent, when known: the ones beyond ``answers`` got no
+            answer (transport errors).
 
-def _intervals(
-    done: Sequence[tuple[float, float, bool]], interval_s: float
-) -> list[dict[str, Any]]:
-    """Requests, errors and latency percentiles per ``interval_s`` of completion."""
-    buckets: dict[int, list[tuple[float, bool]]] = {}
-    for completed, latency, ok in done:
-        buckets.setdefault(int(completed // interval_s), []).append((latency, ok))
-    out = []
-    for index in sorted(buckets):
-        rows = buckets[index]
-        summary = latency_summary([latency for latency, _ in rows])
-        out.append(
-            {
-                "t_end_s": round((index + 1) * interval_s, 1),
-                "requests": len(rows),
-                "errors": sum(not ok for _, ok in rows),
-                "p50_ms": summary["p50_ms"],
-                "p99_ms": summary["p99_ms"],
-            }
-        )
-    return out
+    Returns:
+        ``p50_ms`` .. ``max_ms``, ``requests`` (answered), ``requests_per_s``,
+        ``errors`` (non-2xx plus transport errors), ``statuses`` and
+        ``duration_s``.
+    """
+    latencies = [a.latency_ms for a in answers]
+    statuses: dict[str, int] = {}
+    for answer in answers:
+        statuses[str(answer.status)] = statuses.get(str(answer.status), 0) + 1
+    unanswered = max(0, (sent or 0) - len(answers))
+    if unanswered:
+        statuses["transport_error"] = unanswered
+    window = window_s(answers)
+
+    def point(q: float) -> float | None:
+        return round(percentile(latencies, q), 3) if latencies else None
+
+    return {
+        "p50_ms": point(50),
+        "p95_ms": point(95),
+        "p99_ms": point(99),
+        "p999_ms": point(99.9),
+        "max_ms": round(max(latencies), 3) if latencies else None,
+        "mean_ms": round(sum(latencies) / len(latencies), 3) if latencies else None,
+        "requests": len(answers),
+        "requests_per_s": round(len(answers) / window, 2) if window > 0 else None,
+        "errors": unanswered + sum(not 200 <= a.status < 300 for a in answers),
+        "statuses": statuses,
+        "duration_s": round(window, 2),
+    }

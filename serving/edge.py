@@ -1,4 +1,4 @@
-"""The HTTP edge of a BentoML worker: a request-head timeout, and an outer app.
+"""The HTTP edge of a BentoML worker: request-head limits, and an outer app.
 
 BentoML's worker (``_bentoml_impl/worker/service.py``) builds its
 ``uvicorn.Config`` itself, with no way to add options: only the backlog, TLS
@@ -19,9 +19,11 @@ loads by default (``uvicorn.config.HTTP_PROTOCOLS["auto"]``, which names the
 class ``Config(http="auto")`` imports when the worker starts serving): uvicorn's
 own httptools protocol, which closes a connection whose request head (request
 line and headers) is not complete ``header_timeout_s`` after the connection
-opened or the request's first byte arrived, and which calls the app through
-``outer``. A body that trickles in is not covered here: BentoML's traffic
-timeout (``traffic.timeout``) answers 504 when a request has had no answer in
+opened or the request's first byte arrived, refuses (431) a head still not
+complete after ``MAX_HEAD_BYTES``, gives the rest of a body answered early
+``header_timeout_s`` to arrive (or closes), and calls the app through
+``outer``. A body that trickles in before any answer is bounded by BentoML's
+traffic timeout (``traffic.timeout``): 504 when a request has had no answer in
 that time.
 """
 
@@ -41,6 +43,15 @@ from serving.auth import ASGIApp
 
 logger = logging.getLogger(__name__)
 OuterApp = Callable[[ASGIApp, Any], ASGIApp]
+# A request head (request line and headers) is a few KiB; httptools keeps an
+# unfinished header in memory whatever its size, so a head that is still not
+# complete after this many bytes is refused. (Counted per chunk read, so the
+# end of a pipelined request's body may count too: hence the wide margin.)
+MAX_HEAD_BYTES = 1024 * 1024
+_HEAD_TOO_LARGE = (
+    b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
+    b"content-length: 0\r\nconnection: close\r\n\r\n"
+)
 
 
 @dataclass(frozen=True)
@@ -88,7 +99,7 @@ def _outer_app(config: uvicorn.config.Config, app: ASGIApp) -> ASGIApp:
 
 
 class EdgeProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol with a request-head timeout and outer app."""
+    """uvicorn's httptools protocol with request-head limits and an outer app."""
 
     def __init__(
         self,
@@ -101,15 +112,30 @@ class EdgeProtocol(HttpToolsProtocol):
         self.app = _outer_app(config, self.app)
         self.header_timeout_s = _settings.header_timeout_s
         self._head_timer: asyncio.TimerHandle | None = None
+        self._head_bytes = 0
+        self._drain_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         """Start the clock for the first request's head."""
         super().connection_made(transport)
         self._start_head_timer()
 
+    def data_received(self, data: bytes) -> None:
+        """Parse ``data``; refuse a head that grows past ``MAX_HEAD_BYTES``."""
+        super().data_received(data)
+        if self._head_timer is None or self.transport.is_closing():
+            return
+        self._head_bytes += len(data)
+        if self._head_bytes > MAX_HEAD_BYTES:
+            self._stop_head_timer()
+            if self.cycle is None or self.cycle.response_complete:
+                self.transport.write(_HEAD_TOO_LARGE)
+            self.transport.close()
+
     def on_message_begin(self) -> None:
         """Start the clock for a later request's head at its first byte."""
         super().on_message_begin()
+        self._unset_keepalive_if_required()  # not idle: a request has begun
         if self._head_timer is None:
             self._start_head_timer()
 
@@ -118,12 +144,40 @@ class EdgeProtocol(HttpToolsProtocol):
         self._stop_head_timer()
         super().on_headers_complete()
 
+    def on_response_complete(self) -> None:
+        """Give a body still coming ``header_timeout_s`` to arrive, or close.
+
+        After an answer sent before the whole body arrived (413, 415, BentoML's
+        504), uvicorn reads on and drops the rest, keeping the connection for as
+        long as the client trickles it. Closing at once would lose the answer
+        for a client still sending (its kernel discards what it did not read
+        when the reset arrives), so the rest may come for that long.
+        """
+        if not self.pipeline and self.cycle is not None and self.cycle.more_body:
+            self._drain_timer = self.loop.call_later(
+                self.header_timeout_s, self.transport.close
+            )
+        super().on_response_complete()
+
+    def on_message_complete(self) -> None:
+        """Once a body answered early has all arrived, idle as after any answer."""
+        super().on_message_complete()
+        if self._drain_timer is not None:
+            self._drain_timer.cancel()
+            self._drain_timer = None
+            self.timeout_keep_alive_task = self.loop.call_later(
+                self.timeout_keep_alive, self.timeout_keep_alive_handler
+            )
+
     def connection_lost(self, exc: Exception | None) -> None:
-        """Stop the clock."""
+        """Stop the clocks."""
         self._stop_head_timer()
+        if self._drain_timer is not None:
+            self._drain_timer.cancel()
         super().connection_lost(exc)
 
     def _start_head_timer(self) -> None:
+        self._head_bytes = 0
         self._head_timer = self.loop.call_later(
             self.header_timeout_s, self._head_timed_out
         )

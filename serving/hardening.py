@@ -124,7 +124,8 @@ async def _send_json(send: Send, status: int, detail: str, headers: list) -> Non
 class JSONBodyMiddleware:
     """Answer 415 to a POST to ``paths`` whose body is declared as not JSON.
 
-    No ``Content-Type`` at all is taken as JSON, as BentoML does.
+    No ``Content-Type`` at all is taken as JSON, as BentoML does; every
+    ``Content-Type`` given must say JSON.
     """
 
     def __init__(self, app: ASGIApp, *, paths: Iterable[str]) -> None:
@@ -140,9 +141,12 @@ class JSONBodyMiddleware:
         ):
             await self.app(scope, receive, send)
             return
-        declared = dict(scope.get("headers", [])).get(b"content-type")
-        media_type = (declared or b"").decode("latin-1").split(";")[0].strip().lower()
-        if declared is None or media_type == JSON_MEDIA_TYPE:
+        declared = [
+            value.decode("latin-1").split(";")[0].strip().lower()
+            for name, value in scope.get("headers", [])
+            if name.lower() == b"content-type"
+        ]
+        if all(media_type == JSON_MEDIA_TYPE for media_type in declared):
             await self.app(scope, receive, send)
             return
         detail = (
@@ -154,11 +158,15 @@ class JSONBodyMiddleware:
 
 
 def relative_location(location: str) -> str:
-    """``location`` without its scheme and host: a redirect to the same server."""
+    """``location`` without its scheme and host: a redirect to the same server.
+
+    Its path starts with exactly one slash: browsers take ``//host`` (and a
+    backslash in place of either slash) for another host.
+    """
     parts = urlsplit(location)
-    if not (parts.scheme or parts.netloc):
+    if not (parts.scheme or parts.netloc or location.startswith(("/", "\\"))):
         return location
-    relative = parts.path if parts.path.startswith("/") else f"/{parts.path}"
+    relative = "/" + parts.path.lstrip("/\\")
     if parts.query:
         relative += f"?{parts.query}"
     if parts.fragment:

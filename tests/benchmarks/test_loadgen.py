@@ -1,191 +1,262 @@
-"""The load generator's HTTP client and loops, against a real local HTTP server."""
+"""The serving benchmark's load generator: hey's output read back, and hey runs.
+
+The runs go to a small HTTP server in a thread, with a handful of requests.
+hey must be installed (``make test`` installs Debian's package): these tests
+fail, not skip, without it.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import json
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
+import numpy as np
 import pytest
+from benchmarks.loadgen import Answer
 
-from benchmarks import loadgen
+from benchmarks import loadgen, machine
+
+HEADER = (
+    "response-time,DNS+dialup,DNS,Request-write,Response-delay,Response-read,"
+    "status-code,offset"
+)
+HEY_CSV = f"""{HEADER}
+0.0046,0.0004,0.0000,0.0001,0.0035,0.0005,200,0.0008
+0.0063,0.0002,0.0000,0.0000,0.0059,0.0001,503,0.0012
+0.0037,0.0018,0.0000,0.0001,0.0015,0.0002,200,0.1055
+"""
 
 
 class _Handler(BaseHTTPRequestHandler):
-    """Answers by path: ``/ok``, ``/chunked``, ``/close``, ``/error``, ``/garbage``.
-
-    ``/idle-close`` answers as if keeping the connection, then closes it: what a
-    server does to a keep-alive connection left idle past its timeout.
-    """
-
-    protocol_version = "HTTP/1.1"
+    protocol_version = "HTTP/1.1"  # keep-alive, as hey uses it
+    disable_nagle_algorithm = True  # headers and body are written apart
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
-        server: _Server = self.server  # type: ignore[assignment]
-        with server.lock:
-            server.bodies.append(body)
-            server.connections.add(self.client_address)
-        answer = json.dumps({"received": len(body)}).encode()
-        if self.path == "/garbage":
-            self.wfile.write(b"not http at all\r\n\r\n")
-            self.close_connection = True
-            return
-        status = 500 if self.path == "/error" else 200
+        status = 500 if self.path == "/fail" else 200
+        answer = json.dumps({"echo": json.loads(body)}).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
-        if self.path == "/chunked":
-            self.send_header("Transfer-Encoding", "chunked")
-            self.end_headers()
-            for start in range(0, len(answer), 4):
-                piece = answer[start : start + 4]
-                self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
-            self.wfile.write(b"0\r\n\r\n")
-            return
-        if self.path == "/close":
-            self.send_header("Connection", "close")
-        self.close_connection = self.path == "/idle-close"
         self.send_header("Content-Length", str(len(answer)))
         self.end_headers()
         self.wfile.write(answer)
 
-    def log_message(self, *args: object) -> None:  # keep test output clean
+    def log_message(self, *args: object) -> None:
         pass
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.lock = threading.Lock()
-        self.bodies: list[bytes] = []
-        self.connections: set[tuple[str, int]] = set()
+@pytest.fixture(scope="module")
+def url() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
 
 
 @pytest.fixture
-def server() -> Iterator[_Server]:
-    httpd = _Server()
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield httpd
-    httpd.shutdown()
-    httpd.server_close()
+def body(tmp_path: Path) -> Path:
+    path = tmp_path / "body.json"
+    path.write_text('{"accounts": [{"account_id": "A1"}]}')
+    return path
 
 
-def _url(server: _Server, path: str) -> str:
-    return f"http://127.0.0.1:{server.server_address[1]}{path}"
+def test_hey_is_installed() -> None:
+    # Fails with "hey is not installed: run `make loadgen` (`make test` ...)".
+    assert Path(loadgen.hey_binary()).name == "hey"
 
 
-@pytest.mark.parametrize("path", ["/ok", "/chunked", "/close"])
-def test_connection_reads_every_answer_shape(server: _Server, path: str) -> None:
-    async def three_posts() -> list[tuple[int, bytes]]:
-        connection = loadgen.Connection(_url(server, path), timeout_s=5)
-        try:
-            return [await connection.post(b"x" * n) for n in (1, 10, 1000)]
-        finally:
-            connection.close()
-
-    answers = asyncio.run(three_posts())
-    assert [status for status, _ in answers] == [200, 200, 200]
-    assert [json.loads(body)["received"] for _, body in answers] == [1, 10, 1000]
-    assert server.bodies == [b"x", b"x" * 10, b"x" * 1000]
-    # Keep-alive reuses one connection; "Connection: close" forces new ones.
-    assert len(server.connections) == (3 if path == "/close" else 1)
+def test_a_missing_tool_says_how_to_install_it(monkeypatch) -> None:
+    monkeypatch.setattr(machine.shutil, "which", lambda name: None)
+    monkeypatch.setattr(machine.os, "access", lambda path, mode: False)
+    with pytest.raises(machine.ToolMissingError, match="make test"):
+        loadgen.hey_binary()
 
 
-def test_a_connection_the_server_closed_while_idle_is_replaced(
-    server: _Server,
-) -> None:
-    async def twice() -> tuple[int, int]:
-        connection = loadgen.Connection(_url(server, "/idle-close"), timeout_s=5)
-        first, _ = await connection.post(b"{}")
-        await asyncio.sleep(0.2)  # the server's close reaches the client
-        second, _ = await connection.post(b"{}")
-        connection.close()
-        return first, second
-
-    assert asyncio.run(twice()) == (200, 200)
-    assert len(server.connections) == 2
+def test_csv_is_read_per_answered_request() -> None:
+    answers = loadgen.parse_csv(HEY_CSV)
+    assert answers[0] == Answer(latency_ms=4.6, status=200, offset_s=0.0008)
+    assert [a.status for a in answers] == [200, 503, 200]
+    assert loadgen.parse_csv(HEADER) == []
 
 
-def test_connection_refuses_non_http_urls() -> None:
-    with pytest.raises(ValueError, match="http:// URL"):
-        loadgen.Connection("https://127.0.0.1:1/predict", timeout_s=1)
+def test_text_that_is_not_heys_csv_is_refused() -> None:
+    with pytest.raises(ValueError, match="Not hey's CSV"):
+        loadgen.parse_csv("Summary:\n  Total: 1.0 secs\n")
 
 
-def test_closed_loop_counts_requests_and_keeps_connections(server: _Server) -> None:
-    bodies = [b'{"a": 1}', b'{"b": 2}']
-    run = loadgen.closed_loop(
-        _url(server, "/ok"),
-        bodies,
-        concurrency=3,
-        duration_s=0.3,
-        warmup_s=0.05,
-        max_requests=10_000,
-    )
-    assert run["errors"] == 0
-    assert run["requests"] == len(run["latencies_ms"]) > 0
-    assert all(latency > 0 for latency in run["latencies_ms"])
-    sent = run["requests"] + run["warmup_requests"] + run["drained_requests"]
-    assert len(server.bodies) == sent
-    assert set(server.bodies) == set(bodies)
-    assert len(server.connections) == 3
+def test_percentile_matches_numpy() -> None:
+    values = [12.0, 3.0, 7.5, 1.0, 40.0, 9.0, 2.5]
+    for q in (0, 1, 25, 50, 95, 99, 99.9, 100):
+        assert loadgen.percentile(values, q) == pytest.approx(np.percentile(values, q))
+    with pytest.raises(ValueError, match="No values"):
+        loadgen.percentile([], 50)
+    with pytest.raises(ValueError, match="outside"):
+        loadgen.percentile([1.0], 101)
 
 
-def test_closed_loop_stops_at_max_requests(server: _Server) -> None:
-    run = loadgen.closed_loop(
-        _url(server, "/ok"),
-        [b"{}"],
-        concurrency=2,
-        duration_s=30.0,
-        warmup_s=0.0,
-        max_requests=25,
-    )
-    assert run["requests"] == 25
-    assert run["window_s"] < 30.0
+def test_summary_counts_non_2xx_and_unanswered_requests_as_errors() -> None:
+    summary = loadgen.summarise(loadgen.parse_csv(HEY_CSV), sent=5)
+    assert summary["requests"] == 3
+    assert summary["errors"] == 3  # one 503, two sent and never answered
+    assert summary["statuses"] == {"200": 2, "503": 1, "transport_error": 2}
+    # First start 0.0008 s, last answer 0.1055 + 0.0037 s.
+    assert summary["duration_s"] == pytest.approx(0.11, abs=0.01)
+    assert summary["requests_per_s"] == pytest.approx(3 / 0.1084, rel=1e-3)
+    assert summary["p50_ms"] == 4.6
+    assert summary["max_ms"] == 6.3
+
+
+def test_summary_of_nothing_answered() -> None:
+    summary = loadgen.summarise([], sent=4)
+    assert summary["p99_ms"] is None
+    assert summary["requests_per_s"] is None
+    assert summary["errors"] == 4
 
 
 @pytest.mark.parametrize(
-    ("path", "status_key", "sample"),
-    [("/error", "500", "500: {"), ("/garbage", "transport_error", "None: HTTP")],
+    ("rate", "duration", "concurrency", "cap", "expected"),
+    [
+        (100.0, 15.0, 8, 10**6, 1496),  # 1500 rounded down to a multiple of 8
+        (100.0, 15.0, 1, 1000, 1000),  # capped
+        (0.1, 15.0, 8, 10**6, 8),  # at least one per worker
+    ],
 )
-def test_failures_are_counted_not_raised(
-    server: _Server, path: str, status_key: str, sample: str
+def test_measured_runs_send_a_multiple_of_the_concurrency(
+    rate, duration, concurrency, cap, expected
 ) -> None:
+    assert loadgen.requests_for(rate, duration, concurrency, cap) == expected
+
+
+def test_command_posts_the_body_file_as_json(body: Path) -> None:
+    command = loadgen.hey_command(
+        "http://h/p", body, concurrency=4, requests=40, rate_per_worker=2.5
+    )
+    assert command[-1] == "http://h/p"
+    joined = " ".join(command[1:])
+    for part in ("-c 4", "-m POST", "-T application/json", f"-D {body}", "-o csv"):
+        assert part in joined
+    assert "-n 40" in joined
+    assert "-q 2.5" in joined
+    timed = loadgen.hey_command("http://h/p", body, concurrency=1, duration_s=1.5)
+    assert "-z 1.5s" in " ".join(timed)
+    with pytest.raises(ValueError, match="either"):
+        loadgen.hey_command("http://h/p", body, concurrency=1)
+
+
+def test_closed_loop_against_a_local_server(url: str, body: Path) -> None:
     run = loadgen.closed_loop(
-        _url(server, path),
-        [b"{}"],
+        url + "/predict",
+        body,
         concurrency=2,
         duration_s=0.2,
-        warmup_s=0.0,
-        max_requests=50,
+        warmup_s=0.2,
+        max_requests=200,
     )
-    total = run["requests"] + run["warmup_requests"] + run["drained_requests"]
-    assert run["errors"] == total > 0
-    assert run["statuses"] == {status_key: total}
-    assert run["error_samples"][0].startswith(sample)
-
-
-def test_transport_error_when_nothing_listens() -> None:
-    with _Server() as idle:
-        url = _url(idle, "/ok")  # bound, then closed below: nothing accepts
-    run = loadgen.open_loop(url, [b"{}"], rate=50, duration_s=0.1, max_in_flight=2)
-    assert run["errors"] == run["requests"] == run["offered"] == 5
-    assert run["statuses"] == {"transport_error": 5}
-
-
-def test_open_loop_sends_at_the_rate_within_the_in_flight_bound(
-    server: _Server,
-) -> None:
-    run = loadgen.open_loop(
-        _url(server, "/ok"), [b"{}"], rate=200, duration_s=0.5, max_in_flight=4
-    )
-    assert run["offered"] == 100
-    assert run["requests"] + run["skipped"] == 100
     assert run["errors"] == 0
-    assert len(server.bodies) == run["requests"]
-    # Idle connections are reused: never more open than may be in flight.
-    assert len(server.connections) <= 4
+    assert run["requests"] % 2 == 0
+    assert run["statuses"] == {"200": run["requests"]}
+    assert run["warmup_requests"] > 0
+    # Runs until 80 % of the duration is measured, or 200 requests are sent.
+    assert run["duration_s"] >= 0.16 or run["requests"] >= 200
+    assert 0 < run["p50_ms"] <= run["p99_ms"] <= run["max_ms"]
+
+
+def test_alternating_runs_take_turns_and_are_summarised_apart(
+    url: str, body: Path
+) -> None:
+    runs = {
+        "ok": (url + "/predict", body, 2),
+        "failing": (url + "/fail", body, 1),
+    }
+    measured = loadgen.alternating(
+        runs, rounds=2, duration_s=0.2, warmup_s=0.1, max_requests=100
+    )
+    assert measured["ok"]["errors"] == 0
+    assert measured["ok"]["hey_runs"] >= 2  # at least one per round
+    assert measured["failing"]["statuses"] == {"500": measured["failing"]["requests"]}
+    assert measured["failing"]["requests"] <= 100
+
+
+def test_error_answers_and_refused_connections_are_counted(
+    url: str, body: Path
+) -> None:
+    command = loadgen.hey_command(url + "/fail", body, concurrency=2, requests=6)
+    assert loadgen.summarise(loadgen.run_hey(command), sent=6)["statuses"] == {"500": 6}
+    nowhere = f"http://127.0.0.1:{machine.free_port()}/predict"
+    command = loadgen.hey_command(nowhere, body, concurrency=2, requests=4)
+    summary = loadgen.summarise(loadgen.run_hey(command), sent=4)
+    assert summary["errors"] == 4
+    assert summary["statuses"] == {"transport_error": 4}
+
+
+def test_paced_run_samples_while_it_runs(url: str, body: Path) -> None:
+    calls = []
+
+    def sample() -> dict[str, int]:
+        calls.append(1)
+        return {"n": len(calls)}
+
+    soak = loadgen.paced(
+        url + "/predict",
+        body,
+        rate_per_s=40,
+        duration_s=0.5,
+        sample=sample,
+        samples=2,
+        workers=2,
+    )
+    assert soak["sent"] == 20
+    assert soak["requests"] == 20
+    assert soak["errors"] == 0
+    assert soak["samples"][0] == {"t_s": 0.0, "n": 1}
+    assert len(soak["samples"]) >= 2
+
+
+def test_timed_calls_time_each_call_after_the_warm_up() -> None:
+    calls: list[int] = []
+    run = loadgen.timed_calls(lambda: calls.append(1), warmup_s=0.02, duration_s=0.05)
+    assert run["requests"] > 0
+    assert len(calls) > run["requests"]  # the untimed first call and the warm-up
+    assert run["errors"] == 0
+    assert run["p50_ms"] < 5
+
+
+def test_a_server_is_started_until_ready_and_its_group_stopped(tmp_path) -> None:
+    port = machine.free_port()
+    command = [sys.executable, "-m", "http.server", str(port), "-b", "127.0.0.1"]
+    with machine.running_server(
+        command,
+        port=port,
+        ready_path="/",
+        env={"PATH": "/usr/bin"},
+        log=tmp_path / "server.log",
+        cwd=tmp_path,
+        startup_timeout_s=20,
+    ) as server:
+        assert server.url == f"http://127.0.0.1:{port}"
+        assert machine.tree_memory_mb(server.process.pid)["rss_mb"] > 0
+        assert machine.tree_cpu_s(server.process.pid) >= 0
+    assert server.process.poll() is not None
+
+
+def test_a_server_that_exits_early_is_reported_with_its_log(tmp_path) -> None:
+    command = [sys.executable, "-c", "print('no model here'); raise SystemExit(3)"]
+    with (
+        pytest.raises(RuntimeError, match="no model here"),
+        machine.running_server(
+            command,
+            port=machine.free_port(),
+            ready_path="/",
+            env={},
+            log=tmp_path / "server.log",
+            cwd=tmp_path,
+            startup_timeout_s=20,
+        ),
+    ):
+        pass

@@ -3,12 +3,14 @@
 Each test is one finding: made-up paths grew ``/metrics`` without bound,
 non-JSON bodies got 500, a 400 logged the request's values with an ERROR
 traceback, redirects carried the caller's ``Host``, unknown top-level keys were
-accepted, half-sent request heads held connections open, and a killed worker
-left requests hanging until its replacement had loaded the model.
+accepted, half-sent request heads (or bodies trickled after an early answer)
+held connections open, and a killed worker left requests hanging until its
+replacement had loaded the model.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -169,9 +171,45 @@ def test_incomplete_request_head_is_closed_by_the_server(served, head):
         assert _closed_by_server(sock)
 
 
+def _trickle_until_closed(sock: socket.socket) -> bool:
+    """Send a byte at a time until the server closes ``sock`` (bounded wait)."""
+    sock.settimeout(0.2)
+    deadline = time.monotonic() + DEADLINE_S
+    while time.monotonic() < deadline:
+        try:
+            sock.sendall(b"x")
+            if sock.recv(1024) == b"":
+                return True
+        except TimeoutError:
+            continue
+        except (BrokenPipeError, ConnectionResetError):
+            return True
+    return False
+
+
+def test_body_trickled_after_an_early_answer_is_cut_off(served):
+    host, port = urlsplit(served.url).hostname, urlsplit(served.url).port
+    head = (
+        b"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Content-Type: application/json\r\nContent-Length: 5000000\r\n\r\n{"
+    )
+    with socket.create_connection((host, port), timeout=DEADLINE_S) as sock:
+        sock.sendall(head)
+        assert sock.recv(4096).startswith(b"HTTP/1.1 413")  # over the body limit
+        assert _trickle_until_closed(sock)
+
+
 def test_complete_requests_on_a_connection_are_still_answered(served):
     with httpx.Client(base_url=served.url, timeout=30) as client:
         assert [client.get("/livez").status_code for _ in range(3)] == [200] * 3
+
+
+def _command(process: psutil.Process) -> str:
+    """``process``'s command line; empty once it died (a zombie until reaped)."""
+    try:
+        return " ".join(process.cmdline())
+    except psutil.Error:
+        return ""
 
 
 def _workers(port: int) -> tuple[psutil.Process, list[psutil.Process]]:
@@ -182,7 +220,7 @@ def _workers(port: int) -> tuple[psutil.Process, list[psutil.Process]]:
             workers = [
                 child
                 for child in process.children(recursive=True)
-                if "_bentoml_impl.worker.service" in " ".join(child.cmdline())
+                if "_bentoml_impl.worker.service" in _command(child)
             ]
             return process, workers
     raise AssertionError(f"no bentoml serve process on port {port}")
@@ -192,29 +230,49 @@ def test_requests_are_answered_while_a_killed_worker_restarts(
     trained_project, tmp_path
 ):
     body = example_request()
-    with running_server(trained_project, tmp_path / "server.log", tmp_path) as url:
-        port = urlsplit(url).port
-        arbiter, workers = _workers(port)
-        assert len(workers) == 2  # the default
-        killed = workers[0]
+    seen: set[psutil.Process] = set()  # workers run in sessions of their own
+    try:
+        with running_server(trained_project, tmp_path / "server.log", tmp_path) as url:
+            port = urlsplit(url).port
+            arbiter, workers = _workers(port)
+            seen.update(workers)
+            assert len(workers) == 2  # the default
+            killed = workers[0]
 
-        os.kill(killed.pid, signal.SIGKILL)
-        answers = [
-            httpx.post(f"{url}/predict", json=body, timeout=10).status_code
-            for _ in range(20)
-        ]
+            os.kill(killed.pid, signal.SIGKILL)
+            answers = [
+                httpx.post(f"{url}/predict", json=body, timeout=10).status_code
+                for _ in range(20)
+            ]
 
-        deadline = time.monotonic() + 180
-        while not _replaced(port, killed.pid, len(workers)):
-            assert time.monotonic() < deadline, "the killed worker was not replaced"
-            time.sleep(1)
-        assert arbiter.is_running()
+            # Stop only once the supervisor has replaced it: stopping while it
+            # restarts a worker can leave workers behind.
+            deadline = time.monotonic() + 180
+            while not _replaced(port, killed.pid, len(workers), seen):
+                assert time.monotonic() < deadline, "the killed worker was not replaced"
+                time.sleep(1)
+            assert arbiter.is_running()
+    finally:
+        _stop(seen)
 
     # Answered (not hung past the client timeout): by the live worker, or 503.
     assert set(answers) <= {200, 503}, answers
     assert 200 in answers
 
 
-def _replaced(port: int, killed: int, count: int) -> bool:
-    pids = [worker.pid for worker in _workers(port)[1]]
+def _replaced(port: int, killed: int, count: int, seen: set[psutil.Process]) -> bool:
+    workers = _workers(port)[1]
+    seen.update(workers)
+    pids = [worker.pid for worker in workers]
     return len(pids) == count and killed not in pids
+
+
+def _stop(processes: set[psutil.Process]) -> None:
+    """End the workers a test saw, should the server have left any behind."""
+    for process in processes:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.terminate()
+    _, alive = psutil.wait_procs(processes, timeout=30)
+    for process in alive:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.kill()

@@ -1,22 +1,13 @@
-"""uvicorn's protocol with a request-head timeout, and the quiet refusal log."""
+"""uvicorn's protocol with request-head limits and an outer app (serving/edge.py)."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import sys
 
 import pytest
 import uvicorn
 import uvicorn.config
-from bentoml.exceptions import BentoMLException, InvalidArgument
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from serving.quiet_errors import (
-    _FILTER,
-    BENTOML_HTTP_LOGGER,
-    quiet_validation_errors,
-)
 from uvicorn.server import ServerState
 
 from serving import edge
@@ -142,6 +133,77 @@ def test_late_pipelined_head_lets_the_answer_in_flight_finish_then_closes():
 
 
 @pytest.mark.usefixtures("restored_edge")
+@pytest.mark.parametrize(
+    ("value_kib", "refused"), [(200, False), (edge.MAX_HEAD_BYTES // 1024 + 64, True)]
+)
+def test_head_growing_past_the_limit_is_refused_with_431(value_kib, refused):
+    edge.install_edge(header_timeout_s=3600)
+
+    async def scenario():
+        protocol, transport = _connect(asyncio.get_running_loop())
+        protocol.data_received(b"GET /livez HTTP/1.1\r\nHost: x\r\nX-Big: ")
+        for _ in range(value_kib // 64):
+            protocol.data_received(b"a" * 64 * 1024)
+        if not refused:
+            protocol.data_received(b"\r\n\r\n")
+            await _until(lambda: b"hello" in transport.written)
+        assert transport.closed is refused
+        assert transport.written.startswith(b"HTTP/1.1 431") is refused
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.usefixtures("restored_edge")
+def test_body_answered_early_and_never_finished_is_cut_off():
+    edge.install_edge(header_timeout_s=0.05)
+
+    async def scenario():
+        protocol, transport = _connect(asyncio.get_running_loop())
+        head = b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n"
+        protocol.data_received(head + b"123")
+        await _until(lambda: b"hello" in transport.written)
+        assert not transport.closed  # the client may still be sending
+        await _until(lambda: transport.closed)
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.usefixtures("restored_edge")
+def test_body_answered_early_may_finish_and_the_connection_serve_on():
+    edge.install_edge(header_timeout_s=3600)
+
+    async def scenario():
+        protocol, transport = _connect(asyncio.get_running_loop())
+        head = b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n"
+        protocol.data_received(head + b"123")
+        await _until(lambda: b"hello" in transport.written)
+        protocol.data_received(b"4567890")
+        assert protocol._drain_timer is None
+        assert protocol.timeout_keep_alive_task is not None  # idle, kept alive
+        protocol.data_received(b"GET /livez HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert protocol.timeout_keep_alive_task is None
+        await _until(lambda: transport.written.count(b"hello") == 2)
+        assert not transport.closed
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.usefixtures("restored_edge")
+def test_connection_answered_after_the_whole_body_is_kept_alive():
+    edge.install_edge(header_timeout_s=0.05)
+
+    async def scenario():
+        protocol, transport = _connect(asyncio.get_running_loop())
+        head = b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\n"
+        protocol.data_received(head + b"123")
+        await _until(lambda: b"hello" in transport.written)
+        assert protocol._drain_timer is None
+        assert not transport.closed
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.usefixtures("restored_edge")
 def test_install_makes_the_edge_uvicorns_default_protocol():
     edge.install_edge(header_timeout_s=5)
     config = uvicorn.Config(app=_hello, log_config=None)
@@ -193,112 +255,3 @@ def test_a_failing_outer_app_is_logged_and_left_out(caplog):
     with caplog.at_level(logging.ERROR, logger=edge.__name__):
         asyncio.run(scenario())
     assert "Cannot build the outer app" in caplog.text
-
-
-class _Account(BaseModel):
-    logins_30d: int = Field(ge=0)
-    plan: str
-
-
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    accounts: list[_Account]
-
-
-@pytest.fixture
-def quiet():
-    quiet_validation_errors()
-    yield logging.getLogger(BENTOML_HTTP_LOGGER)
-    logging.getLogger(BENTOML_HTTP_LOGGER).removeFilter(_FILTER)
-
-
-def _log_refusal(logger: logging.Logger, error: Exception) -> None:
-    """What BentoML's ``log_exception`` does for a failed request."""
-    try:
-        raise error
-    except type(error):
-        logger.error("Exception on %s [%s]", "/predict", "POST", exc_info=True)
-
-
-def _validation_error(body: str) -> ValidationError:
-    with pytest.raises(ValidationError) as raised:
-        _Body.model_validate_json(body)
-    return raised.value
-
-
-@pytest.mark.parametrize(
-    ("body", "where"),
-    [
-        (
-            '{"accounts": [{"logins_30d": -987654, "plan": "SECRET-PLAN"}]}',
-            "1 validation error(s): accounts.0.logins_30d (greater_than_equal)",
-        ),
-        ('{"accounts": [{"logins_30d": "SECRET"}]}', "accounts.0.plan (missing)"),
-        ('{"accounts": "SECRET"}', "accounts (list_type)"),
-        ('{"accounts": [SECRET', "body (json_invalid)"),
-    ],
-)
-def test_validation_error_is_one_warning_line_without_values(
-    quiet, caplog, body, where
-):
-    with caplog.at_level(logging.INFO, logger=BENTOML_HTTP_LOGGER):
-        _log_refusal(quiet, _validation_error(body))
-
-    [record] = caplog.records
-    assert record.levelno == logging.WARNING
-    assert record.exc_info is None
-    text = caplog.text
-    assert "POST /predict refused (400)" in text
-    assert where in text
-    assert "SECRET" not in text
-    assert "987654" not in text
-    assert "Traceback" not in text
-    assert "\n" not in record.getMessage()
-
-
-@pytest.mark.parametrize(
-    ("extra", "shown"),
-    [("acounts", "acounts (extra_forbidden)"), ("bad key\nFAKE LINE", "? (extra")],
-)
-def test_made_up_keys_are_named_only_when_plain_names(quiet, caplog, extra, shown):
-    body = {"accounts": [], extra: 1}
-    with caplog.at_level(logging.INFO, logger=BENTOML_HTTP_LOGGER):
-        _log_refusal(quiet, _validation_error(json.dumps(body)))
-
-    message = caplog.records[0].getMessage()
-    assert shown in message
-    assert "FAKE" not in message
-
-
-def test_long_error_lists_are_cut(quiet, caplog):
-    body = {"accounts": [{"logins_30d": -1, "plan": "x"}] * 13}
-    with caplog.at_level(logging.INFO, logger=BENTOML_HTTP_LOGGER):
-        _log_refusal(quiet, _validation_error(json.dumps(body)))
-
-    message = caplog.records[0].getMessage()
-    assert "13 validation error(s)" in message
-    assert message.endswith("accounts.9.logins_30d (greater_than_equal) and 3 more")
-
-
-def test_other_4xx_is_one_warning_with_the_status(quiet, caplog):
-    with caplog.at_level(logging.INFO, logger=BENTOML_HTTP_LOGGER):
-        _log_refusal(quiet, InvalidArgument("bad SECRET input"))
-
-    [record] = caplog.records
-    assert (record.levelno, record.exc_info) == (logging.WARNING, None)
-    assert record.getMessage() == "POST /predict refused (400)"
-
-
-@pytest.mark.parametrize(
-    "error", [RuntimeError("boom"), BentoMLException("internal")], ids=["any", "500"]
-)
-def test_server_errors_keep_their_traceback(quiet, caplog, error):
-    with caplog.at_level(logging.INFO, logger=BENTOML_HTTP_LOGGER):
-        _log_refusal(quiet, error)
-
-    [record] = caplog.records
-    assert record.levelno == logging.ERROR
-    assert record.exc_info is not None
-    assert record.exc_info[0] is type(error)
-    assert sys.exc_info() == (None, None, None)

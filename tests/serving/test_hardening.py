@@ -208,6 +208,15 @@ def test_api_routes_take_json_bodies_only(content_type, status):
         assert response_headers[b"accept-post"] == b"application/json"
 
 
+def test_every_declared_content_type_must_be_json():
+    middleware = JSONBodyMiddleware(_ok, paths=["/predict"])
+    headers = [
+        ("Content-Type", "multipart/form-data"),
+        ("Content-Type", "application/json"),
+    ]
+    assert _call(middleware, "/predict", "POST", headers)[0] == 415
+
+
 @pytest.mark.parametrize(("path", "method"), [("/predict", "GET"), ("/other", "POST")])
 def test_other_routes_and_methods_pass_the_json_check(path, method):
     middleware = JSONBodyMiddleware(_ok, paths=["/predict"])
@@ -224,6 +233,9 @@ def test_other_routes_and_methods_pass_the_json_check(path, method):
         ("http://evil.example", "/"),
         ("/metadata", "/metadata"),
         ("metadata?x=1", "metadata?x=1"),
+        ("http://host//evil.example/x", "/evil.example/x"),
+        ("/\\evil.example/x", "/evil.example/x"),
+        ("///evil.example", "/evil.example"),
     ],
 )
 def test_relative_location(location, relative):
