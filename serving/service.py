@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import bentoml
-from bentoml.exceptions import InvalidArgument, NotFound, ServiceUnavailable
+from bentoml.exceptions import InvalidArgument, NotFound
 from fastapi import FastAPI
+from fastapi.responses import JSONResponse
 from pydantic import Field
 
 from churn_pipeline.api_schema import (
@@ -94,6 +95,10 @@ FEATURE_NAMES = tuple(
 )
 metadata_app = FastAPI(title="churn model metadata")
 Scored = tuple[AccountPrediction, str, list[str]]
+
+
+class StoreDownError(RuntimeError):
+    """The online store cannot answer (or none is configured)."""
 
 
 # Mounted at the root: a mount at /metadata would answer /metadata with a redirect.
@@ -177,7 +182,12 @@ class ChurnService:
     ) -> PredictResponse:
         """Score accounts: probability, health, reasons, playbook action, contact."""
         wanted = [a.account_id for a in accounts if needs_lookup(a, FEATURE_NAMES)]
-        stored = await self._lookup(wanted) if wanted else {}
+        try:
+            stored = await self._lookup(wanted) if wanted else {}
+        except StoreDownError as error:
+            # BentoML answers a raised 5xx with a generic text; this one must
+            # say which store is down. Nothing is scored.
+            return JSONResponse({"error": str(error)}, status_code=503)  # type: ignore[return-value]
         try:
             resolved = resolve_accounts(
                 accounts,
@@ -219,7 +229,7 @@ class ChurnService:
 
     async def _lookup(self, account_ids: list[str]) -> dict[str, Any]:
         if self.store is None:
-            raise ServiceUnavailable(
+            raise StoreDownError(
                 "No online feature store is configured, so accounts must carry "
                 "every feature field. Run `kedro run --pipelines daily_scoring` "
                 "to fill one (see docs/serving.md)."
@@ -227,7 +237,7 @@ class ChurnService:
         try:
             return await asyncio.to_thread(self.store.read, account_ids)
         except self.store.unavailable as error:
-            raise ServiceUnavailable(str(error)) from None
+            raise StoreDownError(str(error)) from None
 
     @metadata_app.get("/metadata", response_model=ServiceMetadata)
     def get_metadata(self) -> ServiceMetadata:
