@@ -10,6 +10,7 @@ from kedro.runner import SequentialRunner
 from tests.models import synthetic
 
 from churn_pipeline.features import feature_names
+from churn_pipeline.features.build import TABLES
 from churn_pipeline.pipelines.daily_scoring.nodes import (
     build_current_features,
     record_score_history,
@@ -31,14 +32,6 @@ PARAMS = {
         "uses_automations",
     ],
 }
-TABLES = (
-    "accounts",
-    "subscription_events",
-    "usage",
-    "tickets",
-    "invoices",
-    "nps_responses",
-)
 
 
 def _current(raw_tables: dict[str, pd.DataFrame], as_of: str | None) -> pd.DataFrame:

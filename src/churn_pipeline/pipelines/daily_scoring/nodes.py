@@ -38,15 +38,15 @@ _HISTORY_COLUMNS = (
 
 
 def scoring_date(
-    tables: dict[str, Any], as_of: str | None, fe_params: dict[str, Any]
+    con: Any, tables: dict[str, Any], as_of: str | None
 ) -> tuple[pd.Timestamp, pd.Timestamp | None]:
     """The as-of date to score and the first usage day.
 
     Args:
+        con: The feature engine's connection.
         tables: The validated tables as Ibis tables, by name.
         as_of: ``YYYY-MM-DD`` from ``scoring.as_of``, or ``None`` for the
             newest usage, subscription event or invoice date.
-        fe_params: ``feature_engineering`` parameters (the engine).
 
     Returns:
         The as-of date and the first usage day (``None`` without usage).
@@ -55,7 +55,6 @@ def scoring_date(
         ValueError: If ``as_of`` is not a date, or lies after the newest data
             (its features would silently read as inactivity).
     """
-    con = _connect(fe_params)
     placed = timeline(
         con, tables, observation_end=None, min_history_days=0, max_snapshots=1
     )
@@ -119,7 +118,8 @@ def build_current_features(
         )
     )
     tables = {name: engine.table(frame) for name, frame in frames.items()}
-    as_of, usage_start = scoring_date(tables, scoring.get("as_of"), feature_engineering)
+    con = _connect(feature_engineering)
+    as_of, usage_start = scoring_date(con, tables, scoring.get("as_of"))
     expression = model_input(
         tables,
         [as_of],
@@ -128,7 +128,7 @@ def build_current_features(
         key_columns=list(feature_engineering["key_feature_columns"]),
         usage_start=usage_start,
     )
-    features = engine.execute(_connect(feature_engineering), expression, KEYS)
+    features = engine.execute(con, expression, KEYS)
     features = features[[*KEYS, *feature_names()]]
     logger.info(
         "Features as of %s: %d active accounts x %d features",
