@@ -99,7 +99,7 @@ bento: install  ## Import the champion into BentoML's store and build a self-con
 	$(UV) build --wheel --out-dir build/bento/wheels
 	$(UV) export --frozen --no-dev --no-hashes --no-emit-project --no-header \
 		--output-file build/bento/requirements.txt > /dev/null
-	MLFLOW_TRACKING_URI=$(TRACKING_URI) $(BIN)/python -m churn_pipeline.bento_store \
+	MLFLOW_TRACKING_URI=$(TRACKING_URI) $(BIN)/python -m churn_pipeline.model_registry.bento_store \
 		--model-uri $(MODEL_URI)
 	PATH=$(CURDIR)/$(TOOLS)/bin:$$PATH $(BIN)/bentoml build
 

@@ -33,8 +33,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from serving.runtime import WORKERS_ENV
-
 from benchmarks import loadgen
 from benchmarks.bench_serving import (
     DEFAULT_MODEL_URI,
@@ -48,6 +46,7 @@ from benchmarks.bench_serving import (
 )
 from benchmarks.machine import machine_info, serve, tree_cpu_s
 from benchmarks.results_file import write_json
+from churn_pipeline.serving.runtime import WORKERS_ENV
 
 logger = logging.getLogger("benchmarks.ab_serving")
 

@@ -32,12 +32,16 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from serving.runtime import DEFAULT_WORKERS, WORKERS_ENV, whole_number_setting
 
 from benchmarks import loadgen, machine
 from benchmarks.machine import cpu_counters, steal_percent
 from benchmarks.machine import tree_memory_mb as memory
 from benchmarks.results_file import result_document, summary_table, write_json
+from churn_pipeline.serving.runtime import (
+    DEFAULT_WORKERS,
+    WORKERS_ENV,
+    whole_number_setting,
+)
 
 logger = logging.getLogger("benchmarks.serving")
 ROOT = Path(__file__).resolve().parent
@@ -209,7 +213,7 @@ def load_inputs(model_uri: str, account_id: str | None) -> Inputs:
     """
     import pandas as pd  # noqa: PLC0415
 
-    from churn_pipeline.registry import load_served_model  # noqa: PLC0415
+    from churn_pipeline.model_registry.mlflow_store import load_served_model  # noqa: PLC0415
 
     for path in (FEATURES, SCORED):
         if not path.exists():
@@ -305,7 +309,7 @@ def run_in_process(
     inputs: Inputs, settings: Settings
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """``predict_accounts`` on accounts validated beforehand, one call at a time."""
-    from churn_pipeline.api_schema import (  # noqa: PLC0415
+    from churn_pipeline.serving.schema import (  # noqa: PLC0415
         account_features_model,
         predict_accounts,
     )

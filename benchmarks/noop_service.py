@@ -1,7 +1,8 @@
 """The serving benchmark's HTTP floor: BentoML answering without a model.
 
 Same route, same request bodies, the same server configuration, connection
-recycling and garbage-collector freeze (``serving.runtime``) and a pydantic
+recycling and garbage-collector freeze (``churn_pipeline.serving.runtime``) and a
+pydantic
 response like ``serving.service``'s, but every account gets probability 0
 without any work: what BentoML, HTTP and the load generator cost on the machine
 by themselves.
@@ -17,7 +18,8 @@ from typing import Any
 
 import bentoml
 from pydantic import BaseModel
-from serving.runtime import (
+
+from churn_pipeline.serving.runtime import (
     freeze_startup_objects,
     recycle_connections,
     service_config,

@@ -19,13 +19,13 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from churn_pipeline.features.registry import (
+from churn_pipeline.features.specs import (
     DAYS_PER_MONTH,
     KEY_FEATURES,
     TICKET_WINDOWS,
     USAGE_WINDOWS,
 )
-from churn_pipeline.lifecycle import CANCELLATION, LIFECYCLE_EVENTS
+from churn_pipeline.validation.lifecycle import CANCELLATION, LIFECYCLE_EVENTS
 
 KEYS = ["account_id", "as_of_date"]
 DAY = pd.Timedelta(days=1)

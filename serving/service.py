@@ -24,17 +24,16 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from pydantic import Field
 
-from churn_pipeline.api_schema import (
-    MAX_ACCOUNTS_PER_REQUEST,
-    AccountPrediction,
-    account_features_model,
-    example_request,
-    model_metadata,
-    predict_accounts,
-)
-from churn_pipeline.bento_store import load_imported_model
-from churn_pipeline.registry import ServedModel, load_served_model
+from churn_pipeline.model_registry.bento_store import load_imported_model
+from churn_pipeline.model_registry.mlflow_store import ServedModel, load_served_model
+from churn_pipeline.serving.auth import API_KEY_ENV, APIKeyMiddleware
+from churn_pipeline.serving.batching import MicroBatcher
 from churn_pipeline.serving.follower import ChampionFollower
+from churn_pipeline.serving.limits import (
+    DEFAULT_MAX_BODY_BYTES,
+    MAX_BODY_ENV,
+    BodySizeLimitMiddleware,
+)
 from churn_pipeline.serving.lookup import (
     InvalidAccountError,
     UnknownAccountsError,
@@ -52,18 +51,19 @@ from churn_pipeline.serving.responses import (
     ServedPrediction,
     ServiceMetadata,
 )
-from serving.auth import API_KEY_ENV, APIKeyMiddleware
-from serving.batching import MicroBatcher
-from serving.limits import (
-    DEFAULT_MAX_BODY_BYTES,
-    MAX_BODY_ENV,
-    BodySizeLimitMiddleware,
-)
-from serving.runtime import (
+from churn_pipeline.serving.runtime import (
     freeze_startup_objects,
     recycle_connections,
     service_config,
     whole_number_setting,
+)
+from churn_pipeline.serving.schema import (
+    MAX_ACCOUNTS_PER_REQUEST,
+    AccountPrediction,
+    account_features_model,
+    example_request,
+    model_metadata,
+    predict_accounts,
 )
 
 logger = logging.getLogger(__name__)
@@ -256,7 +256,8 @@ ChurnService.add_asgi_middleware(
 recycle_connections(ChurnService, os.environ)
 if os.environ.get(API_KEY_ENV):
     ChurnService.add_asgi_middleware(APIKeyMiddleware, api_key=os.environ[API_KEY_ENV])
-# Last, so its middlewares run after the API key check: see serving/hardening.py.
-from serving.hardening import harden  # noqa: E402
+# Last, so its middlewares run after the API key check: see
+# churn_pipeline.serving.hardening.
+from churn_pipeline.serving.hardening import harden  # noqa: E402
 
 harden(ChurnService, os.environ)

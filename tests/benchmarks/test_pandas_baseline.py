@@ -12,7 +12,7 @@ from benchmarks import pandas_features
 from churn_pipeline.demo_data import DemoDataConfig, generate_demo_data
 from churn_pipeline.features import engine
 from churn_pipeline.features.build import TABLES, model_input, timeline
-from churn_pipeline.lifecycle import CANCELLATION, REACTIVATION
+from churn_pipeline.validation.lifecycle import CANCELLATION, REACTIVATION
 
 KEY_COLUMNS = ["uses_reports", "uses_dashboards", "uses_integrations"]
 KEYS = ["account_id", "as_of_date"]

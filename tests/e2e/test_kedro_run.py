@@ -10,8 +10,8 @@ import pytest
 from mlflow.tracking import MlflowClient
 from tests.e2e.conftest import pipeline_runs
 
+from churn_pipeline.model_registry.mlflow_store import load_model
 from churn_pipeline.pipelines.reporting.nodes import REPORT_FIGURES
-from churn_pipeline.registry import load_model
 
 pytestmark = pytest.mark.e2e
 

@@ -15,8 +15,8 @@ from mlflow.tracking import MlflowClient
 from schemathesis import GenerationMode
 from tests.e2e.servers import PROJECT_ROOT, running_server
 
-from churn_pipeline.api_schema import example_request
 from churn_pipeline.features import feature_names
+from churn_pipeline.serving.schema import example_request
 
 pytestmark = [pytest.mark.e2e, pytest.mark.serving]
 

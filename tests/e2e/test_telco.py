@@ -9,8 +9,8 @@ import pytest
 from mlflow.tracking import MlflowClient
 from tests.e2e.conftest import pipeline_runs
 
-from churn_pipeline.api_schema import account_features_model, predict_accounts
-from churn_pipeline.registry import load_model
+from churn_pipeline.model_registry.mlflow_store import load_model
+from churn_pipeline.serving.schema import account_features_model, predict_accounts
 
 pytestmark = pytest.mark.e2e
 

@@ -28,7 +28,11 @@ import pandas as pd
 import yaml
 from hypothesis import strategies as st
 
-from churn_pipeline.lifecycle import CANCELLATION, LIFECYCLE_EVENTS, REACTIVATION
+from churn_pipeline.validation.lifecycle import (
+    CANCELLATION,
+    LIFECYCLE_EVENTS,
+    REACTIVATION,
+)
 
 _CONF = Path(__file__).resolve().parents[2] / "conf" / "base"
 _VALIDATION = yaml.safe_load(

@@ -48,8 +48,12 @@ from tests.features.strategies import (
 from churn_pipeline.features.build import model_input
 from churn_pipeline.features.engine import connect
 from churn_pipeline.features.pit import KEYS
-from churn_pipeline.lifecycle import CANCELLATION, LIFECYCLE_EVENTS, REACTIVATION
 from churn_pipeline.validation import validate_table
+from churn_pipeline.validation.lifecycle import (
+    CANCELLATION,
+    LIFECYCLE_EVENTS,
+    REACTIVATION,
+)
 
 _FEATURE_PARAMS = yaml.safe_load(
     (

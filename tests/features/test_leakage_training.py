@@ -27,6 +27,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from threadpoolctl import threadpool_limits
 
+from churn_pipeline.evaluation.time_split import labels_known_by
 from churn_pipeline.features import FEATURES
 from churn_pipeline.models import ChurnEnsemble
 from churn_pipeline.pipelines.model_training.nodes import (
@@ -34,7 +35,6 @@ from churn_pipeline.pipelines.model_training.nodes import (
     split_snapshots,
     train_ensemble,
 )
-from churn_pipeline.time_split import labels_known_by
 
 _CONF = yaml.safe_load(
     (

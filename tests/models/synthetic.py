@@ -28,7 +28,7 @@ from scipy.special import expit
 from threadpoolctl import threadpool_limits
 
 from churn_pipeline.features import CATEGORICAL_FEATURES, FEATURES, NUMERIC_FEATURES
-from churn_pipeline.features.registry import DAYS_PER_MONTH
+from churn_pipeline.features.specs import DAYS_PER_MONTH
 from churn_pipeline.models import ChurnEnsemble
 
 HORIZON_DAYS = 30

@@ -13,10 +13,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from tests.models import synthetic
 
+from churn_pipeline.evaluation.time_split import labels_known_by
 from churn_pipeline.features import CATEGORICAL_FEATURES, NUMERIC_FEATURES
 from churn_pipeline.models import ChurnEnsemble
 from churn_pipeline.models.preprocessing import make_preprocessor
-from churn_pipeline.time_split import labels_known_by
 
 N_ROWS = 1000
 TOLERANCE = 1e-9

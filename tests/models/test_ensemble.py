@@ -16,10 +16,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss, roc_auc_score
 from tests.models import synthetic
 
+from churn_pipeline.evaluation.time_split import labels_known_by
 from churn_pipeline.features import FEATURES, NUMERIC_FEATURES
 from churn_pipeline.models import ChurnEnsemble, Explanation
 from churn_pipeline.models.linear import SignConstrainedLogisticRegression
-from churn_pipeline.time_split import labels_known_by
 
 FEATURE_NAMES = [spec.name for spec in FEATURES]
 # The bar the explanations are held to: base value + contributions equals the

@@ -6,7 +6,8 @@ import asyncio
 import threading
 
 import pytest
-from serving.batching import MicroBatcher
+
+from churn_pipeline.serving.batching import MicroBatcher
 
 
 class GatedScorer:

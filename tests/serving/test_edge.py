@@ -1,4 +1,4 @@
-"""uvicorn's protocol with request-head limits and an outer app (serving/edge.py)."""
+"""uvicorn's protocol with request-head limits and an outer app (serving.edge)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import uvicorn
 import uvicorn.config
 from uvicorn.server import ServerState
 
-from serving import edge
+from churn_pipeline.serving import edge
 
 DEADLINE_S = 30.0
 

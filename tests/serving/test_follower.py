@@ -10,8 +10,12 @@ import pytest
 from mlflow.tracking import MlflowClient
 from tests.models import synthetic
 
-from churn_pipeline.registry import ServedModel, load_served_model, log_and_register
-from churn_pipeline.scoring import ScoringPolicy
+from churn_pipeline.model_registry.mlflow_store import (
+    ServedModel,
+    load_served_model,
+    log_and_register,
+)
+from churn_pipeline.scoring.accounts import ScoringPolicy
 from churn_pipeline.serving.follower import ChampionFollower
 
 MODEL_NAME = "churn-model"

@@ -1,4 +1,4 @@
-"""The guards against hostile callers, as plain ASGI apps (serving/hardening.py)."""
+"""The guards against hostile callers, as plain ASGI apps (serving.hardening)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,14 @@ from _bentoml_impl.server.mount import PassiveMount
 from _bentoml_sdk.io_models import IODescriptor
 from fastapi import APIRouter, FastAPI
 from pydantic import Field, ValidationError
-from serving.hardening import (
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from churn_pipeline.serving import edge
+from churn_pipeline.serving.hardening import (
     UNKNOWN_PATH,
     JSONBodyMiddleware,
     RelativeRedirectMiddleware,
@@ -25,13 +32,6 @@ from serving.hardening import (
     harden,
     relative_location,
 )
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import PlainTextResponse
-from starlette.routing import Mount, Route
-from starlette.staticfiles import StaticFiles
-
-from serving import edge
 
 
 async def _ok(scope, receive, send):
@@ -306,7 +306,10 @@ def test_harden_applies_every_guard():
     assert [cls for cls, _ in added] == [JSONBodyMiddleware, RelativeRedirectMiddleware]
     assert added[0][1] == {"paths": ["/echo"]}
     assert edge._settings.header_timeout_s == 7
-    assert uvicorn.config.HTTP_PROTOCOLS["auto"] == "serving.edge:EdgeProtocol"
+    assert (
+        uvicorn.config.HTTP_PROTOCOLS["auto"]
+        == "churn_pipeline.serving.edge:EdgeProtocol"
+    )
     with pytest.raises(ValidationError, match="extra_forbidden"):
         _Echo.apis["echo"].input_spec.model_validate({"text": "a", "other": 1})
 

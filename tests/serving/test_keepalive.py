@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from serving.keepalive import ConnectionRecycleMiddleware
+
+from churn_pipeline.serving.keepalive import ConnectionRecycleMiddleware
 
 
 async def _app(scope, receive, send):
@@ -72,7 +73,7 @@ def test_requests_without_a_client_address_pass_through():
 
 
 def test_the_table_of_counts_stays_bounded(monkeypatch):
-    monkeypatch.setattr("serving.keepalive._MAX_TRACKED", 5)
+    monkeypatch.setattr("churn_pipeline.serving.keepalive._MAX_TRACKED", 5)
     middleware = ConnectionRecycleMiddleware(_app, max_requests=10)
     for port in range(20):
         _request(middleware, ("127.0.0.1", port))

@@ -11,11 +11,6 @@ import pytest
 from pydantic import ValidationError
 from tests.models import synthetic
 
-from churn_pipeline.api_schema import (
-    MAX_ACCOUNT_ID_LENGTH,
-    AccountFeatures,
-    example_request,
-)
 from churn_pipeline.serving.lookup import (
     InvalidAccountError,
     UnknownAccountsError,
@@ -24,6 +19,11 @@ from churn_pipeline.serving.lookup import (
     needs_lookup,
     resolve_accounts,
     unknown_categories,
+)
+from churn_pipeline.serving.schema import (
+    MAX_ACCOUNT_ID_LENGTH,
+    AccountFeatures,
+    example_request,
 )
 
 AccountRequest = account_request_model(AccountFeatures)

@@ -9,7 +9,8 @@ import sys
 import pytest
 from bentoml.exceptions import BentoMLException, InvalidArgument
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from serving.quiet_errors import (
+
+from churn_pipeline.serving.quiet_errors import (
     _FILTER,
     BENTOML_HTTP_LOGGER,
     quiet_validation_errors,

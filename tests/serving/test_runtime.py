@@ -7,7 +7,8 @@ import os
 import weakref
 
 import pytest
-from serving.runtime import (
+
+from churn_pipeline.serving.runtime import (
     freeze_startup_objects,
     header_timeout_s,
     max_requests_per_connection,

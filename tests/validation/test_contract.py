@@ -3,9 +3,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from churn_pipeline.ingestion import SOURCE_TABLES, build_source_schema
+from churn_pipeline.ingestion.schemas import SOURCE_DESCRIPTIONS
 from churn_pipeline.reporting.generated import embed, markers
-from churn_pipeline.sources import SOURCE_TABLES, build_source_schema
-from churn_pipeline.sources.schemas import SOURCE_DESCRIPTIONS
 from churn_pipeline.validation import RAW_TABLES, build_schema
 from churn_pipeline.validation.contract import (
     BLOCK,

@@ -1,6 +1,6 @@
 """Point-in-time churn features and the registry that describes them."""
 
-from churn_pipeline.features.registry import (
+from churn_pipeline.features.specs import (
     CATEGORICAL_FEATURES,
     FEATURES,
     FEATURES_BY_NAME,

@@ -9,8 +9,8 @@ import pandas as pd
 from ibis.expr.types import Table
 
 from churn_pipeline.features.pit import KEYS, days_between, latest_rows
-from churn_pipeline.features.registry import DAYS_PER_MONTH
-from churn_pipeline.lifecycle import CANCELLATION
+from churn_pipeline.features.specs import DAYS_PER_MONTH
+from churn_pipeline.validation.lifecycle import CANCELLATION
 
 _TERMS = ("plan", "seats", "mrr")
 MRR_LOOKBACK_DAYS = 90

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from churn_pipeline.features.registry import FEATURES, FeatureSpec
+from churn_pipeline.features.specs import FEATURES, FeatureSpec
 from churn_pipeline.reporting.generated import embed
 
 logger = logging.getLogger(__name__)

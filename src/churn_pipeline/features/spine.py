@@ -16,7 +16,7 @@ import pandas as pd
 from ibis.expr.types import Table
 
 from churn_pipeline.features.pit import KEYS, known_at, latest_value
-from churn_pipeline.lifecycle import CANCELLATION, LIFECYCLE_EVENTS
+from churn_pipeline.validation.lifecycle import CANCELLATION, LIFECYCLE_EVENTS
 
 logger = logging.getLogger(__name__)
 

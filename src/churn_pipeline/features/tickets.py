@@ -17,7 +17,7 @@ from churn_pipeline.features.pit import (
     known_at,
     windowed,
 )
-from churn_pipeline.features.registry import TICKET_WINDOWS
+from churn_pipeline.features.specs import TICKET_WINDOWS
 
 HIGH_PRIORITIES = ("high", "urgent")
 BURST_TICKETS = 3

@@ -16,7 +16,7 @@ from churn_pipeline.features.pit import (
     pick,
     sorted_dates,
 )
-from churn_pipeline.features.registry import KEY_FEATURES, USAGE_WINDOWS
+from churn_pipeline.features.specs import KEY_FEATURES, USAGE_WINDOWS
 
 ONBOARDING_DAYS = (30, 90)
 _LONGEST = max(USAGE_WINDOWS)

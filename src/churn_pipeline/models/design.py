@@ -22,7 +22,7 @@ from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder
 
-from churn_pipeline.columns import Columns, column_values, is_missing, n_rows
+from churn_pipeline.models.columns import Columns, column_values, is_missing, n_rows
 from churn_pipeline.models.preprocessing import (
     normalise_categories,
     normalise_category,

@@ -19,7 +19,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.class_weight import compute_sample_weight
 from xgboost import XGBClassifier
 
-from churn_pipeline.columns import Columns, n_rows
+from churn_pipeline.evaluation.time_split import labels_known_by
+from churn_pipeline.models.columns import Columns, n_rows
 from churn_pipeline.models.design import (
     DesignMatrix,
     category_matrix,
@@ -33,7 +34,6 @@ from churn_pipeline.models.preprocessing import (
     source_features,
 )
 from churn_pipeline.models.tree_shap import TreePaths, TreeTables
-from churn_pipeline.time_split import labels_known_by
 
 logger = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
-from churn_pipeline.columns import is_missing
+from churn_pipeline.models.columns import is_missing
 
 MemberKind = Literal["tree", "linear"]
 _ONE_HOT_SEPARATOR = "="

@@ -10,9 +10,9 @@ import optuna
 import pandas as pd
 from sklearn.base import clone
 
-from churn_pipeline.metrics import empc_score
+from churn_pipeline.evaluation.metrics import empc_score
+from churn_pipeline.evaluation.time_split import labels_known_by
 from churn_pipeline.models.ensemble import MEMBERS, ChurnEnsemble
-from churn_pipeline.time_split import labels_known_by
 
 logger = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from itertools import pairwise
 import numpy as np
 import pandas as pd
 
-from churn_pipeline.lifecycle import CANCELLATION, LIFECYCLE_EVENTS
+from churn_pipeline.validation.lifecycle import CANCELLATION, LIFECYCLE_EVENTS
 
 logger = logging.getLogger(__name__)
 

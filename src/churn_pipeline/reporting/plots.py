@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import roc_auc_score, roc_curve
 
-from churn_pipeline.metrics import (
+from churn_pipeline.evaluation.metrics import (
     BACKTEST_METRICS,
     _check_inputs,
     cumulative_gains,

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from mlflow.tracking import MlflowClient
 
-from churn_pipeline.registry import ServedModel, load_served_model
+from churn_pipeline.model_registry.mlflow_store import ServedModel, load_served_model
 
 logger = logging.getLogger(__name__)
 

@@ -20,9 +20,9 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from pydantic.fields import FieldInfo
 
-from churn_pipeline.api_schema import MAX_ACCOUNT_ID_LENGTH
 from churn_pipeline.models.design import design_of
 from churn_pipeline.models.preprocessing import normalise_category
+from churn_pipeline.serving.schema import MAX_ACCOUNT_ID_LENGTH
 
 
 class UnknownAccountsError(LookupError):
@@ -69,7 +69,7 @@ def account_request_model(features_model: type[BaseModel]) -> type[BaseModel]:
 
     Args:
         features_model: The complete ``AccountFeatures`` model of the served
-            model (:func:`churn_pipeline.api_schema.account_features_model`).
+            model (:func:`churn_pipeline.serving.schema.account_features_model`).
 
     Returns:
         ``AccountRequest``: the same fields, types and bounds, every feature

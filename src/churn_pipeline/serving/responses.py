@@ -6,7 +6,7 @@ from datetime import date
 
 from pydantic import BaseModel, Field
 
-from churn_pipeline.api_schema import AccountPrediction, ModelMetadata
+from churn_pipeline.serving.schema import AccountPrediction, ModelMetadata
 
 
 class ServedPrediction(AccountPrediction):

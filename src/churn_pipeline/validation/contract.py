@@ -16,12 +16,12 @@ import pandas as pd
 import pandera.pandas as pa
 import yaml
 
-from churn_pipeline.reporting.generated import embed
-from churn_pipeline.sources.schemas import (
+from churn_pipeline.ingestion.schemas import (
     SOURCE_DESCRIPTIONS,
     SOURCE_TABLES,
     build_source_schema,
 )
+from churn_pipeline.reporting.generated import embed
 from churn_pipeline.validation.report import RULE_SEPARATOR
 from churn_pipeline.validation.schemas import RAW_TABLES, REQUIRED_TABLES, build_schema
 

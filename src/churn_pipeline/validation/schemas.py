@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 import pandas as pd
 import pandera.pandas as pa
 
-from churn_pipeline.lifecycle import (
+from churn_pipeline.validation.lifecycle import (
     CANCELLATION,
     LIFECYCLE_EVENTS,
     cancelled_at,

@@ -11,14 +11,14 @@ from tests.models import synthetic
 
 from churn_pipeline.features import feature_names
 from churn_pipeline.features.build import TABLES
+from churn_pipeline.model_registry.mlflow_store import ServedModel
 from churn_pipeline.pipelines.daily_scoring.nodes import (
     build_current_features,
     record_score_history,
     score_current,
 )
 from churn_pipeline.pipelines.feature_engineering import create_pipeline
-from churn_pipeline.registry import ServedModel
-from churn_pipeline.scoring import ScoringPolicy, score_accounts
+from churn_pipeline.scoring.accounts import ScoringPolicy, score_accounts
 
 PARAMS = {
     "horizon_days": 28,

@@ -9,8 +9,8 @@ from tests.models import synthetic
 
 from churn_pipeline.models import ChurnEnsemble
 from churn_pipeline.pipelines.scoring.nodes import export_scored_list, score_snapshot
-from churn_pipeline.scoring import ScoringPolicy, score_accounts
-from churn_pipeline.value import expected_lifetime_months
+from churn_pipeline.scoring.accounts import ScoringPolicy, score_accounts
+from churn_pipeline.scoring.value import expected_lifetime_months
 
 COLUMNS = [
     "account_id",

@@ -15,7 +15,7 @@ import pandas as pd
 import pandera.pandas as pa
 from sklearn.model_selection import StratifiedKFold
 
-from churn_pipeline.evaluation import score_metrics
+from churn_pipeline.evaluation.backtest import score_metrics
 from churn_pipeline.models import ChurnEnsemble
 from churn_pipeline.pipelines.model_training.nodes import build_ensemble
 from churn_pipeline.validation import validate_with_schema

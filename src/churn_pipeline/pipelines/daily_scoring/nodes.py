@@ -18,8 +18,8 @@ import pandas as pd
 from churn_pipeline.features import engine, feature_names
 from churn_pipeline.features.build import TABLES, model_input, timeline
 from churn_pipeline.features.pit import KEYS
-from churn_pipeline.registry import ServedModel
-from churn_pipeline.scoring import score_accounts
+from churn_pipeline.model_registry.mlflow_store import ServedModel
+from churn_pipeline.scoring.accounts import score_accounts
 
 logger = logging.getLogger(__name__)
 
@@ -154,7 +154,7 @@ def score_current(
 
     Returns:
         The scored list, riskiest first: ``account_id``, ``as_of_date``, the
-        scores of :func:`~churn_pipeline.scoring.score_accounts`, then
+        scores of :func:`~churn_pipeline.scoring.accounts.score_accounts`, then
         ``model_name``, ``model_version`` and ``scored_at`` (UTC).
     """
     if champion_decision and champion_decision.get("promoted") is not None:

@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from churn_pipeline.sources import (
+from churn_pipeline.ingestion import (
     SOURCE_TABLES,
     account_terms,
     build_source_schema,

@@ -9,14 +9,14 @@ import mlflow
 import pandas as pd
 from matplotlib.figure import Figure
 
-from churn_pipeline.evaluation import (
+from churn_pipeline.evaluation.backtest import (
     ENSEMBLE,
     comparison_markdown,
     rolling_origin_backtest,
     score_metrics,
     summarise_backtest,
 )
-from churn_pipeline.metrics import BACKTEST_METRICS
+from churn_pipeline.evaluation.metrics import BACKTEST_METRICS
 from churn_pipeline.models import ChurnEnsemble
 from churn_pipeline.pipelines.model_training.nodes import configured_ensemble
 from churn_pipeline.reporting.plots import (

@@ -8,10 +8,13 @@ import mlflow
 import pandas as pd
 from mlflow.tracking import MlflowClient
 
+from churn_pipeline.model_registry.mlflow_store import (
+    log_and_register,
+    promote_if_not_worse,
+)
 from churn_pipeline.models import ChurnEnsemble
-from churn_pipeline.registry import log_and_register, promote_if_not_worse
 from churn_pipeline.reporting.model_card import model_card
-from churn_pipeline.scoring import ScoringPolicy, lifetime_from_params
+from churn_pipeline.scoring.accounts import ScoringPolicy, lifetime_from_params
 from churn_pipeline.validation.report import accounting_metrics
 
 

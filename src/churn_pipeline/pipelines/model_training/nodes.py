@@ -8,11 +8,11 @@ from typing import Any
 import mlflow
 import pandas as pd
 
-from churn_pipeline.evaluation import backtest_origins
+from churn_pipeline.evaluation.backtest import backtest_origins
+from churn_pipeline.evaluation.time_split import labels_known_by
 from churn_pipeline.features import available_features, feature_names
 from churn_pipeline.models import ChurnEnsemble
 from churn_pipeline.models.tuning import tune_members
-from churn_pipeline.time_split import labels_known_by
 
 logger = logging.getLogger(__name__)
 

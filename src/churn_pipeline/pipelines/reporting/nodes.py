@@ -30,8 +30,8 @@ from churn_pipeline.reporting.shap_plots import (
     plot_shap_summary,
     top_features,
 )
-from churn_pipeline.scoring import lifetime_of
-from churn_pipeline.value import account_clv
+from churn_pipeline.scoring.accounts import lifetime_of
+from churn_pipeline.scoring.value import account_clv
 
 logger = logging.getLogger(__name__)
 

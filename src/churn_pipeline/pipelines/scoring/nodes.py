@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 
 from churn_pipeline.models import ChurnEnsemble, Explanation
-from churn_pipeline.scoring import (
+from churn_pipeline.scoring.accounts import (
     ScoringPolicy,
     lifetime_from_params,
     score_accounts,

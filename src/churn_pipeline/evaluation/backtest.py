@@ -1,0 +1,179 @@
+"""Judging churn scores: metrics of one test slice and a rolling-origin backtest."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
+
+from churn_pipeline.evaluation.metrics import (
+    BACKTEST_METRICS,
+    empc_optimal_rate,
+    empc_score,
+    expected_calibration_error,
+    lift_score,
+    mpc_score,
+)
+from churn_pipeline.evaluation.time_split import labels_known_by
+from churn_pipeline.models import ChurnEnsemble
+
+logger = logging.getLogger(__name__)
+
+ENSEMBLE = "ensemble"
+
+
+def score_metrics(
+    y_true: np.ndarray, probability: np.ndarray, profit: Mapping[str, Any]
+) -> dict[str, float]:
+    """Ranking, calibration and profit metrics of one scorer.
+
+    Args:
+        y_true: Binary labels.
+        probability: Churn probabilities (or any score, for the ranking metrics).
+        profit: ``profit`` parameters (CLV, costs, Beta(alpha, beta), accept rate).
+
+    Returns:
+        Metric name (without prefix) to value.
+    """
+    costs = {
+        "clv": profit["clv"],
+        "incentive_cost": profit["incentive_cost"],
+        "contact_cost": profit["contact_cost"],
+    }
+    beta = {"alpha": profit["alpha"], "beta": profit["beta"]}
+    return {
+        "roc_auc": float(roc_auc_score(y_true, probability)),
+        "pr_auc": float(average_precision_score(y_true, probability)),
+        "brier": float(brier_score_loss(y_true, probability)),
+        "ece": expected_calibration_error(y_true, probability),
+        "top_decile_lift": lift_score(y_true, probability, fraction=0.1),
+        "empc": empc_score(y_true, probability, **costs, **beta),
+        "empc_optimal_fraction": empc_optimal_rate(
+            y_true, probability, **costs, **beta
+        ),
+        "mpc": mpc_score(
+            y_true, probability, **costs, accept_rate=profit["accept_rate"]
+        ),
+    }
+
+
+def backtest_origins(as_of_dates: pd.Series, n_origins: int) -> list[pd.Timestamp]:
+    """The newest ``n_origins`` as-of dates, oldest first.
+
+    Raises:
+        ValueError: If ``n_origins`` is below 1 or there are not more dates than
+            origins (the oldest origin needs history to train on).
+    """
+    if n_origins < 1:
+        raise ValueError(f"n_origins must be >= 1, got {n_origins}")
+    dates = sorted(pd.to_datetime(as_of_dates).unique())
+    if len(dates) <= n_origins:
+        raise ValueError(
+            f"A backtest over n_origins={n_origins} needs more labelled as-of "
+            f"dates than that, got {len(dates)}"
+        )
+    return [pd.Timestamp(d) for d in dates[-n_origins:]]
+
+
+def rolling_origin_backtest(
+    labelled: pd.DataFrame,
+    model: ChurnEnsemble,
+    *,
+    n_origins: int,
+    horizon_days: int,
+    profit: Mapping[str, Any],
+) -> pd.DataFrame:
+    """Refit ``model`` before each origin and judge it and its members there.
+
+    At each of the newest ``n_origins`` as-of dates, a fresh copy of the model
+    is fitted on the rows whose label window closes by that date (so no label
+    from the origin or later is seen) and scored on the origin's rows.
+
+    Args:
+        labelled: Labelled snapshots: ``as_of_date``, ``label`` and features.
+        model: The unfitted model to refit at each origin.
+        n_origins: How many of the newest as-of dates to test on.
+        horizon_days: Label horizon in days.
+        profit: ``profit`` parameters.
+
+    Returns:
+        One row per origin and model (each member and ``ensemble``):
+        ``origin``, ``model``, ``train_rows``, ``test_rows``, ``churn_rate``
+        and the metrics of ``BACKTEST_METRICS``.
+    """
+    origins = backtest_origins(labelled["as_of_date"], n_origins)
+    rows = []
+    for step, origin in enumerate(origins, start=1):
+        known = labels_known_by(labelled["as_of_date"], origin, horizon_days)
+        train = labelled[known]
+        test = labelled[labelled["as_of_date"] == origin]
+        fitted = clone(model).fit(train, train["label"], periods=train["as_of_date"])
+        y_true = test["label"].to_numpy(dtype=int)
+        scores = {
+            ENSEMBLE: fitted.predict_proba(test)[:, 1],
+            **fitted.member_probabilities(test),
+        }
+        for name, score in scores.items():
+            metrics = score_metrics(y_true, score, profit)
+            rows.append(
+                {
+                    "origin": origin,
+                    "model": name,
+                    "train_rows": len(train),
+                    "test_rows": len(test),
+                    "churn_rate": float(y_true.mean()),
+                    **{metric: metrics[metric] for metric in BACKTEST_METRICS},
+                }
+            )
+        logger.info(
+            "Backtest origin %d/%d (%s): trained on %d rows, ensemble EMPC %.3f, "
+            "ROC AUC %.3f on %d rows",
+            step,
+            len(origins),
+            origin.date(),
+            len(train),
+            rows[-len(scores)]["empc"],
+            rows[-len(scores)]["roc_auc"],
+            len(test),
+        )
+    return pd.DataFrame(rows)
+
+
+def summarise_backtest(
+    results: pd.DataFrame, metrics: Sequence[str] = BACKTEST_METRICS
+) -> pd.DataFrame:
+    """Mean and sample standard deviation of each metric, one row per model.
+
+    Args:
+        results: Output of :func:`rolling_origin_backtest`.
+        metrics: Metric columns to summarise.
+
+    Returns:
+        Index ``model`` (ensemble first), columns ``<metric>_mean`` and
+        ``<metric>_sd`` (``ddof=1``; 0 with a single origin).
+    """
+    grouped = results.groupby("model", sort=False)[list(metrics)]
+    means = grouped.mean().add_suffix("_mean")
+    sds = grouped.std(ddof=1).fillna(0.0).add_suffix("_sd")
+    columns = [f"{m}_{s}" for m in metrics for s in ("mean", "sd")]
+    summary = means.join(sds)[columns]
+    order = [ENSEMBLE, *sorted(set(summary.index) - {ENSEMBLE})]
+    return summary.reindex([m for m in order if m in summary.index])
+
+
+def comparison_markdown(summary: pd.DataFrame) -> str:
+    """The backtest summary as a markdown table of ``mean ± sd`` per metric."""
+    metrics = [c.removesuffix("_mean") for c in summary.columns if c.endswith("_mean")]
+    lines = [
+        "| model | " + " | ".join(metrics) + " |",
+        "|---|" + "---|" * len(metrics),
+    ]
+    for model, row in summary.iterrows():
+        cells = [f"{row[f'{m}_mean']:.4f} ± {row[f'{m}_sd']:.4f}" for m in metrics]
+        lines.append(f"| {model} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"

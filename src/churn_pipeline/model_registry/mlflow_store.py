@@ -1,0 +1,244 @@
+"""Log, register and promote churn models in MLflow; load the champion back."""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from dataclasses import dataclass
+from importlib.metadata import version
+from typing import Any
+
+import mlflow
+import pandas as pd
+from mlflow.models import infer_signature
+from mlflow.tracking import MlflowClient
+
+from churn_pipeline.models import ChurnEnsemble
+from churn_pipeline.scoring.accounts import ScoringPolicy
+
+logger = logging.getLogger(__name__)
+
+# Our own registry holds only models this project trained, so loading them is
+# trusted; MLflow refuses to unpickle models unless this is set.
+_ALLOW_UNPICKLE = "MLFLOW_ALLOW_PICKLE_DESERIALIZATION"
+
+
+# What unpickling the model needs. Listing it spares MLflow a slow import-tracing
+# subprocess; churn_pipeline itself must be installed wherever the model loads.
+_MODEL_DISTRIBUTIONS = (
+    "scikit-learn",
+    "xgboost-cpu",
+    "lightgbm",
+    "shap",
+    "pandas",
+    "numpy",
+    "scipy",
+)
+
+
+def _pinned_requirements() -> list[str]:
+    return [f"{name}=={version(name)}" for name in _MODEL_DISTRIBUTIONS]
+
+
+@dataclass(frozen=True)
+class ChampionDecision:
+    """Whether a new model version became the champion, and why."""
+
+    model_name: str
+    version: str
+    promoted: bool
+    metric: str
+    new_value: float
+    champion_version: str | None
+    champion_value: float | None
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict for JSON and MLflow tags."""
+        return dict(self.__dict__)
+
+
+def log_and_register(
+    model: ChurnEnsemble,
+    input_example: pd.DataFrame,
+    policy: ScoringPolicy,
+    *,
+    model_name: str,
+) -> str:
+    """Log the fitted model in the active run and register a new version.
+
+    Args:
+        model: The fitted ensemble (preprocessing included).
+        input_example: A few rows of model features.
+        policy: Scoring policy served with this model.
+        model_name: Registered model name.
+
+    Returns:
+        The new model version.
+    """
+    features = input_example[list(model.feature_names_in_)]
+    signature = infer_signature(features, model.predict_proba(features)[:, 1])
+    info = mlflow.sklearn.log_model(
+        model,
+        name="model",
+        signature=signature,
+        input_example=features,
+        serialization_format="cloudpickle",
+        pyfunc_predict_fn="predict_proba",
+        metadata={"scoring_policy": policy.to_dict()},
+        pip_requirements=_pinned_requirements(),
+        registered_model_name=model_name,
+    )
+    version = str(info.registered_model_version)
+    logger.info("Registered %s version %s", model_name, version)
+    return version
+
+
+def promote_if_not_worse(
+    client: MlflowClient,
+    *,
+    model_name: str,
+    alias: str,
+    version: str,
+    metric: str,
+    new_value: float,
+) -> ChampionDecision:
+    """Move ``alias`` to ``version`` unless the current holder scores higher.
+
+    Args:
+        client: MLflow client on the tracking/registry store.
+        model_name: Registered model name.
+        alias: Alias marking the champion.
+        version: The candidate version.
+        metric: Run metric compared (higher is better).
+        new_value: The candidate's value of ``metric``.
+
+    Returns:
+        The decision with the numbers it used.
+    """
+    try:
+        current = client.get_model_version_by_alias(model_name, alias)
+    except mlflow.exceptions.MlflowException:
+        current = None
+    if current is None:
+        promoted, old_version, old_value = True, None, None
+        reason = f"no version held alias '{alias}'"
+    else:
+        old_version = str(current.version)
+        old_value = client.get_run(current.run_id).data.metrics.get(metric)
+        if old_value is None or math.isnan(old_value):
+            # A champion without a usable score must not block every successor.
+            promoted, old_value = True, None
+            reason = f"champion v{old_version} has no usable {metric}"
+        else:
+            promoted = new_value >= old_value
+            comparison = ">=" if promoted else "<"
+            reason = (
+                f"{metric} {new_value:.4f} {comparison} champion v{old_version}'s "
+                f"{old_value:.4f}"
+            )
+    if promoted:
+        client.set_registered_model_alias(model_name, alias, version)
+    decision = ChampionDecision(
+        model_name=model_name,
+        version=version,
+        promoted=promoted,
+        metric=metric,
+        new_value=float(new_value),
+        champion_version=old_version,
+        champion_value=None if old_value is None else float(old_value),
+        reason=reason,
+    )
+    logger.info(
+        "%s v%s %s: %s",
+        model_name,
+        version,
+        "promoted to champion" if promoted else "not promoted",
+        reason,
+    )
+    return decision
+
+
+def load_model(model_uri: str) -> tuple[ChurnEnsemble, ScoringPolicy]:
+    """Load a registered churn model and the scoring policy stored with it.
+
+    Args:
+        model_uri: e.g. ``models:/churn-model@champion``.
+
+    Returns:
+        The fitted ensemble and its scoring policy.
+    """
+    os.environ.setdefault(_ALLOW_UNPICKLE, "true")
+    model = mlflow.sklearn.load_model(model_uri)
+    # The MLmodel file itself: a local copy (a Bento's) needs no tracking server.
+    metadata = mlflow.models.Model.load(model_uri).metadata or {}
+    policy = ScoringPolicy.from_dict(metadata["scoring_policy"])
+    return model, policy
+
+
+# Run metrics a caller of the service may want to see next to the model.
+_HEADLINE_METRICS = ("test_roc_auc", "test_brier", "test_empc", "backtest_empc_mean")
+
+
+@dataclass(frozen=True)
+class ServedModel:
+    """A registered model as a service serves it: the model and where it is from.
+
+    Attributes:
+        model: The fitted ensemble.
+        policy: The scoring policy registered with it.
+        uri: The model URI it was loaded from.
+        name: Registered model name.
+        version: Registered version.
+        alias: The alias the URI named (e.g. ``champion``), if any.
+        metrics: Headline metrics of the run that trained it.
+    """
+
+    model: ChurnEnsemble
+    policy: ScoringPolicy
+    uri: str
+    name: str
+    version: str
+    alias: str | None
+    metrics: dict[str, float]
+
+
+def load_served_model(model_uri: str) -> ServedModel:
+    """Load a registered model with its version, alias and headline metrics.
+
+    Args:
+        model_uri: ``models:/<name>@<alias>`` or ``models:/<name>/<version>``.
+
+    Returns:
+        The served model.
+
+    Raises:
+        ValueError: If the URI is not a registry URI of either form.
+    """
+    reference = model_uri.removeprefix("models:/")
+    if reference == model_uri or not reference:
+        raise ValueError(
+            f"Serve a registered model: models:/<name>@<alias> or "
+            f"models:/<name>/<version>, got {model_uri!r}"
+        )
+    client = MlflowClient()
+    if "@" in reference:
+        name, alias = reference.split("@", 1)
+        entry = client.get_model_version_by_alias(name, alias)
+    else:
+        name, _, number = reference.partition("/")
+        alias, entry = None, client.get_model_version(name, number)
+    model, policy = load_model(model_uri)
+    run_metrics = client.get_run(entry.run_id).data.metrics if entry.run_id else {}
+    return ServedModel(
+        model=model,
+        policy=policy,
+        uri=model_uri,
+        name=name,
+        version=str(entry.version),
+        alias=alias,
+        metrics={
+            k: float(run_metrics[k]) for k in _HEADLINE_METRICS if k in run_metrics
+        },
+    )
