@@ -106,20 +106,18 @@ bento: install  ## Import the champion into BentoML's store and build a self-con
 viz: install-dev  ## Show the pipelines in kedro-viz on 127.0.0.1:4141
 	$(BIN)/kedro viz run --host 127.0.0.1 --port 4141 --no-browser
 
-bench: install-dev  ## Run the benchmarks in benchmarks/ (results in benchmarks/results)
-	$(BIN)/python -m benchmarks
+bench: install-dev loadgen redis  ## Every benchmark: serving A/B, serving, feature build, store reads (benchmarks/results; needs make run)
+	MLFLOW_TRACKING_URI=$(TRACKING_URI) CHURN_MODEL_URI=$(MODEL_URI) $(BIN)/python -m benchmarks
 
-bench-features: install-dev  ## Feature build at 1M accounts vs pandas (benchmarks/results/features.json)
+bench-features: install-dev  ## Feature build of 1M demo accounts: wall time and peak RSS (benchmarks/results/features.json)
 	$(BIN)/python -m benchmarks.bench_features
 
 bench-serving: install-dev loadgen redis  ## Champion by id (SQLite, Redis) and full vector vs MLflow vs in-process, and a soak (benchmarks/results/serving.json; needs make run)
 	MLFLOW_TRACKING_URI=$(TRACKING_URI) $(BIN)/python -m benchmarks.bench_serving --model-uri $(MODEL_URI)
 
-AB_A ?= CHURN_BATCH_WAIT_TURNS=16
-AB_B ?= CHURN_BATCH_WAIT_TURNS=0
 AB_ARGS ?=
-bench-serving-ab: install-dev loadgen  ## Two serving settings side by side, alternating (AB_A, AB_B, AB_ARGS; benchmarks/results/serving_ab.json; needs make run)
-	MLFLOW_TRACKING_URI=$(TRACKING_URI) $(BIN)/python -m benchmarks.ab_serving --model-uri $(MODEL_URI) --a "$(AB_A)" --b "$(AB_B)" $(AB_ARGS)
+bench-serving-ab: install-dev loadgen  ## Serving variants against the default, in turns (AB_ARGS, e.g. --variant; benchmarks/results/serving_ab.json; needs make run)
+	MLFLOW_TRACKING_URI=$(TRACKING_URI) $(BIN)/python -m benchmarks.ab_serving --model-uri $(MODEL_URI) $(AB_ARGS)
 
 clean:  ## Remove generated data, runs and environments
 	find data -type f ! -name .gitkeep -delete

@@ -1,4 +1,4 @@
-"""Run every ``benchmarks/bench_*.py`` module's ``main()`` in name order.
+"""Run the serving A/B, then every ``benchmarks/bench_*.py`` module's ``main()``.
 
 Each benchmark writes its own JSON file under ``benchmarks/results/`` and
 measures against a baseline in the same run, so the ratio is what to read.
@@ -17,13 +17,13 @@ logger = logging.getLogger("benchmarks")
 def main() -> int:
     """Run all benchmarks; return a process exit code."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    modules = sorted(Path(__file__).parent.glob("bench_*.py"))
-    if not modules:
-        logger.info("No benchmarks in %s yet", Path(__file__).parent)
-        return 0
-    for module in modules:
-        logger.info("Running %s", module.stem)
-        importlib.import_module(f"benchmarks.{module.stem}").main()
+    names = [
+        "ab_serving",
+        *(p.stem for p in sorted(Path(__file__).parent.glob("bench_*.py"))),
+    ]
+    for name in names:
+        logger.info("Running %s", name)
+        importlib.import_module(f"benchmarks.{name}").main()
     return 0
 
 

@@ -19,13 +19,12 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import logging
-import math
 import os
 import sys
 import tempfile
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
@@ -33,10 +32,25 @@ from typing import Any
 
 import httpx
 
-from benchmarks import loadgen, machine
+from benchmarks import loadgen, machine, servers
+from benchmarks.loadgen import Answer, summarise
 from benchmarks.machine import cpu_counters, steal_percent
 from benchmarks.machine import tree_memory_mb as memory
 from benchmarks.results_file import result_document, summary_table, write_json
+from benchmarks.serving_inputs import (
+    BATCH,
+    DATA,
+    DEFAULT_MODEL_URI,
+    DEFAULT_TRACKING_URI,
+    FEATURE_REPO,
+    FEATURES,
+    Inputs,
+    Scenario,
+    churn_probability,
+    load_inputs,
+    request_body,
+    scenario_result,
+)
 from churn_pipeline.serving.runtime import (
     DEFAULT_WORKERS,
     WORKERS_ENV,
@@ -45,26 +59,9 @@ from churn_pipeline.serving.runtime import (
 
 logger = logging.getLogger("benchmarks.serving")
 ROOT = Path(__file__).resolve().parent
-PROJECT = ROOT.parent
 RESULT = ROOT / "results" / "serving.json"
-FEATURES = PROJECT / "data" / "04_feature" / "current_features.parquet"
-SCORED = PROJECT / "data" / "07_model_output" / "daily_scores.parquet"
-FEATURE_REPO = PROJECT / "data" / "06_models" / "feature_repo"
-DEFAULT_MODEL_URI = "models:/churn-model@champion"
-DEFAULT_TRACKING_URI = f"sqlite:///{PROJECT / 'mlflow.db'}"
 SYSTEMS = ("in_process", "bentoml", "bentoml_redis", "mlflow", "bentoml_noop")
-BATCH = 100
 JSON = {"Content-Type": "application/json"}
-
-
-@dataclass(frozen=True)
-class Scenario:
-    """Accounts per request, concurrent clients, and ids alone or full vectors."""
-
-    name: str
-    accounts: int
-    concurrency: int
-    by_id: bool = False
 
 
 SINGLE = (Scenario("single_c1", 1, 1), Scenario("single_c8", 1, 8))
@@ -99,17 +96,6 @@ class Settings:
     rounds: int = 4
 
 
-@dataclass(frozen=True)
-class Inputs:
-    """The served model, the benchmarked account, the batch and the daily score."""
-
-    served: Any
-    columns: list[str]
-    account: dict[str, Any]
-    batch: list[dict[str, Any]]
-    scored: dict[str, Any]
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark, write the JSON result and print its tables."""
     args = _parser().parse_args([] if argv is None else argv)
@@ -133,7 +119,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         soak_rate=args.soak_rate,
         rounds=args.rounds,
     )
-    inputs = load_inputs(args.model_uri, args.account)
+    data = Path(args.data)
+    inputs = load_inputs(args.model_uri, args.account, data)
     context: dict[str, Any] = {
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "command": "python -m benchmarks.bench_serving " + " ".join(argv or []),
@@ -144,7 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "account_id": inputs.account["account_id"],
         "bodies": "one body file per scenario, repeated by hey: the account above "
         f"(single_*, by_id_*) or the first {BATCH} accounts (batch100_*) of "
-        f"{FEATURES.relative_to(PROJECT)}",
+        f"data/{FEATURES}",
         "load_generator": "hey (Debian package) -o csv; each measured run sends "
         "the last throughput seen x the seconds to go; single_cN and by_id_cN "
         "take turns in `rounds` rounds, order flipped every round",
@@ -158,8 +145,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             if system == "in_process":
                 results[system], servers[system] = run_in_process(inputs, settings)
                 continue
-            with machine.online_store(
-                system, Path(scratch), repo=FEATURE_REPO, features=FEATURES
+            with servers.online_store(
+                system,
+                Path(scratch),
+                repo=data / FEATURE_REPO,
+                features=data / FEATURES,
             ) as (env, store):
                 if store is not None:
                     store_read[store.kind] = store_read_ms(
@@ -197,87 +187,9 @@ def _parser() -> argparse.ArgumentParser:
     add("--systems", default="in_process,bentoml,bentoml_redis,mlflow")
     add("--account", help="account of the single scenarios (default: top scored)")
     add("--model-uri", default=env("CHURN_MODEL_URI", DEFAULT_MODEL_URI))
+    add("--data", default=str(DATA), help="data/ of the project that ran")
     add("--output", default=str(RESULT), help="result JSON")
     return parser
-
-
-# -- inputs and bodies -------------------------------------------------------------
-
-
-def load_inputs(model_uri: str, account_id: str | None) -> Inputs:
-    """The champion, the account's features and its score in the daily list.
-
-    Raises:
-        SystemExit: If the model, the features or the scored list is missing
-            (``make run`` makes all three) or does not hold the account.
-    """
-    import pandas as pd  # noqa: PLC0415
-
-    from churn_pipeline.model_registry.mlflow_store import load_served_model  # noqa: PLC0415
-
-    for path in (FEATURES, SCORED):
-        if not path.exists():
-            raise SystemExit(f"No {path.relative_to(PROJECT)}: run `make run` first.")
-    try:
-        served = load_served_model(model_uri)
-    except Exception as error:  # MLflow's errors differ by store
-        raise SystemExit(f"No model {model_uri} ({error}): run `make run`.") from error
-    columns = list(served.model.feature_names_in_)
-    records = records_from_frame(pd.read_parquet(FEATURES), columns)
-    scored = pd.read_parquet(SCORED).set_index("account_id")
-    account_id = account_id or str(scored.index[0])
-    account = [r for r in records if r["account_id"] == account_id]
-    if not account or account_id not in scored.index:
-        raise SystemExit(f"{account_id} is not in the features and the scored list")
-    row = scored.loc[account_id]
-    return Inputs(
-        served=served,
-        columns=columns,
-        account=account[0],
-        batch=records[:BATCH],
-        scored={
-            "probability": float(row["churn_probability"]),
-            "model_version": str(row["model_version"]),
-        },
-    )
-
-
-def records_from_frame(frame: Any, features: Sequence[str]) -> list[dict[str, Any]]:
-    """One JSON-ready record per row: ``account_id`` and ``features``, NaN as None."""
-
-    def plain(value: Any) -> Any:
-        value = value.item() if hasattr(value, "item") else value  # numpy scalars
-        return None if isinstance(value, float) and math.isnan(value) else value
-
-    records = frame[["account_id", *features]].to_dict(orient="records")
-    return [{k: plain(v) for k, v in record.items()} for record in records]
-
-
-def request_body(system: str, scenario: Scenario, inputs: Inputs) -> bytes:
-    """The encoded body ``system`` gets in ``scenario``.
-
-    Raises:
-        ValueError: For a by-id scenario on MLflow's server.
-    """
-    accounts = [inputs.account] if scenario.accounts == 1 else inputs.batch
-    if scenario.by_id:
-        if system == "mlflow":
-            raise ValueError("MLflow's server takes full vectors only")
-        accounts = [{"account_id": a["account_id"]} for a in accounts]
-    if system == "mlflow":
-        rows = [[a.get(c) for c in inputs.columns] for a in accounts]
-        body: Any = {"dataframe_split": {"columns": inputs.columns, "data": rows}}
-    else:
-        body = {"accounts": accounts}
-    return json.dumps(body, allow_nan=False, separators=(",", ":")).encode()
-
-
-def churn_probability(system: str, answer: Mapping[str, Any]) -> float:
-    """The first account's churn probability in a server's answer."""
-    first = answer["predictions"][0]
-    if system == "mlflow":  # predict_proba: [p_retained, p_churn] per row
-        return float(first[1] if isinstance(first, list) else first)
-    return float(first["churn_probability"])
 
 
 def store_read_ms(
@@ -294,7 +206,7 @@ def store_read_ms(
     try:
         if account_id not in reader.read([account_id]):
             raise RuntimeError(f"The {settings.describe()} lacks {account_id}")
-        run = loadgen.timed_calls(
+        run = timed_calls(
             lambda: reader.read([account_id]), warmup_s=0.2, duration_s=duration_s
         )
     finally:
@@ -309,10 +221,8 @@ def run_in_process(
     inputs: Inputs, settings: Settings
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """``predict_accounts`` on accounts validated beforehand, one call at a time."""
-    from churn_pipeline.serving.schema import (  # noqa: PLC0415
-        account_features_model,
-        predict_accounts,
-    )
+    from churn_pipeline.serving.predict import predict_accounts  # noqa: PLC0415
+    from churn_pipeline.serving.schema import account_features_model  # noqa: PLC0415
 
     model, policy = inputs.served.model, inputs.served.policy
     schema = account_features_model(model.numeric_features, model.categorical_features)
@@ -323,7 +233,7 @@ def run_in_process(
     results = {}
     for scenario in SCENARIOS["in_process"]:
         accounts = single if scenario.accounts == 1 else batch
-        run = loadgen.timed_calls(
+        run = timed_calls(
             lambda a=accounts: predict_accounts(model, policy, a),
             warmup_s=settings.warmup_s,
             duration_s=settings.duration_s,
@@ -344,7 +254,7 @@ def run_system(
     """Every scenario of ``system`` on one freshly started server (and the soak)."""
     path = "/invocations" if system == "mlflow" else "/predict"
     results: dict[str, Any] = {}
-    with machine.serve(
+    with servers.serve(
         system,
         inputs.served.uri,
         workers=settings.workers,
@@ -355,7 +265,7 @@ def run_system(
         pid, port = server.process.pid, int(server.url.rsplit(":", 1)[1])
         context: dict[str, Any] = {
             "command": " ".join(
-                machine.server_command(
+                servers.server_command(
                     system, inputs.served.uri, port, settings.workers
                 )
             ),
@@ -421,16 +331,26 @@ def _probe(system: str, url: str, body: bytes, log: Path) -> float:
     return churn_probability(system, answer.json())
 
 
-def scenario_result(run: Mapping[str, Any], scenario: Scenario) -> dict[str, Any]:
-    """A run's summary with its accounts/s and what the scenario sent."""
-    rate = run["requests_per_s"]
-    return {
-        **run,
-        "accounts_per_s": None if rate is None else round(rate * scenario.accounts, 1),
-        "concurrency": scenario.concurrency,
-        "accounts_per_request": scenario.accounts,
-        "body": "account ids alone" if scenario.by_id else "full feature vectors",
-    }
+def timed_calls(
+    call: Callable[[], Any], *, warmup_s: float, duration_s: float
+) -> dict[str, Any]:
+    """``call()`` over and over in this process: a warm-up, then a timed window.
+
+    One more untimed call comes first: a freshly loaded model compiles on it.
+
+    Returns:
+        :func:`summarise` of the calls in the window (exceptions propagate).
+    """
+    call()
+    answers = []
+    began = end = time.perf_counter()
+    while end - began < warmup_s + duration_s:
+        start = time.perf_counter()
+        call()
+        end = time.perf_counter()
+        if start - began >= warmup_s:
+            answers.append(Answer((end - start) * 1000.0, 200, start - began))
+    return summarise(answers, sent=None)
 
 
 def _log(system: str, name: str, result: Mapping[str, Any]) -> None:

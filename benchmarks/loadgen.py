@@ -1,4 +1,4 @@
-"""The serving benchmark's load generator: ``hey`` runs, and reading them back.
+"""The serving benchmarks' load: ``hey`` runs, and reading them back.
 
 ``hey`` (Debian's package, ``make loadgen``) is compiled, closed-loop, one
 keep-alive connection per worker, and uses little CPU per request. It runs
@@ -194,7 +194,7 @@ def closed_loop(
     concurrency: int,
     duration_s: float,
     warmup_s: float,
-    max_requests: int,
+    max_requests: int = 100_000,
     into: Measured | None = None,
 ) -> dict[str, Any]:
     """A warm-up for ``warmup_s``, then about ``duration_s`` of measured load.
@@ -323,28 +323,6 @@ def paced(
         "sent": sent,
         "samples": readings,
     }
-
-
-def timed_calls(
-    call: Callable[[], Any], *, warmup_s: float, duration_s: float
-) -> dict[str, Any]:
-    """``call()`` over and over in this process: a warm-up, then a timed window.
-
-    One more untimed call comes first: a freshly loaded model compiles on it.
-
-    Returns:
-        :func:`summarise` of the calls in the window (exceptions propagate).
-    """
-    call()
-    answers = []
-    began = end = time.perf_counter()
-    while end - began < warmup_s + duration_s:
-        start = time.perf_counter()
-        call()
-        end = time.perf_counter()
-        if start - began >= warmup_s:
-            answers.append(Answer((end - start) * 1000.0, 200, start - began))
-    return summarise(answers, sent=None)
 
 
 def requests_for(

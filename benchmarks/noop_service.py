@@ -1,8 +1,7 @@
 """The serving benchmark's HTTP floor: BentoML answering without a model.
 
-Same route, same request bodies, the same server configuration, connection
-recycling and garbage-collector freeze (``churn_pipeline.serving.runtime``) and a
-pydantic
+Same route, same request bodies, the same server configuration and
+garbage-collector freeze (``churn_pipeline.serving.runtime``) and a pydantic
 response like ``serving.service``'s, but every account gets probability 0
 without any work: what BentoML, HTTP and the load generator cost on the machine
 by themselves.
@@ -21,7 +20,6 @@ from pydantic import BaseModel
 
 from churn_pipeline.serving.runtime import (
     freeze_startup_objects,
-    recycle_connections,
     service_config,
 )
 
@@ -60,6 +58,3 @@ class NoopService:
                 for account in accounts
             ],
         )
-
-
-recycle_connections(NoopService, os.environ)

@@ -44,7 +44,9 @@ from churn_pipeline.serving.lookup import (
     today_utc,
     unknown_categories,
 )
+from churn_pipeline.serving.metadata import example_request, model_metadata
 from churn_pipeline.serving.online import OnlineStore, open_online_store
+from churn_pipeline.serving.predict import predict_accounts
 from churn_pipeline.serving.prediction_log import prediction_log_from_environ
 from churn_pipeline.serving.responses import (
     PredictResponse,
@@ -53,7 +55,6 @@ from churn_pipeline.serving.responses import (
 )
 from churn_pipeline.serving.runtime import (
     freeze_startup_objects,
-    recycle_connections,
     service_config,
     whole_number_setting,
 )
@@ -61,9 +62,6 @@ from churn_pipeline.serving.schema import (
     MAX_ACCOUNTS_PER_REQUEST,
     AccountPrediction,
     account_features_model,
-    example_request,
-    model_metadata,
-    predict_accounts,
 )
 
 logger = logging.getLogger(__name__)
@@ -87,7 +85,7 @@ SERVED = (
     else load_served_model(os.environ.get("CHURN_MODEL_URI", DEFAULT_MODEL_URI))
 )
 AccountFeatures = account_features_model(
-    SERVED.model.numeric_features, SERVED.model.categorical_features
+    SERVED.model.numeric_features_, SERVED.model.categorical_features_
 )
 AccountRequest = account_request_model(AccountFeatures)
 FEATURE_NAMES = tuple(
@@ -140,7 +138,7 @@ class ChurnService:
     def _accept(self, served: ServedModel) -> None:
         """Check a model fits the request schema, warm it up, read its categories."""
         model = served.model
-        features = (*model.numeric_features, *model.categorical_features)
+        features = (*model.numeric_features_, *model.categorical_features_)
         if set(features) != set(FEATURE_NAMES):
             raise ValueError(
                 "its features differ from the request schema this service was "
@@ -150,14 +148,16 @@ class ChurnService:
         account = AccountFeatures.model_validate(
             {name: warm_up.get(name) for name in AccountFeatures.model_fields}
         )
-        predict_accounts(model, served.policy, [account])
+        predict_accounts(model, served.policy, [account], explainer=served.explainer)
         self._known[served.version] = known_categories(model)
 
     def _score(self, accounts: list[Any]) -> list[Scored]:
         """Score with the current champion: one model for the whole call."""
         served = self.follower.current
         known = self._known[served.version]
-        predictions = predict_accounts(served.model, served.policy, accounts)
+        predictions = predict_accounts(
+            served.model, served.policy, accounts, explainer=served.explainer
+        )
         return [
             (p, served.version, unknown_categories(a, known))
             for p, a in zip(predictions, accounts, strict=True)
@@ -253,7 +253,6 @@ ChurnService.add_asgi_middleware(
     BodySizeLimitMiddleware,
     max_bytes=whole_number_setting(os.environ, MAX_BODY_ENV, DEFAULT_MAX_BODY_BYTES),
 )
-recycle_connections(ChurnService, os.environ)
 if os.environ.get(API_KEY_ENV):
     ChurnService.add_asgi_middleware(APIKeyMiddleware, api_key=os.environ[API_KEY_ENV])
 # Last, so its middlewares run after the API key check: see

@@ -1,36 +1,52 @@
 import pytest
-from kedro.framework.project import configure_project
+from kedro.framework.project import configure_project, find_pipelines
 
 from churn_pipeline.pipeline_registry import (
     DEFAULT_INPUT_KIND,
     INPUT_KINDS,
     register_pipelines,
-    select_input_kind,
 )
+
+CUSTOMER_TABLE_OWN_NODES = {
+    "prepare_customer_table_node",
+    "cross_validate_node",
+    "fit_customer_model_node",
+    "select_current_customers_node",
+}
 
 
 @pytest.fixture(autouse=True)
-def _restore_input_kind():
+def _configured_project():
+    # Also clears a pipeline filter an in-process `kedro run` may have left.
     configure_project("churn_pipeline")
-    yield
-    select_input_kind(DEFAULT_INPUT_KIND)
+
+
+def _names(pipeline):
+    return {node.name for node in pipeline.nodes}
 
 
 @pytest.mark.parametrize("kind", list(INPUT_KINDS))
-def test_default_pipeline_is_the_input_kinds_pipelines(kind):
-    select_input_kind(kind)
+def test_each_input_kind_is_a_pipeline_of_its_stages(kind):
     pipelines = register_pipelines()
-    default_nodes = {node.name for node in pipelines["__default__"].nodes}
-    expected = set()
-    for name in INPUT_KINDS[kind]:
-        expected |= {node.name for node in pipelines[name].nodes}
-    assert default_nodes == expected
-    assert "generate_raw_tables_node" not in default_nodes
+    stages = find_pipelines(raise_errors=True)
+    # A kind's own package (customer_table) adds its nodes to the stages after it.
+    expected = {
+        node
+        for name in INPUT_KINDS[kind]
+        for node in (CUSTOMER_TABLE_OWN_NODES if name == kind else _names(stages[name]))
+    }
+    assert _names(pipelines[kind]) == expected
+    assert "generate_raw_tables_node" not in _names(pipelines[kind])
 
 
-def test_event_history_default_runs_validation_to_scoring():
-    select_input_kind("event_history")
-    default_nodes = {n.name for n in register_pipelines()["__default__"].nodes}
+def test_default_is_the_event_history_pipeline():
+    pipelines = register_pipelines()
+    assert DEFAULT_INPUT_KIND == "event_history"
+    assert _names(pipelines["__default__"]) == _names(pipelines["event_history"])
+
+
+def test_event_history_runs_validation_to_scoring():
+    default_nodes = _names(register_pipelines()["event_history"])
     assert {
         "validate_accounts_node",
         "score_snapshot_node",
@@ -39,10 +55,9 @@ def test_event_history_default_runs_validation_to_scoring():
     assert "cross_validate_node" not in default_nodes
 
 
-def test_customer_table_default_is_closed_over_its_inputs():
-    select_input_kind("customer_table")
-    default = register_pipelines()["__default__"]
-    assert default.inputs() == {
+def test_customer_table_is_closed_over_its_inputs():
+    pipeline = register_pipelines()["customer_table"]
+    assert pipeline.inputs() == {
         "raw_customers",
         "params:customer_table",
         "params:model_training",
@@ -52,10 +67,9 @@ def test_customer_table_default_is_closed_over_its_inputs():
     }
 
 
-def test_subscription_periods_default_reads_only_the_source_tables():
-    select_input_kind("subscription_periods")
-    default = register_pipelines()["__default__"]
-    raw = {name for name in default.inputs() if not name.startswith("params:")}
+def test_subscription_periods_reads_only_the_source_tables():
+    pipeline = register_pipelines()["subscription_periods"]
+    raw = {name for name in pipeline.inputs() if not name.startswith("params:")}
     # The contract's tables it does not derive are read as exported.
     assert raw == {
         "source_accounts",
@@ -70,11 +84,8 @@ def test_subscription_periods_default_reads_only_the_source_tables():
     }
 
 
-def test_select_reports_a_change_and_rejects_unknown_kinds():
-    assert select_input_kind("customer_table") is True
-    assert select_input_kind("customer_table") is False
-    with pytest.raises(
-        ValueError,
-        match=r"allowed: \['customer_table', 'event_history', 'subscription_periods'\]",
-    ):
-        select_input_kind("one_big_csv")
+def test_a_named_kind_loads_without_the_others():
+    # What `kedro run --pipelines customer_table` has Kedro load.
+    pipelines = find_pipelines(raise_errors=True, pipelines_to_find=["customer_table"])
+    assert set(pipelines) == {"customer_table"}
+    assert "score_snapshot_node" in _names(pipelines["customer_table"])

@@ -1,28 +1,151 @@
-"""Project hooks."""
+"""Project hooks: parameters checked at start, one run per project at a time."""
 
 from __future__ import annotations
 
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
 from kedro.framework.context import KedroContext
 from kedro.framework.hooks import hook_impl
-from kedro.framework.project import pipelines
+from kedro.io import DataCatalog
+from kedro.pipeline import Pipeline
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
 
-from churn_pipeline import pipeline_registry
-from churn_pipeline.pipeline_registry import DEFAULT_INPUT_KIND, select_input_kind
+from churn_pipeline.config import (
+    ParameterSources,
+    ProjectParameters,
+    check_input_kind,
+    validate_parameters,
+)
+from churn_pipeline.reporting.run_summary import log_run_summary, summary_settings
+from churn_pipeline.runs import (
+    LOCK_FILENAME,
+    Holder,
+    RunLock,
+    fail_abandoned_runs,
+    wait_seconds,
+)
+
+logger = logging.getLogger(__name__)
 
 
-class InputKindHooks:
-    """Let the environment's ``input_kind`` parameter choose ``__default__``.
+class ParameterCheckHooks:
+    """Fail a run at once on a parameter its model rejects.
 
-    ``kedro run --env telco`` must run the one-row-per-customer pipelines, but
-    Kedro builds pipelines without knowing the environment; once the context
-    (and so the parameters) exists, this picks the kind and has Kedro rebuild
-    the pipelines before the run looks them up.
+    Every parameter is checked when the context is created; before the run,
+    the requested pipelines are checked against the environment's
+    ``input_kind``. Nodes keep receiving the plain dicts.
     """
+
+    def __init__(self) -> None:
+        self._params: ProjectParameters | None = None
+        self._sources = ParameterSources()
 
     @hook_impl
     def after_context_created(self, context: KedroContext) -> None:
-        """Select the default pipeline for this environment's input kind."""
-        kind = context.params.get("input_kind", DEFAULT_INPUT_KIND)
-        if select_input_kind(kind):
-            # Other hooks may have loaded the pipelines already: reload them.
-            pipelines.configure(pipeline_registry.__name__)
+        """Validate the merged parameters (files and ``--params``)."""
+        # The loader's merge, not context.params: that also runs Kedro's own
+        # node-signature validation over every pipeline.
+        loader = context.config_loader
+        self._sources = ParameterSources.from_loader(loader, context.project_path)
+        self._params = validate_parameters(loader["parameters"], self._sources)
+
+    @hook_impl(tryfirst=True)
+    def before_pipeline_run(self, run_params: dict[str, Any]) -> None:
+        """Refuse another input kind's pipeline than the environment's."""
+        if self._params is None:
+            return
+        check_input_kind(
+            self._params.input_kind,
+            run_params.get("pipeline_names"),
+            env=run_params.get("env"),
+            source=self._sources.source_of(("input_kind",)),
+        )
+
+
+class RunLockHooks:
+    """One run per project: hold the run lock from start to end of the run.
+
+    Taken before kedro-mlflow opens the run's MLflow run (``tryfirst``), so a
+    refused run leaves nothing behind; released after kedro-mlflow closed it
+    (``trylast``). Holding the lock, the run marks FAILED the MLflow runs an
+    earlier, killed run left RUNNING.
+    """
+
+    def __init__(self) -> None:
+        self._lock: RunLock | None = None
+        self._context: KedroContext | None = None
+
+    @hook_impl
+    def after_context_created(self, context: KedroContext) -> None:
+        """Keep the context: kedro-mlflow stores its configuration on it."""
+        self._context = context
+
+    @hook_impl(tryfirst=True)
+    def before_pipeline_run(self, run_params: dict[str, Any]) -> None:
+        """Take the lock (or refuse), then close abandoned MLflow runs."""
+        holder = Holder.current(run_params.get("pipeline_names"), run_params["env"])
+        lock = RunLock(
+            Path(run_params["project_path"]) / LOCK_FILENAME, wait_s=wait_seconds()
+        )
+        lock.acquire(holder)
+        self._lock = lock
+        self._fail_abandoned_runs(run_params["project_path"], holder)
+
+    @hook_impl(trylast=True)
+    def after_pipeline_run(self) -> None:
+        """Release the lock."""
+        self._release()
+
+    @hook_impl(trylast=True)
+    def on_pipeline_error(self) -> None:
+        """Release the lock."""
+        self._release()
+
+    def _release(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+    def _fail_abandoned_runs(self, project_path: str, holder: Holder) -> None:
+        mlflow_config = getattr(self._context, "mlflow", None)
+        if mlflow_config is None:  # kedro-mlflow is not active
+            return
+        try:
+            fail_abandoned_runs(
+                MlflowClient(mlflow_config.server.mlflow_tracking_uri),
+                project_path=project_path,
+                reason=(
+                    "left RUNNING by a kedro run that ended without closing it; "
+                    f"marked FAILED by the run of pid {os.getpid()} started "
+                    f"{holder.started}"
+                ),
+            )
+        except MlflowException as error:
+            # Housekeeping only: an unreachable server fails the run later anyway.
+            logger.warning("Could not check for abandoned MLflow runs: %s", error)
+
+
+class RunSummaryHooks:
+    """End a successful run with a few lines: metrics, champion, where to look."""
+
+    def __init__(self) -> None:
+        self._settings: dict[str, Any] = {}
+
+    @hook_impl
+    def after_context_created(self, context: KedroContext) -> None:
+        """Read the experiment, alias and UI address the summary names."""
+        self._settings = summary_settings(context.config_loader)
+
+    # Not trylast: the run lock's release stays the very last hook of a run.
+    @hook_impl
+    def after_pipeline_run(self, pipeline: Pipeline, catalog: DataCatalog) -> None:
+        """Log what this run's pipeline wrote (nothing for e.g. demo_data)."""
+        try:
+            log_run_summary(catalog, pipeline.all_outputs(), **self._settings)
+        except Exception as error:
+            # The run itself succeeded: a summary problem must not fail it.
+            logger.warning("No run summary: %s", error)

@@ -16,15 +16,17 @@ import pandas as pd
 import pytest
 
 from benchmarks import bench_serving as bench
-from benchmarks import machine
+from benchmarks import machine, servers, serving_inputs
 from benchmarks import results_file as results
 
 ACCOUNT = {"account_id": "A1", "mrr": 99.0, "plan": "pro", "seats": None}
 
 
-def _inputs() -> bench.Inputs:
-    batch = [{**ACCOUNT, "account_id": f"A{i}"} for i in range(1, bench.BATCH + 1)]
-    return bench.Inputs(
+def _inputs() -> serving_inputs.Inputs:
+    batch = [
+        {**ACCOUNT, "account_id": f"A{i}"} for i in range(1, serving_inputs.BATCH + 1)
+    ]
+    return serving_inputs.Inputs(
         served=SimpleNamespace(uri="models:/m@champion", version="3"),
         columns=["mrr", "plan", "seats"],
         account=ACCOUNT,
@@ -76,7 +78,7 @@ def test_records_turn_nan_into_null_and_numpy_into_python() -> None:
             "as_of_date": pd.Timestamp("2025-12-31"),
         }
     )
-    records = bench.records_from_frame(frame, ["mrr", "seats", "plan"])
+    records = serving_inputs.records_from_frame(frame, ["mrr", "seats", "plan"])
     assert records == [
         {"account_id": "A1", "mrr": 10.5, "seats": 3, "plan": "pro"},
         {"account_id": "A2", "mrr": None, "seats": 4, "plan": None},
@@ -87,23 +89,23 @@ def test_records_turn_nan_into_null_and_numpy_into_python() -> None:
 def test_bodies_by_id_full_vector_and_for_mlflow() -> None:
     inputs = _inputs()
     single, by_id, batch = bench.SINGLE[0], bench.BY_ID[1], bench.FULL[2]
-    assert json.loads(bench.request_body("bentoml", single, inputs)) == {
+    assert json.loads(serving_inputs.request_body("bentoml", single, inputs)) == {
         "accounts": [ACCOUNT]
     }
-    assert json.loads(bench.request_body("bentoml_redis", by_id, inputs)) == {
+    assert json.loads(serving_inputs.request_body("bentoml_redis", by_id, inputs)) == {
         "accounts": [{"account_id": "A1"}]
     }
     assert len(
-        json.loads(bench.request_body("bentoml", batch, inputs))["accounts"]
-    ) == (bench.BATCH)
-    assert json.loads(bench.request_body("mlflow", single, inputs)) == {
+        json.loads(serving_inputs.request_body("bentoml", batch, inputs))["accounts"]
+    ) == (serving_inputs.BATCH)
+    assert json.loads(serving_inputs.request_body("mlflow", single, inputs)) == {
         "dataframe_split": {
             "columns": ["mrr", "plan", "seats"],
             "data": [[99.0, "pro", None]],
         }
     }
     with pytest.raises(ValueError, match="full vectors only"):
-        bench.request_body("mlflow", by_id, inputs)
+        serving_inputs.request_body("mlflow", by_id, inputs)
 
 
 def test_every_store_gets_by_id_and_full_vector_scenarios_at_c1_and_c8() -> None:
@@ -125,29 +127,34 @@ def test_by_id_scenarios_take_turns_with_their_full_vector_reference() -> None:
 
 def test_churn_probability_of_each_answer() -> None:
     bento = {"predictions": [{"churn_probability": 0.4}, {"churn_probability": 0.1}]}
-    assert bench.churn_probability("bentoml_redis", bento) == 0.4
-    assert bench.churn_probability("mlflow", {"predictions": [[0.7, 0.3]]}) == 0.3
-    assert bench.churn_probability("mlflow", {"predictions": [0.3]}) == 0.3
+    assert serving_inputs.churn_probability("bentoml_redis", bento) == 0.4
+    assert (
+        serving_inputs.churn_probability("mlflow", {"predictions": [[0.7, 0.3]]}) == 0.3
+    )
+    assert serving_inputs.churn_probability("mlflow", {"predictions": [0.3]}) == 0.3
 
 
 def test_server_commands() -> None:
-    mlflow = machine.server_command("mlflow", "models:/m@champion", 5001, workers=2)
+    mlflow = servers.server_command("mlflow", "models:/m@champion", 5001, workers=2)
     assert mlflow[1:5] == ["models", "serve", "-m", "models:/m@champion"]
     assert " --workers 2 " in f" {' '.join(mlflow)} "
     assert mlflow[-2:] == ["-p", "5001"]
-    for system, target in machine.SERVICES.items():
-        command = machine.server_command(system, "models:/m@champion", 3001, workers=2)
+    for system, target in servers.SERVICES.items():
+        command = servers.server_command(system, "models:/m@champion", 3001, workers=2)
         assert command[1:3] == ["serve", target]
         assert command[-4:] == ["--host", "127.0.0.1", "--port", "3001"]
 
 
 def test_scenario_result_adds_accounts_per_second() -> None:
     run = {"requests_per_s": 12.5, "p50_ms": 3.0}
-    out = bench.scenario_result(run, bench.FULL[2])
+    out = serving_inputs.scenario_result(run, bench.FULL[2])
     assert out["accounts_per_s"] == 1250.0
     assert out["concurrency"] == 8
     assert out["body"] == "full feature vectors"
-    assert bench.scenario_result(run, bench.BY_ID[0])["body"] == "account ids alone"
+    assert (
+        serving_inputs.scenario_result(run, bench.BY_ID[0])["body"]
+        == "account ids alone"
+    )
 
 
 def test_ratios_compare_by_id_with_full_vectors_and_mlflow() -> None:
@@ -289,3 +296,12 @@ def test_the_code_that_ran_is_recorded() -> None:
     code = machine.code_version()
     assert set(code) == {"git_commit", "uncommitted"}
     assert isinstance(code["uncommitted"], list)
+
+
+def test_timed_calls_time_each_call_after_the_warm_up() -> None:
+    calls: list[int] = []
+    run = bench.timed_calls(lambda: calls.append(1), warmup_s=0.02, duration_s=0.05)
+    assert run["requests"] > 0
+    assert len(calls) > run["requests"]  # the untimed first call and the warm-up
+    assert run["errors"] == 0
+    assert run["p50_ms"] < 5

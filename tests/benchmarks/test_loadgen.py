@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from benchmarks.loadgen import Answer
 
-from benchmarks import loadgen, machine
+from benchmarks import loadgen, machine, servers
 
 HEADER = (
     "response-time,DNS+dialup,DNS,Request-write,Response-delay,Response-read,"
@@ -188,7 +188,7 @@ def test_error_answers_and_refused_connections_are_counted(
 ) -> None:
     command = loadgen.hey_command(url + "/fail", body, concurrency=2, requests=6)
     assert loadgen.summarise(loadgen.run_hey(command), sent=6)["statuses"] == {"500": 6}
-    nowhere = f"http://127.0.0.1:{machine.free_port()}/predict"
+    nowhere = f"http://127.0.0.1:{servers.free_port()}/predict"
     command = loadgen.hey_command(nowhere, body, concurrency=2, requests=4)
     summary = loadgen.summarise(loadgen.run_hey(command), sent=4)
     assert summary["errors"] == 4
@@ -218,19 +218,10 @@ def test_paced_run_samples_while_it_runs(url: str, body: Path) -> None:
     assert len(soak["samples"]) >= 2
 
 
-def test_timed_calls_time_each_call_after_the_warm_up() -> None:
-    calls: list[int] = []
-    run = loadgen.timed_calls(lambda: calls.append(1), warmup_s=0.02, duration_s=0.05)
-    assert run["requests"] > 0
-    assert len(calls) > run["requests"]  # the untimed first call and the warm-up
-    assert run["errors"] == 0
-    assert run["p50_ms"] < 5
-
-
 def test_a_server_is_started_until_ready_and_its_group_stopped(tmp_path) -> None:
-    port = machine.free_port()
+    port = servers.free_port()
     command = [sys.executable, "-m", "http.server", str(port), "-b", "127.0.0.1"]
-    with machine.running_server(
+    with servers.running_server(
         command,
         port=port,
         ready_path="/",
@@ -249,9 +240,9 @@ def test_a_server_that_exits_early_is_reported_with_its_log(tmp_path) -> None:
     command = [sys.executable, "-c", "print('no model here'); raise SystemExit(3)"]
     with (
         pytest.raises(RuntimeError, match="no model here"),
-        machine.running_server(
+        servers.running_server(
             command,
-            port=machine.free_port(),
+            port=servers.free_port(),
             ready_path="/",
             env={},
             log=tmp_path / "server.log",

@@ -22,8 +22,6 @@ from kedro_mlflow.framework.hooks.mlflow_hook import mlflow_hook
 from mlflow.entities import Run
 from mlflow.tracking import MlflowClient
 
-from churn_pipeline.pipeline_registry import DEFAULT_INPUT_KIND, select_input_kind
-
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 TINY_BUSINESS = {
@@ -91,8 +89,8 @@ def run_kedro(
 def inside(project: Path) -> Iterator[TrainedProject]:
     """Work in ``project`` (catalog paths are relative to the working directory).
 
-    Restores the working directory, MLflow's tracking URI and the input kind a
-    run's hook may have selected, so projects do not leak into each other.
+    Restores the working directory and MLflow's tracking URI, so projects do not
+    leak into each other.
     """
     previous_cwd, previous_uri = Path.cwd(), mlflow.get_tracking_uri()
     os.chdir(project)
@@ -101,7 +99,6 @@ def inside(project: Path) -> Iterator[TrainedProject]:
     finally:
         os.chdir(previous_cwd)
         mlflow.set_tracking_uri(previous_uri)
-        select_input_kind(DEFAULT_INPUT_KIND)
 
 
 @pytest.fixture(scope="session")
@@ -140,9 +137,9 @@ SHARED_DATASETS = PROJECT_ROOT.parent / "shared" / "datasets"
 
 
 def _run_on_shared_dataset(
-    tmp_path_factory: pytest.TempPathFactory, env: str, dataset: str
+    tmp_path_factory: pytest.TempPathFactory, env: str, dataset: str, pipeline: str
 ) -> Iterator[TrainedProject]:
-    """`kedro run --env <env>` in a project copy reading ``../shared/datasets``."""
+    """`kedro run --env <env> --pipelines <pipeline>` reading ``../shared/datasets``."""
     if not (SHARED_DATASETS / dataset).is_dir():
         pytest.skip(
             f"the shared datasets are not beside the project: {SHARED_DATASETS}"
@@ -155,19 +152,23 @@ def _run_on_shared_dataset(
         yaml.safe_dump({**values, "datasets_dir": str(SHARED_DATASETS)})
     )
     with inside(project) as trained:
-        run_kedro(project, env=env)
+        run_kedro(project, pipeline, env=env)
         yield trained
 
 
 @pytest.fixture(scope="session")
 def telco_project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TrainedProject]:
-    """`kedro run --env telco` on the shared IBM Telco file."""
-    yield from _run_on_shared_dataset(tmp_path_factory, "telco", "telco-customer-churn")
+    """`kedro run --env telco --pipelines customer_table` on the shared Telco file."""
+    yield from _run_on_shared_dataset(
+        tmp_path_factory, "telco", "telco-customer-churn", "customer_table"
+    )
 
 
 @pytest.fixture(scope="session")
 def ravenstack_project(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[TrainedProject]:
-    """`kedro run --env ravenstack` on the shared RavenStack tables."""
-    yield from _run_on_shared_dataset(tmp_path_factory, "ravenstack", "ravenstack-saas")
+    """`kedro run --env ravenstack --pipelines subscription_periods`."""
+    yield from _run_on_shared_dataset(
+        tmp_path_factory, "ravenstack", "ravenstack-saas", "subscription_periods"
+    )

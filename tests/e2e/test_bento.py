@@ -13,7 +13,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 from tests.e2e.servers import PROJECT_ROOT, running_server
 
-from churn_pipeline.serving.schema import example_request
+from churn_pipeline.serving.metadata import example_request
 
 pytestmark = [pytest.mark.e2e, pytest.mark.serving]
 

@@ -27,7 +27,7 @@ import psutil
 import pytest
 from tests.e2e.servers import running_server
 
-from churn_pipeline.serving.schema import example_request
+from churn_pipeline.serving.metadata import example_request
 
 pytestmark = [pytest.mark.e2e, pytest.mark.serving]
 

@@ -10,7 +10,8 @@ from mlflow.tracking import MlflowClient
 from tests.e2e.conftest import pipeline_runs
 
 from churn_pipeline.model_registry.mlflow_store import load_model
-from churn_pipeline.serving.schema import account_features_model, predict_accounts
+from churn_pipeline.serving.predict import predict_accounts
+from churn_pipeline.serving.schema import account_features_model
 
 pytestmark = pytest.mark.e2e
 

@@ -62,7 +62,10 @@ def test_kedro_viz_shows_every_pipeline(trained_project, tmp_path):
         log.close()
 
     pipelines = {p["id"] for p in graph["pipelines"]}
-    expected = {name for names in INPUT_KINDS.values() for name in names}
+    expected = {
+        *INPUT_KINDS,
+        *(name for names in INPUT_KINDS.values() for name in names),
+    }
     assert expected | {"__default__"} <= pipelines
     nodes = {n["name"] for n in graph["nodes"] if n["type"] == "task"}
     assert {"build_report_node", "score_snapshot_node", "train_ensemble_node"} <= nodes

@@ -9,13 +9,13 @@ from tests.models import synthetic
 from threadpoolctl import threadpool_limits
 
 from churn_pipeline.evaluation.backtest import (
+    BACKTEST_METRICS,
     ENSEMBLE,
     backtest_origins,
     comparison_markdown,
     rolling_origin_backtest,
     summarise_backtest,
 )
-from churn_pipeline.evaluation.metrics import BACKTEST_METRICS
 from churn_pipeline.evaluation.time_split import labels_known_by
 
 DATES = pd.date_range("2023-08-31", periods=9, freq="ME")

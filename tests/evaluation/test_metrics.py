@@ -1,4 +1,7 @@
-"""Tests for churn_pipeline.evaluation.metrics, with empulse as the oracle."""
+"""Tests for the ranking, profit and calibration metrics and the contact policy.
+
+empulse is the oracle for EMPC, MPC and lift.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +15,24 @@ from empulse.metrics import lift_score as ref_lift
 from empulse.metrics import mpc_score as ref_mpc
 from scipy import integrate, stats
 
-from churn_pipeline.evaluation import metrics as m
+from churn_pipeline.evaluation.calibration import expected_calibration_error
+from churn_pipeline.evaluation.economics import RetentionEconomics
+from churn_pipeline.evaluation.profit import (
+    campaign_profit,
+    empc,
+    mpc,
+    profit_curve,
+)
+from churn_pipeline.evaluation.ranking import (
+    cumulative_gains,
+    lift_score,
+    roc_convex_hull,
+    roc_points,
+)
+from churn_pipeline.scoring.policy import (
+    cost_sensitive_threshold,
+    expected_contact_profit,
+)
 
 TOL = 1e-9
 
@@ -40,6 +60,13 @@ def _mpc_kw(p: tuple[float, ...]) -> dict[str, float]:
     return {"clv": clv, "incentive_cost": d, "contact_cost": f, "accept_rate": g}
 
 
+def _economics(p: tuple[float, ...]) -> RetentionEconomics:
+    clv, d, f, a, b, g = p
+    return RetentionEconomics(
+        clv=clv, incentive_cost=d, contact_cost=f, alpha=a, beta=b, accept_rate=g
+    )
+
+
 def _data(seed: int, n: int, prevalence: float = 0.3, decimals: int | None = None):
     rng = np.random.default_rng(seed)
     y = (rng.random(n) < prevalence).astype(int)
@@ -52,19 +79,17 @@ def _data(seed: int, n: int, prevalence: float = 0.3, decimals: int | None = Non
 
 
 def _check_against_empulse(y, s, p) -> None:
-    ekw, mkw = _empc_kw(p), _mpc_kw(p)
-    assert m.empc_score(y, s, **ekw) == pytest.approx(
+    ekw, mkw, e = _empc_kw(p), _mpc_kw(p), _economics(p)
+    assert empc(y, s, e).profit == pytest.approx(
         ref_empc(y, s, **ekw), rel=TOL, abs=TOL
     )
-    assert m.empc_optimal_rate(y, s, **ekw) == pytest.approx(
+    assert empc(y, s, e).rate == pytest.approx(
         ref_empc.optimal_rate(y, s, **ekw), rel=TOL, abs=TOL
     )
-    assert m.mpc_score(y, s, **mkw) == pytest.approx(
-        ref_mpc(y, s, **mkw), rel=TOL, abs=TOL
-    )
-    rate = m.mpc_optimal_rate(y, s, **mkw)
+    assert mpc(y, s, e).profit == pytest.approx(ref_mpc(y, s, **mkw), rel=TOL, abs=TOL)
+    rate = mpc(y, s, e).rate
     assert rate == pytest.approx(ref_mpc.optimal_rate(y, s, **mkw), abs=TOL)
-    threshold = m.mpc_optimal_threshold(y, s, **mkw)
+    threshold = mpc(y, s, e).threshold
     ref_threshold = ref_mpc.optimal_threshold(y, s, **mkw)
     if rate == 0:
         # empulse reports 1.0 for "target no one"; we report +inf so that
@@ -81,14 +106,12 @@ def _check_against_empulse(y, s, p) -> None:
 
 
 def test_reference_values() -> None:
-    assert m.empc_score(Y_REF, S_REF) == pytest.approx(20.208387989900114, abs=TOL)
-    assert m.empc_optimal_rate(Y_REF, S_REF) == pytest.approx(
-        0.5936879170049371, abs=TOL
-    )
-    assert m.mpc_score(Y_REF, S_REF) == pytest.approx(20.2, abs=TOL)
-    assert m.mpc_optimal_rate(Y_REF, S_REF) == pytest.approx(0.6, abs=TOL)
-    assert m.mpc_optimal_threshold(Y_REF, S_REF) == 0.35
-    assert m.lift_score(Y_REF, S_REF, fraction=0.1) == pytest.approx(2.5, abs=TOL)
+    assert empc(Y_REF, S_REF).profit == pytest.approx(20.208387989900114, abs=TOL)
+    assert empc(Y_REF, S_REF).rate == pytest.approx(0.5936879170049371, abs=TOL)
+    assert mpc(Y_REF, S_REF).profit == pytest.approx(20.2, abs=TOL)
+    assert mpc(Y_REF, S_REF).rate == pytest.approx(0.6, abs=TOL)
+    assert mpc(Y_REF, S_REF).threshold == 0.35
+    assert lift_score(Y_REF, S_REF, fraction=0.1) == pytest.approx(2.5, abs=TOL)
 
 
 def test_reference_matches_empulse() -> None:
@@ -102,26 +125,20 @@ def test_reference_matches_empulse() -> None:
 
 
 def test_returns_plain_floats() -> None:
-    for fn in (
-        m.empc_score,
-        m.empc_optimal_rate,
-        m.mpc_score,
-        m.mpc_optimal_rate,
-        m.mpc_optimal_threshold,
-        m.lift_score,
-        m.expected_calibration_error,
-    ):
+    for fn in (lift_score, expected_calibration_error):
         assert type(fn(Y_REF, S_REF)) is float
-    assert type(m.campaign_profit(Y_REF, S_REF, 0.5)) is float
-    assert type(m.cost_sensitive_threshold()) is float
-    assert type(m.expected_contact_profit(0.5)) is float
+    for result in (empc(Y_REF, S_REF), mpc(Y_REF, S_REF)):
+        assert all(type(value) is float for value in result)
+    assert type(campaign_profit(Y_REF, S_REF, 0.5)) is float
+    assert type(cost_sensitive_threshold()) is float
+    assert type(expected_contact_profit(0.5)) is float
 
 
 def test_accepts_bool_labels_and_lists() -> None:
     y_bool = np.array(Y_REF, dtype=bool)
-    assert m.empc_score(y_bool, S_REF) == pytest.approx(m.empc_score(Y_REF, S_REF))
+    assert empc(y_bool, S_REF).profit == pytest.approx(empc(Y_REF, S_REF).profit)
     y_float = np.array(Y_REF, dtype=float)
-    assert m.mpc_score(y_float, S_REF) == pytest.approx(20.2, abs=TOL)
+    assert mpc(y_float, S_REF).profit == pytest.approx(20.2, abs=TOL)
 
 
 # --------------------------------------------------------------------------- #
@@ -171,12 +188,10 @@ def test_perfect_ranking_closed_form() -> None:
         (clv - d) * a / (a + b) * stats.beta(a + 1, b).sf(g0)
         - f * stats.beta(a, b).sf(g0)
     )
-    assert m.empc_score(y, s) == pytest.approx(expected, abs=TOL)
-    assert m.empc_optimal_rate(y, s) == pytest.approx(
-        pi0 * stats.beta(a, b).sf(g0), abs=TOL
-    )
-    assert m.mpc_score(y, s) == pytest.approx(pi0 * (0.3 * (clv - d) - f), abs=TOL)
-    assert m.mpc_optimal_rate(y, s) == pytest.approx(pi0)
+    assert empc(y, s).profit == pytest.approx(expected, abs=TOL)
+    assert empc(y, s).rate == pytest.approx(pi0 * stats.beta(a, b).sf(g0), abs=TOL)
+    assert mpc(y, s).profit == pytest.approx(pi0 * (0.3 * (clv - d) - f), abs=TOL)
+    assert mpc(y, s).rate == pytest.approx(pi0)
 
 
 def test_inverted_ranking_targets_no_one_at_mpc() -> None:
@@ -184,14 +199,14 @@ def test_inverted_ranking_targets_no_one_at_mpc() -> None:
     s = 1.0 - y
     # Churners are only reached by contacting everyone: 2 * (0.05 * 190 - 1) - 8 * 11
     # is a loss, so the best campaign is none.
-    kw = {"accept_rate": 0.05}
-    assert m.mpc_score(y, s, **kw) == 0.0
-    assert m.mpc_optimal_rate(y, s, **kw) == 0.0
-    assert m.mpc_optimal_threshold(y, s, **kw) == math.inf
-    assert m.campaign_profit(y, s, m.mpc_optimal_threshold(y, s, **kw), **kw) == 0.0
+    e = RetentionEconomics(accept_rate=0.05)
+    assert mpc(y, s, e).profit == 0.0
+    assert mpc(y, s, e).rate == 0.0
+    assert mpc(y, s, e).threshold == math.inf
+    assert campaign_profit(y, s, mpc(y, s, e).threshold, e) == 0.0
     # At the default gamma = 0.3, contacting everyone pays: (2 * 56 - 8 * 11) / 10.
-    assert m.mpc_score(y, s) == pytest.approx(2.4)
-    assert m.mpc_optimal_rate(y, s) == 1.0
+    assert mpc(y, s).profit == pytest.approx(2.4)
+    assert mpc(y, s).rate == 1.0
 
 
 @pytest.mark.parametrize("fraction", [0.05, 0.1, 0.2, 0.33, 0.5, 1.0])
@@ -199,7 +214,7 @@ def test_inverted_ranking_targets_no_one_at_mpc() -> None:
 def test_lift_matches_empulse_without_ties(fraction: float, seed: int) -> None:
     y, s = _data(seed, 357)
     assert len(np.unique(s)) == s.size
-    assert m.lift_score(y, s, fraction=fraction) == pytest.approx(
+    assert lift_score(y, s, fraction=fraction) == pytest.approx(
         ref_lift(y, s, fraction=fraction), rel=TOL
     )
 
@@ -243,14 +258,14 @@ def test_empc_matches_numerical_quadrature(seed: int, decimals: int | None) -> N
         split(lo, hi, best(lo), best(hi))
 
     density = stats.beta(a, b).pdf
-    empc = rate = 0.0
+    expected = rate = 0.0
     for lo, hi, k in pieces:
         mass = integrate.quad(density, lo, hi, epsabs=1e-13)[0]
         mean = integrate.quad(lambda g: g * density(g), lo, hi, epsabs=1e-13)[0]
-        empc += (tp[k] * ((clv - d) * mean - f * mass) - fp[k] * (d + f) * mass) / n
+        expected += (tp[k] * ((clv - d) * mean - f * mass) - fp[k] * (d + f) * mass) / n
         rate += (tp[k] + fp[k]) / n * mass
-    assert m.empc_score(y, s) == pytest.approx(empc, abs=1e-9)
-    assert m.empc_optimal_rate(y, s) == pytest.approx(rate, abs=1e-9)
+    assert empc(y, s).profit == pytest.approx(expected, abs=1e-9)
+    assert empc(y, s).rate == pytest.approx(rate, abs=1e-9)
 
 
 @pytest.mark.parametrize(
@@ -268,17 +283,15 @@ def test_empc_invariant_under_monotone_transform(transform, decimals) -> None:
     y, s = _data(11, 300, decimals=decimals)
     s = np.clip(s, 0.01, 0.99)
     t = transform(s)
-    assert m.empc_score(y, t) == pytest.approx(m.empc_score(y, s), rel=TOL, abs=TOL)
-    assert m.empc_optimal_rate(y, t) == pytest.approx(
-        m.empc_optimal_rate(y, s), abs=TOL
-    )
-    assert m.mpc_score(y, t) == pytest.approx(m.mpc_score(y, s), abs=TOL)
+    assert empc(y, t).profit == pytest.approx(empc(y, s).profit, rel=TOL, abs=TOL)
+    assert empc(y, t).rate == pytest.approx(empc(y, s).rate, abs=TOL)
+    assert mpc(y, t).profit == pytest.approx(mpc(y, s).profit, abs=TOL)
 
 
 def test_order_independent_with_ties() -> None:
     y, s = _data(3, 200, decimals=1)
     perm = np.random.default_rng(0).permutation(y.size)
-    for fn in (m.empc_score, m.empc_optimal_rate, m.mpc_score, m.lift_score):
+    for fn in (empc, mpc, lift_score):
         assert fn(y[perm], s[perm]) == pytest.approx(fn(y, s), abs=TOL)
 
 
@@ -286,26 +299,24 @@ def test_mpc_consistent_with_profit_curve_and_campaign_profit() -> None:
     for seed in range(4):
         y, s = _data(seed, 250, decimals=2 if seed % 2 else None)
         for p in PARAMS:
-            kw = _mpc_kw(p)
-            best = m.mpc_score(y, s, **kw)
-            frac, profit = m.profit_curve(y, s, **kw)
+            e = _economics(p)
+            best = mpc(y, s, e).profit
+            frac, profit = profit_curve(y, s, e)
             assert profit.max() == pytest.approx(best, abs=TOL)
-            assert frac[np.argmax(profit)] == pytest.approx(
-                m.mpc_optimal_rate(y, s, **kw)
-            )
-            t = m.mpc_optimal_threshold(y, s, **kw)
-            assert m.campaign_profit(y, s, t, **kw) == pytest.approx(best, abs=TOL)
-            assert np.mean(s >= t) == pytest.approx(m.mpc_optimal_rate(y, s, **kw))
+            assert frac[np.argmax(profit)] == pytest.approx(mpc(y, s, e).rate)
+            t = mpc(y, s, e).threshold
+            assert campaign_profit(y, s, t, e) == pytest.approx(best, abs=TOL)
+            assert np.mean(s >= t) == pytest.approx(mpc(y, s, e).rate)
 
 
 def test_profit_curve_reference() -> None:
-    frac, profit = m.profit_curve(Y_REF, S_REF)
+    frac, profit = profit_curve(Y_REF, S_REF)
     assert frac[0] == 0.0
     assert profit[0] == 0.0
     assert frac[-1] == 1.0
     # Everyone targeted: 4 churners * (0.3 * 190 - 1) - 6 * 11, per customer.
     assert profit[-1] == pytest.approx((4 * 56 - 6 * 11) / 10)
-    assert m.campaign_profit(Y_REF, S_REF, 0.6) == pytest.approx(3 * 56 / 10)
+    assert campaign_profit(Y_REF, S_REF, 0.6) == pytest.approx(3 * 56 / 10)
 
 
 def test_lift_tie_handling() -> None:
@@ -314,21 +325,21 @@ def test_lift_tie_handling() -> None:
     y = [1, 1, 0, 0, 0, 0, 0, 0, 0, 1]
     s = [0.9, 0.5, 0.5, 0.5, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1]
     expected = ((1 + 1 / 3) / 2) / 0.3
-    assert m.lift_score(y, s, fraction=0.2) == pytest.approx(expected)
-    assert m.lift_score(y[::-1], s[::-1], fraction=0.2) == pytest.approx(expected)
+    assert lift_score(y, s, fraction=0.2) == pytest.approx(expected)
+    assert lift_score(y[::-1], s[::-1], fraction=0.2) == pytest.approx(expected)
     # All scores tied -> lift is exactly 1.
-    assert m.lift_score(y, [0.3] * 10, fraction=0.1) == pytest.approx(1.0)
-    assert m.lift_score(y, s, fraction=1.0) == pytest.approx(1.0)
+    assert lift_score(y, [0.3] * 10, fraction=0.1) == pytest.approx(1.0)
+    assert lift_score(y, s, fraction=1.0) == pytest.approx(1.0)
 
 
 def test_cumulative_gains() -> None:
-    x, g = m.cumulative_gains(Y_REF, S_REF)
+    x, g = cumulative_gains(Y_REF, S_REF)
     assert (x[0], g[0]) == (0.0, 0.0)
     assert (x[-1], g[-1]) == (1.0, 1.0)
     assert np.all(np.diff(x) > 0)
     assert np.all(np.diff(g) >= 0)
     y, s = _data(2, 500, decimals=1)
-    x, g = m.cumulative_gains(y, s)
+    x, g = cumulative_gains(y, s)
     assert (x[-1], g[-1]) == (1.0, 1.0)
     assert x.size == np.unique(s).size + 1
 
@@ -339,38 +350,42 @@ def test_cumulative_gains() -> None:
 
 
 def test_cost_sensitive_threshold_formula() -> None:
-    assert m.cost_sensitive_threshold() == pytest.approx(11 / (0.3 * 190 + 10))
-    kw = {"clv": 500.0, "incentive_cost": 50.0, "contact_cost": 5.0, "accept_rate": 0.1}
-    assert m.cost_sensitive_threshold(**kw) == pytest.approx(55 / (0.1 * 450 + 50))
+    assert cost_sensitive_threshold() == pytest.approx(11 / (0.3 * 190 + 10))
+    e = RetentionEconomics(
+        clv=500.0, incentive_cost=50.0, contact_cost=5.0, accept_rate=0.1
+    )
+    assert cost_sensitive_threshold(e) == pytest.approx(55 / (0.1 * 450 + 50))
 
 
 @pytest.mark.parametrize("p", PARAMS)
 def test_expected_contact_profit_sign_matches_threshold(p: tuple[float, ...]) -> None:
-    kw = _mpc_kw(p)
-    p_star = m.cost_sensitive_threshold(**kw)
+    e = _economics(p)
+    p_star = cost_sensitive_threshold(e)
     probs = np.r_[np.linspace(0, 1, 1001), np.random.default_rng(0).random(1000)]
     probs = probs[np.abs(probs - p_star) > 1e-9]
-    profit = m.expected_contact_profit(probs, **kw)
+    profit = expected_contact_profit(probs, e)
     assert isinstance(profit, np.ndarray)
     np.testing.assert_array_equal(profit >= 0, probs >= p_star)
     if p_star <= 1:
-        assert m.expected_contact_profit(p_star, **kw) == pytest.approx(0, abs=1e-9)
+        assert expected_contact_profit(p_star, e) == pytest.approx(0, abs=1e-9)
 
 
 def test_expected_contact_profit_per_account_clv() -> None:
     probs = np.array([0.2, 0.2, 0.5, 0.05])
     clv = np.array([100.0, 400.0, 50.0, 1000.0])
-    out = m.expected_contact_profit(probs, clv=clv)
+    out = expected_contact_profit(probs, clv=clv)
     expected = probs * 0.3 * (clv - 10) - (1 - probs) * 10 - 1
     np.testing.assert_allclose(out, expected)
     for prob, value, c in zip(probs, out, clv, strict=True):
-        assert (value >= 0) == (prob >= m.cost_sensitive_threshold(clv=float(c)))
+        assert (value >= 0) == (
+            prob >= cost_sensitive_threshold(RetentionEconomics(clv=float(c)))
+        )
     with pytest.raises(ValueError, match="clv must be greater than incentive_cost"):
-        m.expected_contact_profit(probs, clv=[100.0, 5.0, 50.0, 60.0])
+        expected_contact_profit(probs, clv=[100.0, 5.0, 50.0, 60.0])
     with pytest.raises(ValueError, match="broadcast"):
-        m.expected_contact_profit(probs, clv=[100.0, 200.0])
+        expected_contact_profit(probs, clv=[100.0, 200.0])
     with pytest.raises(ValueError, match=r"within \[0, 1\]"):
-        m.expected_contact_profit([0.5, 1.5])
+        expected_contact_profit([0.5, 1.5])
 
 
 # --------------------------------------------------------------------------- #
@@ -382,7 +397,7 @@ def test_expected_contact_profit_per_account_clv() -> None:
 def test_ece_zero_when_perfectly_calibrated(strategy: str) -> None:
     y = [0, 0, 0, 1, 0, 1, 1, 1, 0, 1]
     p = [0.25] * 4 + [0.75] * 4 + [0.5] * 2
-    assert m.expected_calibration_error(y, p, n_bins=5, strategy=strategy) == (
+    assert expected_calibration_error(y, p, n_bins=5, strategy=strategy) == (
         pytest.approx(0.0, abs=1e-12)
     )
 
@@ -390,15 +405,15 @@ def test_ece_zero_when_perfectly_calibrated(strategy: str) -> None:
 @pytest.mark.parametrize("strategy", ["uniform", "quantile"])
 def test_ece_positive_when_miscalibrated(strategy: str) -> None:
     y = [0, 1] * 10
-    assert m.expected_calibration_error(y, [0.9] * 20, strategy=strategy) == (
+    assert expected_calibration_error(y, [0.9] * 20, strategy=strategy) == (
         pytest.approx(0.4)
     )
     # Calibrated by construction, then pushed towards 1: ECE grows by ~the shift.
     rng = np.random.default_rng(0)
     p = rng.uniform(0.05, 0.95, 20_000)
     y2 = (rng.random(p.size) < p).astype(int)
-    good = m.expected_calibration_error(y2, p, strategy=strategy)
-    bad = m.expected_calibration_error(y2, 0.5 * p + 0.5, strategy=strategy)
+    good = expected_calibration_error(y2, p, strategy=strategy)
+    bad = expected_calibration_error(y2, 0.5 * p + 0.5, strategy=strategy)
     assert good < 0.02
     assert bad > 0.2
 
@@ -407,35 +422,27 @@ def test_ece_hand_computed_and_single_class() -> None:
     y = [0, 1, 1, 0]
     p = [0.1, 0.2, 0.8, 0.9]
     # Bins [0, .5): gap |1 - 0.3| = 0.7; [.5, 1]: |1 - 1.7| = 0.7 -> 1.4 / 4.
-    assert m.expected_calibration_error(y, p, n_bins=2) == pytest.approx(0.35)
+    assert expected_calibration_error(y, p, n_bins=2) == pytest.approx(0.35)
     # One class is fine for calibration: all zeros scored 0.2 -> ECE 0.2.
-    assert m.expected_calibration_error([0] * 5, [0.2] * 5) == pytest.approx(0.2)
+    assert expected_calibration_error([0] * 5, [0.2] * 5) == pytest.approx(0.2)
 
 
 def test_ece_invalid_arguments() -> None:
     with pytest.raises(ValueError, match="'uniform', 'quantile'"):
-        m.expected_calibration_error(Y_REF, S_REF, strategy="kmeans")
+        expected_calibration_error(Y_REF, S_REF, strategy="kmeans")
     with pytest.raises(ValueError, match="n_bins must be >= 1"):
-        m.expected_calibration_error(Y_REF, S_REF, n_bins=0)
+        expected_calibration_error(Y_REF, S_REF, n_bins=0)
     with pytest.raises(TypeError, match="n_bins"):
-        m.expected_calibration_error(Y_REF, S_REF, n_bins=2.5)  # type: ignore[arg-type]
+        expected_calibration_error(Y_REF, S_REF, n_bins=2.5)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match=r"within \[0, 1\]"):
-        m.expected_calibration_error([0, 1], [0.5, 1.2])
+        expected_calibration_error([0, 1], [0.5, 1.2])
 
 
 # --------------------------------------------------------------------------- #
 # Validation
 # --------------------------------------------------------------------------- #
 
-RANKING = [
-    m.empc_score,
-    m.empc_optimal_rate,
-    m.mpc_score,
-    m.mpc_optimal_rate,
-    m.mpc_optimal_threshold,
-    m.lift_score,
-    m.cumulative_gains,
-]
+RANKING = [empc, mpc, lift_score, cumulative_gains]
 
 
 @pytest.mark.parametrize("fn", RANKING)
@@ -447,10 +454,10 @@ def test_single_class_is_rejected(fn, label: int) -> None:
 
 def test_single_class_allowed_for_realised_profit() -> None:
     # Profit of a campaign is defined even if nobody churned.
-    assert m.campaign_profit([0] * 4, [0.1, 0.2, 0.3, 0.4], 0.25) == pytest.approx(
+    assert campaign_profit([0] * 4, [0.1, 0.2, 0.3, 0.4], 0.25) == pytest.approx(
         -11 * 2 / 4
     )
-    _, profit = m.profit_curve([0] * 4, [0.1, 0.2, 0.3, 0.4])
+    _, profit = profit_curve([0] * 4, [0.1, 0.2, 0.3, 0.4])
     assert profit[-1] == pytest.approx(-11.0)
 
 
@@ -467,7 +474,7 @@ def test_single_class_allowed_for_realised_profit() -> None:
         ([], [], "empty"),
     ],
 )
-@pytest.mark.parametrize("fn", [*RANKING, m.profit_curve])
+@pytest.mark.parametrize("fn", [*RANKING, profit_curve])
 def test_invalid_inputs(fn, y, s, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         fn(y, s)
@@ -483,10 +490,10 @@ def test_invalid_inputs(fn, y, s, match: str) -> None:
         ({"clv": float("nan")}, "clv must be finite"),
     ],
 )
-@pytest.mark.parametrize("fn", [m.empc_score, m.mpc_score, m.profit_curve])
+@pytest.mark.parametrize("fn", [empc, mpc, profit_curve])
 def test_invalid_cost_params(fn, kwargs, match: str) -> None:
     with pytest.raises(ValueError, match=match):
-        fn(Y_REF, S_REF, **kwargs)
+        fn(Y_REF, S_REF, RetentionEconomics(**kwargs))
 
 
 @pytest.mark.parametrize(
@@ -496,43 +503,43 @@ def test_invalid_cost_params(fn, kwargs, match: str) -> None:
         ({"beta": -2.0}, "beta must be > 0"),
     ],
 )
-@pytest.mark.parametrize("fn", [m.empc_score, m.empc_optimal_rate])
+@pytest.mark.parametrize("fn", [empc])
 def test_invalid_beta_params(fn, kwargs, match: str) -> None:
     with pytest.raises(ValueError, match=match):
-        fn(Y_REF, S_REF, **kwargs)
+        fn(Y_REF, S_REF, RetentionEconomics(**kwargs))
 
 
 @pytest.mark.parametrize("accept_rate", [0.0, -0.1, 1.01])
 def test_invalid_accept_rate(accept_rate: float) -> None:
     match = "0 < accept_rate <= 1"
-    for fn in (m.mpc_score, m.mpc_optimal_rate, m.mpc_optimal_threshold):
+    for fn in (mpc,):
         with pytest.raises(ValueError, match=match):
-            fn(Y_REF, S_REF, accept_rate=accept_rate)
+            fn(Y_REF, S_REF, RetentionEconomics(accept_rate=accept_rate))
     with pytest.raises(ValueError, match=match):
-        m.cost_sensitive_threshold(accept_rate=accept_rate)
+        cost_sensitive_threshold(RetentionEconomics(accept_rate=accept_rate))
     with pytest.raises(ValueError, match=match):
-        m.expected_contact_profit(0.5, accept_rate=accept_rate)
+        expected_contact_profit(0.5, RetentionEconomics(accept_rate=accept_rate))
     with pytest.raises(ValueError, match=match):
-        m.campaign_profit(Y_REF, S_REF, 0.5, accept_rate=accept_rate)
+        campaign_profit(Y_REF, S_REF, 0.5, RetentionEconomics(accept_rate=accept_rate))
 
 
 def test_invalid_param_types_and_fraction() -> None:
     with pytest.raises(TypeError, match="clv must be a real number"):
-        m.empc_score(Y_REF, S_REF, clv="200")  # type: ignore[arg-type]
+        empc(Y_REF, S_REF, RetentionEconomics(clv="200"))  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="0 < fraction <= 1"):
-        m.lift_score(Y_REF, S_REF, fraction=0.0)
+        lift_score(Y_REF, S_REF, fraction=0.0)
     with pytest.raises(ValueError, match="0 < fraction <= 1"):
-        m.lift_score(Y_REF, S_REF, fraction=1.5)
+        lift_score(Y_REF, S_REF, fraction=1.5)
     with pytest.raises(ValueError, match="threshold must not be NaN"):
-        m.campaign_profit(Y_REF, S_REF, float("nan"))
+        campaign_profit(Y_REF, S_REF, float("nan"))
 
 
 @pytest.mark.parametrize("decimals", [None, 1, 0])
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_roc_convex_hull_is_upper_hull(seed: int, decimals: int | None) -> None:
     y, s = _data(seed, 300, decimals=decimals)
-    roc = m._roc_points(y, s)
-    hull = m._roc_convex_hull(y, s)
+    roc = roc_points(y, s)
+    hull = roc_convex_hull(y, s)
     assert (hull.tp[0], hull.fp[0]) == (0, 0)
     assert (hull.tp[-1], hull.fp[-1]) == (y.sum(), y.size - y.sum())
     assert hull.thresholds[0] == math.inf

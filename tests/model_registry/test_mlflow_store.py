@@ -23,8 +23,8 @@ from churn_pipeline.model_registry.mlflow_store import (
     promote_if_not_worse,
 )
 from churn_pipeline.models import ChurnEnsemble
-from churn_pipeline.scoring.accounts import ScoringPolicy
-from churn_pipeline.serving.schema import model_metadata
+from churn_pipeline.scoring.policy import ScoringPolicy
+from churn_pipeline.serving.metadata import model_metadata
 
 MODEL_NAME = "churn-model"
 METRIC = "test_empc"

@@ -18,14 +18,14 @@ from tests.models import synthetic
 
 from churn_pipeline.evaluation.time_split import labels_known_by
 from churn_pipeline.features import FEATURES, NUMERIC_FEATURES
-from churn_pipeline.models import ChurnEnsemble, Explanation
+from churn_pipeline.models import ChurnEnsemble, ChurnExplainer, Explanation
 from churn_pipeline.models.linear import SignConstrainedLogisticRegression
 
 FEATURE_NAMES = [spec.name for spec in FEATURES]
 # The bar the explanations are held to: base value + contributions equals the
 # uncalibrated score to 1e-9 on every row (a wrong base value or a dropped
 # feature is off by 1e-2 or more). Tabulated tree SHAP and the trees' margins
-# (models/tree_shap.py) are float64 end to end.
+# (models/tree_paths.py, models/tree_shap.py) are float64 end to end.
 SHAP_ATOL = 1e-9
 
 
@@ -230,7 +230,8 @@ def test_blend_maximises_calibration_likelihood_over_the_simplex(
 
     fitted = loss(fitted_model)
     # Any other weighting, each Platt-refitted, does no better on this slice.
-    logits = fitted_model._member_logits(calibration[fitted_model.feature_names_in_])
+    rows = calibration[fitted_model.feature_names_in_]
+    logits = fitted_model._logits(fitted_model.member_designs(rows))
     rng = np.random.default_rng(0)
     for weights in [np.eye(3)[i] for i in range(3)] + list(rng.dirichlet([1] * 3, 5)):
         score = sum(w * logits[n] for w, n in zip(weights, logits, strict=True))
@@ -420,15 +421,20 @@ def test_shap_contributions_add_up_to_the_score(
 def test_tabulated_tree_shap_equals_the_libraries(
     fitted_model: ChurnEnsemble, holdout: pd.DataFrame, monkeypatch
 ) -> None:
-    tabulated = fitted_model.explain(holdout)
-    assert all(fitted_model.__dict__["_tree_shap_tables"].values())
-    # Trees "too deep to tabulate": the ensemble asks XGBoost and LightGBM.
-    model = pickle.loads(pickle.dumps(fitted_model))  # no cached tables
+    explainer = ChurnExplainer(fitted_model)
+    tabulated = explainer.explain(holdout)
+    assert all(
+        member.tables is not None
+        for name, member in explainer._members.items()
+        if name != "logistic_regression"
+    )
+    # Trees "too deep to tabulate": the explainer asks XGBoost and LightGBM.
     monkeypatch.setattr("churn_pipeline.models.tree_shap.MAX_TABLE_VALUES", 0)
+    library_explainer = ChurnExplainer(fitted_model)
 
-    library = model.explain(holdout)
+    library = library_explainer.explain(holdout)
 
-    assert not any(model.__dict__["_tree_shap_tables"].values())
+    assert not any(m.tables for m in library_explainer._members.values())
     # XGBoost's own TreeSHAP sums in float32.
     np.testing.assert_allclose(
         tabulated.contributions, library.contributions, rtol=0, atol=1e-5
@@ -442,13 +448,14 @@ def test_trees_the_paths_cannot_read_are_scored_by_the_libraries(
     def refuse(*args: object) -> None:
         raise ValueError("not readable")
 
-    model = pickle.loads(pickle.dumps(fitted_model))  # no cached paths
-    monkeypatch.setattr("churn_pipeline.models.ensemble.TreePaths.of", refuse)
+    monkeypatch.setattr("churn_pipeline.models.members.TreePaths.of", refuse)
+    model = pickle.loads(pickle.dumps(fitted_model))  # routes read again on load
+    explainer = ChurnExplainer(model)
 
-    probability, explanation = model.predict_and_explain(holdout)
+    probability, explanation = explainer.predict_and_explain(holdout)
 
-    assert not any(model.__dict__["_member_tree_paths"].values())
-    assert not any(model.__dict__["_tree_shap_tables"].values())
+    assert not any(route.paths for route in model.member_routes.values())
+    assert not any(m.tables for m in explainer._members.values())
     # XGBoost adds its leaves and its TreeSHAP in float32.
     np.testing.assert_allclose(
         probability, fitted_model.predict_proba(holdout)[:, 1], rtol=0, atol=1e-6
@@ -459,38 +466,32 @@ def test_trees_the_paths_cannot_read_are_scored_by_the_libraries(
     )
 
 
-def test_models_pickled_with_the_old_xgboost_routing_still_load(
-    fitted_model: ChurnEnsemble, holdout: pd.DataFrame
-) -> None:
-    # Before TreePaths, a fitted ensemble pickled its XGBoost routing arrays as
-    # a LeafValues object: registered models and BentoML imports carry one.
-    from churn_pipeline.models.xgboost_margin import LeafValues  # noqa: PLC0415
-
-    legacy = LeafValues.__new__(LeafValues)
-    legacy.__dict__.update(values=np.zeros((2, 3)), base_margin=-3.5, depth=2)
-    old = pickle.loads(pickle.dumps(fitted_model))
-    old.__dict__["_xgboost_leaves_"] = legacy
-    saved = pickle.dumps(old)
-    assert b"churn_pipeline.models.xgboost_margin" in saved
-
-    loaded = pickle.loads(saved)
-
-    assert "_xgboost_leaves_" not in loaded.__dict__
-    np.testing.assert_array_equal(
-        loaded.predict_proba(holdout), fitted_model.predict_proba(holdout)
-    )
-
-
 def test_predict_and_explain_is_predict_proba_and_explain(
     fitted_model: ChurnEnsemble, holdout: pd.DataFrame
 ) -> None:
-    probability, explanation = fitted_model.predict_and_explain(holdout)
+    explainer = ChurnExplainer(fitted_model)
+
+    probability, explanation = explainer.predict_and_explain(holdout)
 
     np.testing.assert_array_equal(
         probability, fitted_model.predict_proba(holdout)[:, 1]
     )
     pd.testing.assert_frame_equal(
         explanation.contributions, fitted_model.explain(holdout).contributions
+    )
+
+
+def test_an_unpickled_model_predicts_and_explains_as_the_fitted_one(
+    fitted_model: ChurnEnsemble, holdout: pd.DataFrame
+) -> None:
+    loaded = pickle.loads(pickle.dumps(fitted_model))
+
+    np.testing.assert_array_equal(
+        loaded.predict_proba(holdout), fitted_model.predict_proba(holdout)
+    )
+    pd.testing.assert_frame_equal(
+        loaded.explain(holdout).contributions,
+        fitted_model.explain(holdout).contributions,
     )
 
 
@@ -579,11 +580,11 @@ def test_first_calls_from_many_threads_at_once_all_score(
     fitted_model: ChurnEnsemble, holdout: pd.DataFrame
 ) -> None:
     # A threaded server (MLflow's) makes its first calls concurrently on a freshly
-    # loaded model, while the per-model caches are being built.
+    # loaded model.
     rows = holdout.head(3)
     expected = fitted_model.predict_proba(rows)
     for _ in range(10):
-        model = pickle.loads(pickle.dumps(fitted_model))  # caches dropped
+        model = pickle.loads(pickle.dumps(fitted_model))
         start = threading.Barrier(8)
 
         def score(model: ChurnEnsemble = model, start: threading.Barrier = start):

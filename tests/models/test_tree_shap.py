@@ -11,7 +11,8 @@ import xgboost
 from lightgbm import LGBMClassifier
 from xgboost import XGBClassifier, XGBRegressor
 
-from churn_pipeline.models.tree_shap import MAX_TABLE_VALUES, TreePaths, TreeTables
+from churn_pipeline.models.tree_paths import TreePaths
+from churn_pipeline.models.tree_shap import MAX_TABLE_VALUES, TreeTables
 
 
 @pytest.fixture(scope="module")

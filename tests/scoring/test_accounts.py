@@ -1,26 +1,22 @@
-"""Scoring policy, risk bands, reasons and the shared scoring function."""
+"""Scoring accounts: the shared scoring function, its contact decision, reasons."""
 
 from __future__ import annotations
-
-import copy
-from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 from tests.models import synthetic
+from tests.scoring.policies import OLD_POLICY_DICT, make_per_account, make_policy
 
-from churn_pipeline.evaluation.metrics import expected_contact_profit
+from churn_pipeline.evaluation.economics import RetentionEconomics
 from churn_pipeline.models import ChurnEnsemble, Explanation
-from churn_pipeline.scoring.accounts import (
+from churn_pipeline.scoring.accounts import score_accounts
+from churn_pipeline.scoring.policy import (
     ScoringPolicy,
-    lifetime_from_params,
+    expected_contact_profit,
     risk_band,
-    score_accounts,
 )
-from churn_pipeline.scoring.playbook import Playbook
 from churn_pipeline.scoring.reasons import describe, ranked_reasons
-from churn_pipeline.scoring.value import expected_lifetime_months
 
 SCORE_COLUMNS = [
     "account_id",
@@ -33,44 +29,6 @@ SCORE_COLUMNS = [
     "expected_contact_profit",
     "contact",
 ]
-# A policy as stored in MLflow model metadata before the value basis existed.
-OLD_POLICY_DICT = {
-    "yellow_from": 0.05,
-    "red_from": 0.15,
-    "contact_threshold": 11 / 67,
-    "n_reasons": 3,
-    "clv": 200.0,
-    "incentive_cost": 10.0,
-    "contact_cost": 1.0,
-    "accept_rate": 0.3,
-}
-VALUE_PARAMS = {
-    "basis": "per_account",
-    "gross_margin": 0.8,
-    "max_lifetime_months": 36,
-    "horizon_days": 30,
-}
-
-
-def _policy(**overrides: Any) -> ScoringPolicy:
-    values: dict[str, Any] = dict(OLD_POLICY_DICT)
-    values.update(overrides)
-    return ScoringPolicy(**values)
-
-
-def _per_account(**overrides: Any) -> ScoringPolicy:
-    return _policy(
-        **{
-            "clv_basis": "per_account",
-            "gross_margin": 0.8,
-            "lifetime_months": 24.0,
-            **overrides,
-        }
-    )
-
-
-def _scoring_params(**value: Any) -> dict[str, Any]:
-    return {**synthetic.SCORING_PARAMS, "value": {**VALUE_PARAMS, **value}}
 
 
 class _FixedModel:
@@ -119,237 +77,11 @@ def accounts() -> pd.DataFrame:
     return table.set_index(pd.Index(range(5000, 5300)))
 
 
-# ------------------------------------------------------------------ risk bands
-@pytest.mark.parametrize(
-    ("probability", "band"),
-    [
-        (0.0, "green"),
-        (0.04999999, "green"),
-        (0.05, "yellow"),
-        (0.10, "yellow"),
-        (0.14999999, "yellow"),
-        (0.15, "red"),
-        (0.5, "red"),
-        (1.0, "red"),
-    ],
-)
-def test_risk_band_boundaries(probability: float, band: str) -> None:
-    assert risk_band(np.array([probability]), _policy())[0] == band
-
-
-def test_risk_band_is_vectorised() -> None:
-    bands = risk_band(np.array([0.01, 0.05, 0.2, 0.149]), _policy())
-
-    assert bands.tolist() == ["green", "yellow", "red", "yellow"]
-
-
-# ---------------------------------------------------------------------- policy
-@pytest.mark.parametrize(
-    ("yellow_from", "red_from"),
-    [(0.0, 0.15), (0.15, 0.15), (0.2, 0.1), (0.05, 1.0), (-0.1, 0.5), (0.5, 1.5)],
-)
-def test_policy_rejects_bad_bands(yellow_from: float, red_from: float) -> None:
-    with pytest.raises(ValueError, match="0 < yellow_from < red_from < 1") as error:
-        _policy(yellow_from=yellow_from, red_from=red_from)
-
-    assert f"yellow_from={yellow_from}" in str(error.value)
-
-
-@pytest.mark.parametrize("threshold", [-0.01, 1.5, float("nan")])
-def test_policy_rejects_a_contact_threshold_outside_0_1(threshold: float) -> None:
-    with pytest.raises(ValueError, match="contact_threshold is a probability"):
-        _policy(contact_threshold=threshold)
-
-
-@pytest.mark.parametrize("n_reasons", [0, -1])
-def test_policy_rejects_no_reasons(n_reasons: int) -> None:
-    with pytest.raises(ValueError, match=f"n_reasons must be >= 1, got {n_reasons}"):
-        _policy(n_reasons=n_reasons)
-
-
-def test_from_params_defaults_give_eleven_sixty_sevenths() -> None:
-    policy = ScoringPolicy.from_params(
-        synthetic.SCORING_PARAMS, synthetic.PROFIT_PARAMS
-    )
-
-    # gamma = 6 / 20 = 0.3; p* = (10 + 1) / (0.3 * 190 + 10) = 11 / 67.
-    assert policy.contact_threshold == pytest.approx(11 / 67, rel=1e-15)
-    assert policy.accept_rate == pytest.approx(0.3, rel=1e-15)
-    assert (policy.yellow_from, policy.red_from, policy.n_reasons) == (0.05, 0.15, 3)
-    assert (policy.clv, policy.incentive_cost, policy.contact_cost) == (
-        200.0,
-        10.0,
-        1.0,
-    )
-
-
-@pytest.mark.parametrize(
-    ("clv", "d", "f", "alpha", "beta"),
-    [
-        (200.0, 10.0, 1.0, 6.0, 14.0),
-        (500.0, 20.0, 5.0, 2.0, 2.0),
-        (100.0, 0.0, 2.0, 1.0, 9.0),
-        (1000.0, 50.0, 0.0, 3.0, 7.0),
-    ],
-)
-def test_from_params_threshold_formula(
-    clv: float, d: float, f: float, alpha: float, beta: float
-) -> None:
-    profit = {
-        "clv": clv,
-        "incentive_cost": d,
-        "contact_cost": f,
-        "alpha": alpha,
-        "beta": beta,
-        # Deliberately different: the threshold uses alpha / (alpha + beta).
-        "accept_rate": 0.99,
-    }
-
-    policy = ScoringPolicy.from_params(synthetic.SCORING_PARAMS, profit)
-
-    gamma = alpha / (alpha + beta)
-    assert policy.accept_rate == pytest.approx(gamma)
-    assert policy.contact_threshold == pytest.approx(
-        (d + f) / (gamma * (clv - d) + d), rel=1e-12
-    )
-    # At p*, contacting breaks even.
-    assert expected_contact_profit(
-        policy.contact_threshold,
-        clv=clv,
-        incentive_cost=d,
-        contact_cost=f,
-        accept_rate=gamma,
-    ) == pytest.approx(0.0, abs=1e-9)
-
-
-@pytest.mark.parametrize("threshold", [0.0, 0.3, 0.9])
-def test_from_params_honours_a_fixed_threshold(threshold: float) -> None:
-    scoring = copy.deepcopy(synthetic.SCORING_PARAMS)
-    scoring["contact_threshold"] = threshold
-
-    policy = ScoringPolicy.from_params(scoring, synthetic.PROFIT_PARAMS)
-
-    assert policy.contact_threshold == threshold
-
-
-def test_policy_round_trips_through_a_dict() -> None:
-    policy = ScoringPolicy.from_params(
-        synthetic.SCORING_PARAMS, synthetic.PROFIT_PARAMS
-    )
-
-    assert ScoringPolicy.from_dict(policy.to_dict()) == policy
-
-
-# ------------------------------------------------------------------ value basis
-def test_an_old_stored_policy_loads_as_fixed_clv() -> None:
-    policy = ScoringPolicy.from_dict(OLD_POLICY_DICT)
-
-    assert policy.clv_basis == "fixed"
-    assert policy.lifetime_months is None
-    assert policy.to_dict() == {
-        **OLD_POLICY_DICT,
-        "clv_basis": "fixed",
-        "gross_margin": 0.8,
-        "lifetime_months": None,
-        "playbook": None,
-    }
-
-
-@pytest.mark.parametrize("basis", ["Fixed", "per-account", "mrr", ""])
-def test_policy_rejects_an_unknown_clv_basis(basis: str) -> None:
-    with pytest.raises(
-        ValueError,
-        match=f"clv_basis must be one of 'fixed', 'per_account', got '{basis}'",
-    ):
-        _policy(clv_basis=basis)
-
-
-def test_per_account_policy_needs_a_lifetime() -> None:
-    with pytest.raises(ValueError, match="'per_account' needs lifetime_months"):
-        _policy(clv_basis="per_account")
-
-
-@pytest.mark.parametrize("lifetime", [0.0, -1.0, float("nan"), float("inf")])
-def test_policy_rejects_a_bad_lifetime(lifetime: float) -> None:
-    with pytest.raises(ValueError, match="lifetime_months must be finite and > 0"):
-        _per_account(lifetime_months=lifetime)
-
-
-@pytest.mark.parametrize("margin", [0.0, 1.5, float("nan")])
-def test_policy_rejects_a_bad_gross_margin(margin: float) -> None:
-    with pytest.raises(ValueError, match=r"gross_margin must be in \(0, 1\]"):
-        _per_account(gross_margin=margin)
-
-
-def test_from_params_without_a_value_block_is_fixed() -> None:
-    policy = ScoringPolicy.from_params(
-        synthetic.SCORING_PARAMS, synthetic.PROFIT_PARAMS
-    )
-
-    assert policy == ScoringPolicy(
-        **OLD_POLICY_DICT, playbook=Playbook.from_params(synthetic.PLAYBOOK_PARAMS)
-    )
-
-
-def test_from_params_per_account() -> None:
-    policy = ScoringPolicy.from_params(
-        _scoring_params(gross_margin=0.6), synthetic.PROFIT_PARAMS, lifetime_months=18
-    )
-
-    assert (policy.clv_basis, policy.gross_margin, policy.lifetime_months) == (
-        "per_account",
-        0.6,
-        18.0,
-    )
-    assert policy.contact_threshold == pytest.approx(11 / 67, rel=1e-15)
-    assert ScoringPolicy.from_dict(policy.to_dict()) == policy
-
-
-def test_from_params_per_account_needs_a_lifetime() -> None:
-    with pytest.raises(
-        ValueError, match="basis is 'per_account': pass lifetime_months"
-    ):
-        ScoringPolicy.from_params(_scoring_params(), synthetic.PROFIT_PARAMS)
-
-
-def test_from_params_rejects_a_fixed_threshold_with_per_account() -> None:
-    scoring = {**_scoring_params(), "contact_threshold": 0.3}
-
-    with pytest.raises(ValueError, match=r"contact_threshold applies to .* 'fixed'"):
-        ScoringPolicy.from_params(scoring, synthetic.PROFIT_PARAMS, lifetime_months=12)
-
-
-def test_from_params_rejects_an_unknown_basis() -> None:
-    with pytest.raises(ValueError, match="clv_basis must be one of"):
-        ScoringPolicy.from_params(
-            _scoring_params(basis="monthly"), synthetic.PROFIT_PARAMS
-        )
-
-
-def test_lifetime_from_params() -> None:
-    labels = pd.Series([1.0, 0.0, 0.0, 0.0])
-
-    lifetime = lifetime_from_params(_scoring_params(horizon_days=30), labels)
-
-    # p = 0.25 in 30 days: 1 / (1 - 0.75 ** (30.4375 / 30)).
-    assert lifetime == pytest.approx(3.950384256384216, rel=1e-12)
-    assert lifetime == expected_lifetime_months(labels, horizon_days=30, max_months=36)
-    assert lifetime_from_params(synthetic.SCORING_PARAMS, labels) is None
-    fixed = _scoring_params(basis="fixed")
-    assert lifetime_from_params(fixed, labels) is None
-
-
-def test_lifetime_from_params_applies_the_cap() -> None:
-    labels = np.zeros(10)
-
-    assert lifetime_from_params(_scoring_params(max_lifetime_months=9), labels) == 9.0
-
-
 # ---------------------------------------------------------------------- scores
 def test_score_accounts_columns_and_order(
     model: ChurnEnsemble, accounts: pd.DataFrame
 ) -> None:
-    policy = _policy()
+    policy = make_policy()
 
     scores = score_accounts(model, accounts, policy)
 
@@ -366,10 +98,12 @@ def test_score_accounts_columns_and_order(
         scores["expected_contact_profit"],
         expected_contact_profit(
             probability,
-            clv=policy.clv,
-            incentive_cost=policy.incentive_cost,
-            contact_cost=policy.contact_cost,
-            accept_rate=policy.accept_rate,
+            RetentionEconomics(
+                clv=policy.clv,
+                incentive_cost=policy.incentive_cost,
+                contact_cost=policy.contact_cost,
+                accept_rate=policy.accept_rate,
+            ),
         ),
     )
     assert (scores["account_clv"] == policy.clv).all()
@@ -394,7 +128,7 @@ def test_an_old_stored_policy_scores_as_before(
 def test_score_accounts_per_account(
     model: ChurnEnsemble, accounts: pd.DataFrame
 ) -> None:
-    policy = _per_account(gross_margin=0.5, lifetime_months=6.0)
+    policy = make_per_account(gross_margin=0.5, lifetime_months=6.0)
 
     scores = score_accounts(model, accounts, policy)
 
@@ -407,10 +141,8 @@ def test_score_accounts_per_account(
         scores["expected_contact_profit"],
         expected_contact_profit(
             probability,
+            RetentionEconomics(incentive_cost=10.0, contact_cost=1.0, accept_rate=0.3),
             clv=clv,
-            incentive_cost=10.0,
-            contact_cost=1.0,
-            accept_rate=0.3,
         ),
         rtol=1e-12,
     )
@@ -429,7 +161,7 @@ def test_score_accounts_per_account(
 def test_higher_mrr_gives_higher_expected_profit(
     mrr: list[float], probability: float
 ) -> None:
-    scores = _score_fixed([probability] * 2, mrr, _per_account())
+    scores = _score_fixed([probability] * 2, mrr, make_per_account())
 
     assert scores["account_clv"].iloc[1] > scores["account_clv"].iloc[0]
     profit = scores["expected_contact_profit"]
@@ -454,7 +186,7 @@ def test_higher_mrr_gives_higher_expected_profit(
 def test_per_account_profit_hand_computed(
     probability: float, mrr: float, profit: float, contact: bool
 ) -> None:
-    policy = _per_account(gross_margin=0.5, lifetime_months=10.0)
+    policy = make_per_account(gross_margin=0.5, lifetime_months=10.0)
 
     scores = _score_fixed([probability], [mrr], policy)
 
@@ -465,7 +197,7 @@ def test_per_account_profit_hand_computed(
 def test_per_account_needs_the_mrr_column(
     model: ChurnEnsemble, accounts: pd.DataFrame
 ) -> None:
-    policy = _per_account()
+    policy = make_per_account()
     explanation = model.explain(accounts)
 
     with pytest.raises(ValueError, match="from the 'mrr' column"):
@@ -476,7 +208,7 @@ def test_per_account_names_accounts_with_a_bad_mrr() -> None:
     with pytest.raises(
         ValueError, match="mrr must be finite and >= 0; 1 of 3"
     ) as error:
-        _score_fixed([0.1, 0.2, 0.3], [10.0, np.nan, 30.0], _per_account())
+        _score_fixed([0.1, 0.2, 0.3], [10.0, np.nan, 30.0], make_per_account())
 
     assert "A1: nan" in str(error.value)
 
@@ -487,7 +219,7 @@ def test_contact_threshold_is_inclusive(
     probability = model.predict_proba(accounts)[:, 1]
     threshold = float(np.sort(probability)[len(probability) // 2])
 
-    scores = score_accounts(model, accounts, _policy(contact_threshold=threshold))
+    scores = score_accounts(model, accounts, make_policy(contact_threshold=threshold))
 
     at_threshold = scores["churn_probability"] == threshold
     assert at_threshold.any()
@@ -498,7 +230,7 @@ def test_contact_threshold_is_inclusive(
 def test_score_accounts_reasons_follow_the_explanation(
     model: ChurnEnsemble, accounts: pd.DataFrame
 ) -> None:
-    policy = _policy(n_reasons=2)
+    policy = make_policy(n_reasons=2)
     explanation = model.explain(accounts)
 
     scores = score_accounts(model, accounts, policy, explanation)
@@ -528,7 +260,7 @@ def test_score_accounts_reasons_follow_the_explanation(
 def test_score_accounts_does_not_depend_on_the_index(
     model: ChurnEnsemble, accounts: pd.DataFrame
 ) -> None:
-    policy = _policy()
+    policy = make_policy()
 
     scores = score_accounts(model, accounts, policy)
     reindexed = score_accounts(model, accounts.reset_index(drop=True), policy)

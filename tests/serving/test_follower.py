@@ -15,7 +15,7 @@ from churn_pipeline.model_registry.mlflow_store import (
     load_served_model,
     log_and_register,
 )
-from churn_pipeline.scoring.accounts import ScoringPolicy
+from churn_pipeline.scoring.policy import ScoringPolicy
 from churn_pipeline.serving.follower import ChampionFollower
 
 MODEL_NAME = "churn-model"

@@ -20,11 +20,8 @@ from churn_pipeline.serving.lookup import (
     resolve_accounts,
     unknown_categories,
 )
-from churn_pipeline.serving.schema import (
-    MAX_ACCOUNT_ID_LENGTH,
-    AccountFeatures,
-    example_request,
-)
+from churn_pipeline.serving.metadata import example_request
+from churn_pipeline.serving.schema import MAX_ACCOUNT_ID_LENGTH, AccountFeatures
 
 AccountRequest = account_request_model(AccountFeatures)
 NAMES = [n for n in AccountFeatures.model_fields if n != "account_id"]

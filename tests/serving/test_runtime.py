@@ -11,7 +11,6 @@ import pytest
 from churn_pipeline.serving.runtime import (
     freeze_startup_objects,
     header_timeout_s,
-    max_requests_per_connection,
     service_config,
     whole_number_setting,
 )
@@ -57,20 +56,6 @@ def test_noop_floor_runs_the_served_configuration():
     from benchmarks.noop_service import NoopService  # noqa: PLC0415
 
     assert NoopService.config == service_config(os.environ)
-
-
-@pytest.mark.parametrize(("value", "expected"), [(None, 100), ("0", 0), ("250", 250)])
-def test_max_requests_per_connection(value, expected):
-    environ = {} if value is None else {"CHURN_MAX_REQUESTS_PER_CONNECTION": value}
-    assert max_requests_per_connection(environ) == expected
-
-
-@pytest.mark.parametrize("value", ["-1", "many", "2.5"])
-def test_bad_max_requests_per_connection_names_the_variable(value):
-    with pytest.raises(
-        ValueError, match=r"CHURN_MAX_REQUESTS_PER_CONNECTION must be a whole number"
-    ):
-        max_requests_per_connection({"CHURN_MAX_REQUESTS_PER_CONNECTION": value})
 
 
 @pytest.mark.parametrize(("value", "expected"), [(None, 10), ("1", 1), ("30", 30)])
@@ -126,7 +111,8 @@ def test_freeze_collects_garbage_then_exempts_the_survivors():
 
     frozen = freeze_startup_objects({})
 
-    assert frozen == gc.get_freeze_count() > 0
+    # Not an exact count: a frozen object freed later leaves the frozen set.
+    assert frozen > 0
     assert garbage() is None  # collected first, not frozen for good
     # Frozen objects are out of every generation a collection walks.
     assert not any(o is kept for o in gc.get_objects())

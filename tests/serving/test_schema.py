@@ -13,13 +13,11 @@ from tests.models import synthetic
 
 from churn_pipeline.features import FEATURES, NUMERIC_FEATURES
 from churn_pipeline.models import ChurnEnsemble
-from churn_pipeline.scoring.accounts import ScoringPolicy, score_accounts
-from churn_pipeline.serving.schema import (
-    AccountFeatures,
-    AccountPrediction,
-    example_request,
-    predict_accounts,
-)
+from churn_pipeline.scoring.accounts import score_accounts
+from churn_pipeline.scoring.policy import ScoringPolicy
+from churn_pipeline.serving.metadata import example_request
+from churn_pipeline.serving.predict import predict_accounts
+from churn_pipeline.serving.schema import AccountFeatures, AccountPrediction
 
 COUNT_FEATURES = [spec.name for spec in FEATURES if spec.unit == "count"]
 

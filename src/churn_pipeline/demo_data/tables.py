@@ -104,24 +104,53 @@ def _optional_labels(labels: Sequence[str], codes: np.ndarray) -> np.ndarray:
     return out
 
 
+def _keyed_rows(
+    key: tuple[str, str],
+    account_ids: np.ndarray,
+    acc: np.ndarray,
+    dated: tuple[str, np.ndarray],
+    columns: dict[str, np.ndarray],
+) -> pd.DataFrame:
+    """A record table: fresh row ids, the account id and the date, then ``columns``.
+
+    Args:
+        key: Name of the id column and the ids' prefix, e.g. ``("event_id", "E")``.
+        account_ids: Account id per account number.
+        acc: Account number per row.
+        dated: Name of the date column and its values.
+        columns: The remaining columns, in table order.
+    """
+    name, prefix = key
+    date_column, dates = dated
+    return pd.DataFrame(
+        {
+            name: make_ids(prefix, acc.size, ROW_ID_WIDTH),
+            "account_id": account_ids[acc],
+            date_column: dates,
+            **columns,
+        }
+    )
+
+
 def _events(
     recorder: Recorder, account_ids: np.ndarray, timeline: Timeline
 ) -> pd.DataFrame:
     rows = recorder.pop_columns("events")
     order = np.lexsort((rows["acc"], rows["day"]))
     rows = {name: col[order] for name, col in rows.items()}
-    return pd.DataFrame(
+    return _keyed_rows(
+        ("event_id", "E"),
+        account_ids,
+        rows["acc"],
+        ("event_date", _dates(timeline, rows["day"])),
         {
-            "event_id": make_ids("E", order.size, ROW_ID_WIDTH),
-            "account_id": account_ids[rows["acc"]],
-            "event_date": _dates(timeline, rows["day"]),
             "event_type": _labels(cat.EVENT_TYPES, rows["kind"]),
             "plan": _labels(cat.PLANS, rows["plan"]),
             "seats": rows["seats"].astype(np.int64),
             "mrr": rows["mrr"].astype(np.float64),
             "churn_type": _optional_labels(cat.CHURN_TYPES, rows["churn_type"]),
             "reason": _optional_labels(cat.REASONS, rows["reason"]),
-        }
+        },
     )
 
 
@@ -157,15 +186,16 @@ def _tickets(
     closed = np.where(is_closed, closed, np.datetime64("NaT"))
     satisfaction = np.where(is_closed, rows["satisfaction"], np.nan)
     order = np.lexsort((rows["acc"], opened))
-    return pd.DataFrame(
+    return _keyed_rows(
+        ("ticket_id", "T"),
+        account_ids,
+        rows["acc"][order],
+        ("opened_at", opened[order].astype("datetime64[ns]")),
         {
-            "ticket_id": make_ids("T", order.size, ROW_ID_WIDTH),
-            "account_id": account_ids[rows["acc"][order]],
-            "opened_at": opened[order].astype("datetime64[ns]"),
             "closed_at": closed[order].astype("datetime64[ns]"),
             "priority": _labels(cat.PRIORITIES, rows["priority"][order]),
             "satisfaction": satisfaction[order].astype(np.float64),
-        }
+        },
     )
 
 
@@ -173,15 +203,16 @@ def _invoices(
     recorder: Recorder, account_ids: np.ndarray, timeline: Timeline
 ) -> pd.DataFrame:
     rows = recorder.pop_columns("invoices")
-    return pd.DataFrame(
+    return _keyed_rows(
+        ("invoice_id", "I"),
+        account_ids,
+        rows["acc"],
+        ("invoice_date", _dates(timeline, rows["day"])),
         {
-            "invoice_id": make_ids("I", rows["acc"].size, ROW_ID_WIDTH),
-            "account_id": account_ids[rows["acc"]],
-            "invoice_date": _dates(timeline, rows["day"]),
             "amount": rows["amount"].astype(np.float64),
             "status": _labels(cat.INVOICE_STATUSES, rows["failed"].astype(int)),
             "attempts": rows["attempts"].astype(np.int64),
-        }
+        },
     )
 
 
@@ -189,11 +220,8 @@ def _nps(
     recorder: Recorder, account_ids: np.ndarray, timeline: Timeline
 ) -> pd.DataFrame:
     rows = recorder.pop_columns("nps")
-    return pd.DataFrame(
-        {
-            "response_id": make_ids("N", rows["acc"].size, ROW_ID_WIDTH),
-            "account_id": account_ids[rows["acc"]],
-            "response_date": _dates(timeline, rows["day"]),
-            "score": rows["score"].astype(np.int64),
-        }
+    scores = {"score": rows["score"].astype(np.int64)}
+    dates = _dates(timeline, rows["day"])
+    return _keyed_rows(
+        ("response_id", "N"), account_ids, rows["acc"], ("response_date", dates), scores
     )

@@ -11,20 +11,26 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
-from churn_pipeline.evaluation.metrics import (
-    BACKTEST_METRICS,
-    empc_optimal_rate,
-    empc_score,
-    expected_calibration_error,
-    lift_score,
-    mpc_score,
-)
+from churn_pipeline.evaluation.calibration import expected_calibration_error
+from churn_pipeline.evaluation.economics import RetentionEconomics
+from churn_pipeline.evaluation.profit import empc, mpc
+from churn_pipeline.evaluation.ranking import lift_score
 from churn_pipeline.evaluation.time_split import labels_known_by
 from churn_pipeline.models import ChurnEnsemble
 
 logger = logging.getLogger(__name__)
 
 ENSEMBLE = "ensemble"
+# What a backtest reports for every model, in this order.
+BACKTEST_METRICS = (
+    "roc_auc",
+    "pr_auc",
+    "top_decile_lift",
+    "empc",
+    "mpc",
+    "brier",
+    "ece",
+)
 
 
 def score_metrics(
@@ -40,25 +46,17 @@ def score_metrics(
     Returns:
         Metric name (without prefix) to value.
     """
-    costs = {
-        "clv": profit["clv"],
-        "incentive_cost": profit["incentive_cost"],
-        "contact_cost": profit["contact_cost"],
-    }
-    beta = {"alpha": profit["alpha"], "beta": profit["beta"]}
+    economics = RetentionEconomics.from_params(profit)
+    expected = empc(y_true, probability, economics)
     return {
         "roc_auc": float(roc_auc_score(y_true, probability)),
         "pr_auc": float(average_precision_score(y_true, probability)),
         "brier": float(brier_score_loss(y_true, probability)),
         "ece": expected_calibration_error(y_true, probability),
         "top_decile_lift": lift_score(y_true, probability, fraction=0.1),
-        "empc": empc_score(y_true, probability, **costs, **beta),
-        "empc_optimal_fraction": empc_optimal_rate(
-            y_true, probability, **costs, **beta
-        ),
-        "mpc": mpc_score(
-            y_true, probability, **costs, accept_rate=profit["accept_rate"]
-        ),
+        "empc": expected.profit,
+        "empc_optimal_fraction": expected.rate,
+        "mpc": mpc(y_true, probability, economics).profit,
     }
 
 

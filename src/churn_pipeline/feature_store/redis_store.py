@@ -56,12 +56,7 @@ class RedisStore:
     def fetch(
         self, account_ids: Sequence[str], features: Sequence[str]
     ) -> dict[str, StoredFeatures]:
-        """Stored features of ``account_ids`` (absent when not stored).
-
-        Args:
-            account_ids: Accounts to read.
-            features: Features to return (missing ones as None).
-        """
+        """:meth:`StoreAccess.fetch`: one HMGET per account, pipelined."""
         names = tuple(features)
         fields = _fields(self._view, names)
         accounts = list(dict.fromkeys(account_ids))

@@ -55,12 +55,7 @@ class SqliteStore:
     def fetch(
         self, account_ids: Sequence[str], features: Sequence[str]
     ) -> dict[str, StoredFeatures]:
-        """Stored features of ``account_ids`` (absent when not stored).
-
-        Args:
-            account_ids: Accounts to read.
-            features: Features to return (missing ones as None).
-        """
+        """:meth:`StoreAccess.fetch`: one SELECT per ``_CHUNK`` accounts."""
         keys = {entity_key(account_id): account_id for account_id in account_ids}
         ordered = list(keys)
         rows: list[tuple[bytes, str, bytes, int]] = []

@@ -19,7 +19,12 @@ class StoreAccess(Protocol):
     def fetch(
         self, account_ids: Sequence[str], features: Sequence[str]
     ) -> dict[str, StoredFeatures]:
-        """Stored features of ``account_ids`` (absent when not stored)."""
+        """Stored features of ``account_ids`` (absent when not stored).
+
+        Args:
+            account_ids: Accounts to read.
+            features: Features to return (missing ones as None).
+        """
         ...
 
     def read_manifest(self) -> str | None:

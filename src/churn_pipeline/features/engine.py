@@ -67,6 +67,20 @@ def connect(
     raise ValueError(f"Unknown feature backend {backend!r}; allowed: {list(BACKENDS)}")
 
 
+def connect_configured(params: Mapping[str, Any]) -> BaseBackend:
+    """Open the connection ``feature_engineering.engine`` configures.
+
+    Args:
+        params: ``feature_engineering`` parameters; ``engine.backend`` (default
+            ``duckdb``) and ``engine.options`` go to :func:`connect`.
+
+    Returns:
+        The connection.
+    """
+    settings = params.get("engine") or {}
+    return connect(settings.get("backend", "duckdb"), settings.get("options"))
+
+
 def table(frame: pd.DataFrame) -> ibis.Table:
     """A pandas frame as an Ibis table any backend can run.
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.metadata import version
 from typing import Any
 
@@ -14,8 +14,8 @@ import pandas as pd
 from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
 
-from churn_pipeline.models import ChurnEnsemble
-from churn_pipeline.scoring.accounts import ScoringPolicy
+from churn_pipeline.models import ChurnEnsemble, ChurnExplainer
+from churn_pipeline.scoring.policy import ScoringPolicy
 
 logger = logging.getLogger(__name__)
 
@@ -193,6 +193,8 @@ class ServedModel:
         version: Registered version.
         alias: The alias the URI named (e.g. ``champion``), if any.
         metrics: Headline metrics of the run that trained it.
+        explainer: The model's explainer, built with it so the first request
+            finds its tree SHAP tables ready.
     """
 
     model: ChurnEnsemble
@@ -202,6 +204,11 @@ class ServedModel:
     version: str
     alias: str | None
     metrics: dict[str, float]
+    explainer: ChurnExplainer = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Frozen: set once here, before any request can see this object.
+        object.__setattr__(self, "explainer", ChurnExplainer(self.model))
 
 
 def load_served_model(model_uri: str) -> ServedModel:

@@ -1,5 +1,6 @@
 """The churn model: member preprocessing, the calibrated ensemble, explanations."""
 
-from churn_pipeline.models.ensemble import ChurnEnsemble, Explanation
+from churn_pipeline.models.ensemble import ChurnEnsemble
+from churn_pipeline.models.explanation import ChurnExplainer, Explanation
 
-__all__ = ["ChurnEnsemble", "Explanation"]
+__all__ = ["ChurnEnsemble", "ChurnExplainer", "Explanation"]

@@ -10,7 +10,8 @@ import optuna
 import pandas as pd
 from sklearn.base import clone
 
-from churn_pipeline.evaluation.metrics import empc_score
+from churn_pipeline.evaluation.economics import RetentionEconomics
+from churn_pipeline.evaluation.profit import empc
 from churn_pipeline.evaluation.time_split import labels_known_by
 from churn_pipeline.models.ensemble import MEMBERS, ChurnEnsemble
 
@@ -85,7 +86,7 @@ def tune_members(
     fit = labelled[labels_known_by(labelled["as_of_date"], start, model.horizon_days)]
     validation = labelled[labelled["as_of_date"] >= start]
     y_true = validation["label"].to_numpy(dtype=int)
-    costs = {key: profit[key] for key in ("clv", "incentive_cost", "contact_cost")}
+    economics = RetentionEconomics.from_params(profit)
     base = model.member_params()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -99,13 +100,7 @@ def tune_members(
             )
             candidate.fit(fit, fit["label"], periods=fit["as_of_date"])
             score = candidate.predict_proba(validation)[:, 1]
-            value = empc_score(
-                y_true,
-                score,
-                **costs,
-                alpha=profit["alpha"],
-                beta=profit["beta"],
-            )
+            value = empc(y_true, score, economics).profit
             logger.info(
                 "Tuning %s: trial %d/%d EMPC %.4f %s",
                 member,

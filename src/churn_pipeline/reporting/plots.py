@@ -15,12 +15,11 @@ from matplotlib.figure import Figure
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import roc_auc_score, roc_curve
 
-from churn_pipeline.evaluation.metrics import (
-    BACKTEST_METRICS,
-    _check_inputs,
-    cumulative_gains,
-    profit_curve,
-)
+from churn_pipeline.evaluation.backtest import BACKTEST_METRICS
+from churn_pipeline.evaluation.checks import check_inputs, check_unit_interval
+from churn_pipeline.evaluation.economics import RetentionEconomics
+from churn_pipeline.evaluation.profit import profit_curve
+from churn_pipeline.evaluation.ranking import cumulative_gains
 
 
 def plot_roc(y_true: np.ndarray, scores: Mapping[str, np.ndarray]) -> Figure:
@@ -40,22 +39,13 @@ def plot_roc(y_true: np.ndarray, scores: Mapping[str, np.ndarray]) -> Figure:
 def plot_profit_curve(
     y_true: np.ndarray,
     score: np.ndarray,
+    economics: RetentionEconomics,
     *,
-    clv: float,
-    incentive_cost: float,
-    contact_cost: float,
-    accept_rate: float,
     empc_rate: float,
 ) -> Figure:
     """Campaign profit per customer vs fraction targeted, optima marked."""
-    fraction, profit = profit_curve(
-        y_true,
-        score,
-        clv=clv,
-        incentive_cost=incentive_cost,
-        contact_cost=contact_cost,
-        accept_rate=accept_rate,
-    )
+    fraction, profit = profit_curve(y_true, score, economics)
+    accept_rate = economics.accept_rate
     best = int(np.argmax(profit))
     figure, axis = plt.subplots(figsize=(6, 5))
     axis.plot(fraction, profit, label=f"profit at accept rate {accept_rate:.2f}")
@@ -131,7 +121,7 @@ def plot_gains_and_lift(y_true: np.ndarray, scores: Mapping[str, np.ndarray]) ->
     gains_axis, lift_axis = figure.subplots(1, 2)
     churn_rate = 0.0
     for name, score in scores.items():
-        y, s = _check_inputs(y_true, score, score_name=f"scores[{name!r}]")
+        y, s = check_inputs(y_true, score, score_name=f"scores[{name!r}]")
         churn_rate = float(y.mean())
         fraction, captured = cumulative_gains(y, s)
         gains_axis.plot(fraction, captured, label=name)
@@ -178,9 +168,8 @@ def plot_score_distributions(
         raise TypeError(f"bins must be an int, got {bins!r}")
     if bins < 1:
         raise ValueError(f"bins must be >= 1, got {bins!r}")
-    y, p = _check_inputs(y_true, probability, score_name="probability")
-    if np.any((p < 0) | (p > 1)):
-        raise ValueError("probability must be within [0, 1]")
+    y, p = check_inputs(y_true, probability, score_name="probability")
+    check_unit_interval("probability", p)
     upper = float(p.max()) or 1.0
     edges = np.linspace(0.0, upper, bins + 1)
     figure = Figure(figsize=(7, 4.5))

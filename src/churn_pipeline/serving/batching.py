@@ -13,19 +13,15 @@ their callers tend to send their next requests together, a fraction of a
 millisecond apart, and the first to arrive would otherwise start a call alone
 and leave the rest for the one after. So after such a call the next one lets
 the event loop take up to ``max_wait_turns`` turns (microseconds each) for as
-many requests as the last call had to queue. On the 2-core benchmark machine,
-with 8 clients and 2 workers, against the same service without the wait in
-alternating runs (``python -m benchmarks.ab_serving``, 8 rounds each): 582 ->
-691 requests/s, p99 27.2 -> 23.5 ms, server CPU 3.05 -> 2.51 ms per request,
-better in every round. A lone caller never waits: its calls answer one request
-each, and at concurrency 1 nothing changed.
+many requests as the last call had to queue. A lone caller never waits: its
+calls answer one request each.
 
-BentoML's own adaptive batching (``@bentoml.api(batchable=True)``) was the first
-choice. Two things ruled it out here: a batchable endpoint must answer a bare
-list (no model version around the predictions), and its dispatcher first
-trains a latency model by holding early requests for up to a second or more
-each, and answers 503 once a queued request has waited longer than
-``max_latency_ms``, which a soak or a burst of large batches reaches.
+BentoML's own adaptive batching (``@bentoml.api(batchable=True)``) would be the
+library's way, but a batchable endpoint must answer a bare list (no model
+version around the predictions), and measured against this batcher in the same
+run (``python -m benchmarks.ab_serving``, the service in
+``benchmarks/bentoml_batching.py``) it had lower throughput and higher tail
+latency and CPU per request: docs/benchmarks.md has the numbers.
 """
 
 from __future__ import annotations

@@ -6,7 +6,8 @@ from datetime import date
 
 from pydantic import BaseModel, Field
 
-from churn_pipeline.serving.schema import AccountPrediction, ModelMetadata
+from churn_pipeline.serving.metadata import ModelMetadata
+from churn_pipeline.serving.schema import AccountPrediction
 
 
 class ServedPrediction(AccountPrediction):

@@ -5,10 +5,9 @@ variables read here, once, for ``serving.service`` and the benchmark's no-op
 service alike (the floor must run the same server configuration).
 
 Tracing: BentoML wraps every request in an OpenTelemetry span, exporter or not.
-With no exporter configured (the default) nobody reads those spans, yet on the
-benchmark machine they were the largest part of the HTTP cost of a ``/predict``
-call: the no-op service's p99 at concurrency 8 fell from 13.6 to 8.9 ms with
-``/predict`` excluded. So ``/predict`` is excluded unless ``CHURN_TRACE_PREDICT=1``,
+With no exporter configured (the default) nobody reads those spans, yet they
+cost a good part of a ``/predict`` call's server CPU (measured in
+docs/benchmarks.md). So ``/predict`` is excluded unless ``CHURN_TRACE_PREDICT=1``,
 which anyone who configures a tracing exporter for BentoML should set.
 
 Garbage collection: see :func:`freeze_startup_objects`.
@@ -20,14 +19,10 @@ import gc
 from collections.abc import Mapping
 from typing import Any
 
-from churn_pipeline.serving.keepalive import ConnectionRecycleMiddleware
-
 WORKERS_ENV = "CHURN_WORKERS"
 DEFAULT_WORKERS = 2
 HEADER_TIMEOUT_ENV = "CHURN_HEADER_TIMEOUT_S"
 DEFAULT_HEADER_TIMEOUT_S = 10
-MAX_REQUESTS_ENV = "CHURN_MAX_REQUESTS_PER_CONNECTION"
-DEFAULT_MAX_REQUESTS = 100
 TRACE_PREDICT_ENV = "CHURN_TRACE_PREDICT"
 GC_FREEZE_ENV = "CHURN_GC_FREEZE"
 PREDICT_ROUTE = "/predict"
@@ -75,13 +70,12 @@ def header_timeout_s(environ: Mapping[str, str]) -> int:
 def freeze_startup_objects(environ: Mapping[str, str]) -> int:
     """Leave the objects start-up built out of later garbage collections.
 
-    A loaded champion with its explainers, schemas and imported modules is about
-    half a million objects the cyclic garbage collector tracks. Each full
-    collection walks them all (~270 ms on the benchmark machine), stalling
-    every request in that worker: the slowest requests of a benchmark run took
-    300-460 ms. They live as long as the process, so once the service has
-    warmed up they are collected once and frozen (:func:`gc.freeze`); later
-    collections walk only what serving itself allocates.
+    A loaded champion with its explainers, schemas and imported modules is
+    hundreds of thousands of objects the cyclic garbage collector tracks. Each
+    full collection walks them all, stalling every request in that worker
+    (docs/benchmarks.md measures it). They live as long as the process, so once
+    the service has warmed up they are collected once and frozen
+    (:func:`gc.freeze`); later collections walk only what serving allocates.
 
     Args:
         environ: The environment; ``CHURN_GC_FREEZE=0`` switches this off.
@@ -98,32 +92,6 @@ def freeze_startup_objects(environ: Mapping[str, str]) -> int:
     gc.collect()
     gc.freeze()
     return gc.get_freeze_count()
-
-
-def recycle_connections(service: Any, environ: Mapping[str, str]) -> None:
-    """Close ``service``'s keep-alive connections after a number of requests.
-
-    Adds :class:`~churn_pipeline.serving.keepalive.ConnectionRecycleMiddleware` unless
-    ``CHURN_MAX_REQUESTS_PER_CONNECTION`` is 0.
-    """
-    if (max_requests := max_requests_per_connection(environ)) > 0:
-        service.add_asgi_middleware(
-            ConnectionRecycleMiddleware, max_requests=max_requests
-        )
-
-
-def max_requests_per_connection(environ: Mapping[str, str]) -> int:
-    """Requests a keep-alive connection serves before the server closes it.
-
-    ``CHURN_MAX_REQUESTS_PER_CONNECTION`` (default 100; 0: never), see
-    src/churn_pipeline/serving/keepalive.py.
-
-    Raises:
-        ValueError: If it is not a whole number of at least 0.
-    """
-    return whole_number_setting(
-        environ, MAX_REQUESTS_ENV, DEFAULT_MAX_REQUESTS, minimum=0
-    )
 
 
 def whole_number_setting(

@@ -74,6 +74,37 @@ def _on_or_after_signup(column: str, signup_dates: pd.Series) -> pa.Check:
     )
 
 
+def _account_records(
+    name: str,
+    signup: pd.Series,
+    date_column: str,
+    columns: Mapping[str, pa.Column],
+    *,
+    key: str | None = None,
+    checks: Sequence[pa.Check] = (),
+    **options: object,
+) -> pa.DataFrameSchema:
+    """Schema of a table of dated records of known accounts, none before signup.
+
+    Columns in order: ``key`` (if any), ``account_id``, ``date_column``, then
+    ``columns``; ``options`` go to :class:`pandera.DataFrameSchema`.
+    """
+    keys = {key: _key()} if key else {}
+    return pa.DataFrameSchema(
+        {
+            **keys,
+            "account_id": _references_account(signup.index),
+            date_column: pa.Column("datetime64[ns]"),
+            **columns,
+        },
+        checks=[_on_or_after_signup(date_column, signup), *checks],
+        name=name,
+        strict=True,
+        coerce=True,
+        **options,
+    )
+
+
 def _plan_change_while_cancelled(events: pd.DataFrame) -> pd.Series:
     """Plan changes dated after a cancellation and before any reactivation."""
     in_sequence = events[~out_of_sequence(events)]
@@ -120,11 +151,11 @@ def _subscription_events_schema(
     allowed: Mapping[str, Sequence[str]], signup: pd.Series
 ) -> pa.DataFrameSchema:
     is_cancel = CANCELLATION
-    return pa.DataFrameSchema(
+    return _account_records(
+        "subscription_events",
+        signup,
+        "event_date",
         {
-            "event_id": _key(),
-            "account_id": _references_account(signup.index),
-            "event_date": pa.Column("datetime64[ns]"),
             "event_type": _category(allowed["event_type"]),
             "plan": _category(allowed["plan"]),
             "seats": pa.Column(int, pa.Check.ge(1)),
@@ -132,8 +163,8 @@ def _subscription_events_schema(
             "churn_type": _category(allowed["churn_type"], nullable=True),
             "reason": _category(allowed["churn_reason"], nullable=True),
         },
+        key="event_id",
         checks=[
-            _on_or_after_signup("event_date", signup),
             row_rule(
                 "churn_type",
                 "churn_type and reason set exactly for cancellations",
@@ -153,9 +184,6 @@ def _subscription_events_schema(
                 lambda df: ~_plan_change_while_cancelled(df),
             ),
         ],
-        name="subscription_events",
-        strict=True,
-        coerce=True,
     )
 
 
@@ -163,35 +191,30 @@ def _usage_schema(
     usage_columns: Sequence[str], signup: pd.Series
 ) -> pa.DataFrameSchema:
     counts = {column: pa.Column(int, pa.Check.ge(0)) for column in usage_columns}
-    return pa.DataFrameSchema(
-        {
-            "account_id": _references_account(signup.index),
-            "usage_date": pa.Column("datetime64[ns]"),
-            **counts,
-        },
-        checks=[_on_or_after_signup("usage_date", signup)],
+    return _account_records(
+        "usage",
+        signup,
+        "usage_date",
+        counts,
         unique=["account_id", "usage_date"],
         report_duplicates="exclude_first",
-        name="usage",
-        strict=True,
-        coerce=True,
     )
 
 
 def _tickets_schema(
     allowed: Mapping[str, Sequence[str]], signup: pd.Series
 ) -> pa.DataFrameSchema:
-    return pa.DataFrameSchema(
+    return _account_records(
+        "tickets",
+        signup,
+        "opened_at",
         {
-            "ticket_id": _key(),
-            "account_id": _references_account(signup.index),
-            "opened_at": pa.Column("datetime64[ns]"),
             "closed_at": pa.Column("datetime64[ns]", nullable=True),
             "priority": _category(allowed["priority"]),
             "satisfaction": pa.Column(float, pa.Check.in_range(1, 5), nullable=True),
         },
+        key="ticket_id",
         checks=[
-            _on_or_after_signup("opened_at", signup),
             row_rule(
                 "closed_at",
                 "closed_at after opened_at",
@@ -203,43 +226,26 @@ def _tickets_schema(
                 lambda df: df["satisfaction"].isna() | df["closed_at"].notna(),
             ),
         ],
-        name="tickets",
-        strict=True,
-        coerce=True,
     )
 
 
 def _invoices_schema(
     allowed: Mapping[str, Sequence[str]], signup: pd.Series
 ) -> pa.DataFrameSchema:
-    return pa.DataFrameSchema(
-        {
-            "invoice_id": _key(),
-            "account_id": _references_account(signup.index),
-            "invoice_date": pa.Column("datetime64[ns]"),
-            "amount": pa.Column(float, pa.Check.ge(0)),
-            "status": _category(allowed["invoice_status"]),
-            "attempts": pa.Column(int, pa.Check.ge(1)),
-        },
-        checks=[_on_or_after_signup("invoice_date", signup)],
-        name="invoices",
-        strict=True,
-        coerce=True,
+    amounts = {
+        "amount": pa.Column(float, pa.Check.ge(0)),
+        "status": _category(allowed["invoice_status"]),
+        "attempts": pa.Column(int, pa.Check.ge(1)),
+    }
+    return _account_records(
+        "invoices", signup, "invoice_date", amounts, key="invoice_id"
     )
 
 
 def _nps_schema(signup: pd.Series) -> pa.DataFrameSchema:
-    return pa.DataFrameSchema(
-        {
-            "response_id": _key(),
-            "account_id": _references_account(signup.index),
-            "response_date": pa.Column("datetime64[ns]"),
-            "score": pa.Column(int, pa.Check.in_range(0, 10)),
-        },
-        checks=[_on_or_after_signup("response_date", signup)],
-        name="nps_responses",
-        strict=True,
-        coerce=True,
+    score = {"score": pa.Column(int, pa.Check.in_range(0, 10))}
+    return _account_records(
+        "nps_responses", signup, "response_date", score, key="response_id"
     )
 
 

@@ -18,7 +18,8 @@ from churn_pipeline.pipelines.daily_scoring.nodes import (
     score_current,
 )
 from churn_pipeline.pipelines.feature_engineering import create_pipeline
-from churn_pipeline.scoring.accounts import ScoringPolicy, score_accounts
+from churn_pipeline.scoring.accounts import score_accounts
+from churn_pipeline.scoring.policy import ScoringPolicy
 
 PARAMS = {
     "horizon_days": 28,

@@ -9,12 +9,14 @@ import pytest
 
 from churn_pipeline.pipelines.ingestion.nodes import (
     CASCADE_RULE,
+    source_table_validator,
     summarise_ingestion,
-    validate_churn_events,
-    validate_subscriptions,
     validate_usage_events,
 )
 from churn_pipeline.validation import DataValidationError
+
+validate_subscriptions = source_table_validator("subscriptions")
+validate_churn_events = source_table_validator("churn_events")
 
 # An export in its own names, mapped by configuration as conf/ravenstack does.
 INGESTION = {

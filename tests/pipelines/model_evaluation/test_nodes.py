@@ -14,7 +14,7 @@ from mlflow.tracking import MlflowClient
 from tests.models import synthetic
 from threadpoolctl import threadpool_limits
 
-from churn_pipeline.evaluation.metrics import BACKTEST_METRICS
+from churn_pipeline.evaluation.backtest import BACKTEST_METRICS
 from churn_pipeline.pipelines.model_evaluation.nodes import (
     backtest_ensemble,
     collect_metrics,

@@ -7,13 +7,15 @@ from typing import Any
 
 import mlflow
 import pytest
+from kedro_mlflow.io.metrics import MlflowMetricsHistoryDataset
 from mlflow.tracking import MlflowClient
 from tests.models import synthetic
 
 from churn_pipeline.features import feature_names
 from churn_pipeline.pipelines.model_registry.nodes import (
-    log_metrics,
     register_model,
+    run_metrics,
+    tag_absent_tables,
     validation_metrics,
     write_model_card,
 )
@@ -77,7 +79,11 @@ def _run_nodes(
         "test_roc_auc": 0.7,
     }
     with mlflow.start_run(experiment_id=experiment_id) as run:
-        log_metrics(metrics, VALIDATION_REPORT)
+        # As the catalog's run_metrics entry logs them.
+        MlflowMetricsHistoryDataset(prefix="").save(
+            run_metrics(metrics, VALIDATION_REPORT)
+        )
+        tag_absent_tables(VALIDATION_REPORT)
         decision = register_model(
             synthetic.fitted_model(),
             synthetic.holdout_table(),

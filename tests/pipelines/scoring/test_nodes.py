@@ -9,7 +9,8 @@ from tests.models import synthetic
 
 from churn_pipeline.models import ChurnEnsemble
 from churn_pipeline.pipelines.scoring.nodes import export_scored_list, score_snapshot
-from churn_pipeline.scoring.accounts import ScoringPolicy, score_accounts
+from churn_pipeline.scoring.accounts import score_accounts
+from churn_pipeline.scoring.policy import ScoringPolicy
 from churn_pipeline.scoring.value import expected_lifetime_months
 
 COLUMNS = [

@@ -1,7 +1,8 @@
-"""The customer_table pipeline: the input stage for one-row-per-customer data."""
+"""The customer_table pipeline: one row per customer with a label, to the scores."""
 
 from kedro.pipeline import Node, Pipeline
 
+from churn_pipeline.pipelines import explanation, model_registry, scoring
 from churn_pipeline.pipelines.customer_table.nodes import (
     cross_validate,
     fit_customer_model,
@@ -13,10 +14,11 @@ from churn_pipeline.pipelines.customer_table.nodes import (
 def create_pipeline(**kwargs: object) -> Pipeline:
     """Create the customer_table pipeline.
 
-    Its outputs carry the names the registry, explanation and scoring pipelines
-    read, so those run unchanged after it.
+    Its own nodes prepare, cross-validate and fit; their outputs carry the names
+    the registry, explanation and scoring pipelines read, so those run unchanged
+    after them.
     """
-    return Pipeline(
+    stage = Pipeline(
         [
             Node(
                 func=prepare_customer_table,
@@ -52,4 +54,10 @@ def create_pipeline(**kwargs: object) -> Pipeline:
                 name="select_current_customers_node",
             ),
         ]
+    )
+    return (
+        stage
+        + model_registry.create_pipeline()
+        + explanation.create_pipeline()
+        + scoring.create_pipeline()
     )

@@ -76,11 +76,6 @@ def scoring_date(
     return date, placed.usage_start
 
 
-def _connect(params: dict[str, Any]) -> Any:
-    settings = params.get("engine") or {}
-    return engine.connect(settings.get("backend", "duckdb"), settings.get("options"))
-
-
 def build_current_features(
     accounts: pd.DataFrame,
     subscription_events: pd.DataFrame,
@@ -118,7 +113,7 @@ def build_current_features(
         )
     )
     tables = {name: engine.table(frame) for name, frame in frames.items()}
-    con = _connect(feature_engineering)
+    con = engine.connect_configured(feature_engineering)
     as_of, usage_start = scoring_date(con, tables, scoring.get("as_of"))
     expression = model_input(
         tables,
@@ -164,7 +159,9 @@ def score_current(
             champion_decision.get("version"),
             "promoted" if champion_decision["promoted"] else "not promoted",
         )
-    scores = score_accounts(champion.model, features, champion.policy)
+    scores = score_accounts(
+        champion.model, features, champion.policy, explainer=champion.explainer
+    )
     scores.insert(1, "as_of_date", features["as_of_date"].to_numpy())
     scores = scores.assign(
         model_name=champion.name,

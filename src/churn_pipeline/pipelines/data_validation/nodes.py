@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -56,13 +57,25 @@ def validate_accounts(raw: pd.DataFrame, params: dict[str, Any]) -> ValidationOu
     return _outputs(result)
 
 
-def _validate_related(
+def validate_related(
     table: str,
     raw: pd.DataFrame | None,
     accounts: pd.DataFrame,
     rejected_accounts: pd.DataFrame,
     params: dict[str, Any],
 ) -> ValidationOutputs:
+    """Validate a table that refers to accounts; rows of rejected accounts cascade.
+
+    Args:
+        table: A raw table other than ``accounts`` (``RAW_TABLES``).
+        raw: The raw table (``None`` when declared absent).
+        accounts: Accepted accounts (foreign keys, signup dates).
+        rejected_accounts: Rejected accounts (their rows cascade).
+        params: ``data_validation`` parameters.
+
+    Returns:
+        Accepted rows, rejected rows with their rules, row accounting.
+    """
     result = validate_table(
         table,
         _mapped(table, raw, params),
@@ -76,106 +89,27 @@ def _validate_related(
     return _outputs(result)
 
 
-def validate_subscription_events(
-    raw: pd.DataFrame | None,
-    accounts: pd.DataFrame,
-    rejected_accounts: pd.DataFrame,
-    params: dict[str, Any],
-) -> ValidationOutputs:
-    """Validate plan changes and cancellations; rows of rejected accounts cascade.
+def related_table_validator(table: str) -> Callable[..., ValidationOutputs]:
+    """The node function validating ``table``: ``validate_related`` bound to it.
 
     Args:
-        raw: The raw table (``None`` when declared absent).
-        accounts: Accepted accounts (foreign keys, signup dates).
-        rejected_accounts: Rejected accounts (their rows cascade).
-        params: ``data_validation`` parameters.
+        table: A raw table other than ``accounts``.
 
     Returns:
-        Accepted rows, rejected rows with their rules, row accounting.
+        ``validate_<table>(raw, accounts, rejected_accounts, params)``.
     """
-    return _validate_related(
-        "subscription_events", raw, accounts, rejected_accounts, params
-    )
 
+    # A plain function, not a partial: Kedro reads its name and type hints.
+    def validator(
+        raw: pd.DataFrame | None,
+        accounts: pd.DataFrame,
+        rejected_accounts: pd.DataFrame,
+        params: dict[str, Any],
+    ) -> ValidationOutputs:
+        return validate_related(table, raw, accounts, rejected_accounts, params)
 
-def validate_usage(
-    raw: pd.DataFrame | None,
-    accounts: pd.DataFrame,
-    rejected_accounts: pd.DataFrame,
-    params: dict[str, Any],
-) -> ValidationOutputs:
-    """Validate the daily product usage; rows of rejected accounts cascade.
-
-    Args:
-        raw: The raw table (``None`` when declared absent).
-        accounts: Accepted accounts (foreign keys, signup dates).
-        rejected_accounts: Rejected accounts (their rows cascade).
-        params: ``data_validation`` parameters.
-
-    Returns:
-        Accepted rows, rejected rows with their rules, row accounting.
-    """
-    return _validate_related("usage", raw, accounts, rejected_accounts, params)
-
-
-def validate_tickets(
-    raw: pd.DataFrame | None,
-    accounts: pd.DataFrame,
-    rejected_accounts: pd.DataFrame,
-    params: dict[str, Any],
-) -> ValidationOutputs:
-    """Validate the support tickets; rows of rejected accounts cascade.
-
-    Args:
-        raw: The raw table (``None`` when declared absent).
-        accounts: Accepted accounts (foreign keys, signup dates).
-        rejected_accounts: Rejected accounts (their rows cascade).
-        params: ``data_validation`` parameters.
-
-    Returns:
-        Accepted rows, rejected rows with their rules, row accounting.
-    """
-    return _validate_related("tickets", raw, accounts, rejected_accounts, params)
-
-
-def validate_invoices(
-    raw: pd.DataFrame | None,
-    accounts: pd.DataFrame,
-    rejected_accounts: pd.DataFrame,
-    params: dict[str, Any],
-) -> ValidationOutputs:
-    """Validate the invoices; rows of rejected accounts cascade.
-
-    Args:
-        raw: The raw table (``None`` when declared absent).
-        accounts: Accepted accounts (foreign keys, signup dates).
-        rejected_accounts: Rejected accounts (their rows cascade).
-        params: ``data_validation`` parameters.
-
-    Returns:
-        Accepted rows, rejected rows with their rules, row accounting.
-    """
-    return _validate_related("invoices", raw, accounts, rejected_accounts, params)
-
-
-def validate_nps_responses(
-    raw: pd.DataFrame | None,
-    accounts: pd.DataFrame,
-    rejected_accounts: pd.DataFrame,
-    params: dict[str, Any],
-) -> ValidationOutputs:
-    """Validate the NPS responses; rows of rejected accounts cascade.
-
-    Args:
-        raw: The raw table (``None`` when declared absent).
-        accounts: Accepted accounts (foreign keys, signup dates).
-        rejected_accounts: Rejected accounts (their rows cascade).
-        params: ``data_validation`` parameters.
-
-    Returns:
-        Accepted rows, rejected rows with their rules, row accounting.
-    """
-    return _validate_related("nps_responses", raw, accounts, rejected_accounts, params)
+    validator.__name__ = validator.__qualname__ = f"validate_{table}"
+    return validator
 
 
 def summarise_validation(*counts: dict[str, Any]) -> dict[str, Any]:

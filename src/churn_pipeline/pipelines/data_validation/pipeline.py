@@ -19,7 +19,7 @@ def create_pipeline(**kwargs: object) -> Pipeline:
             ),
             *[
                 Node(
-                    func=getattr(nodes, f"validate_{table}"),
+                    func=nodes.related_table_validator(table),
                     inputs=[
                         f"raw_{table}",
                         "accounts",

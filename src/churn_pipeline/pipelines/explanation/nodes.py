@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 from matplotlib.figure import Figure
 
-from churn_pipeline.models import ChurnEnsemble, Explanation
+from churn_pipeline.models import ChurnEnsemble, ChurnExplainer, Explanation
 from churn_pipeline.reporting.plots import plot_importance
 
 
@@ -19,7 +19,7 @@ def explain_scores(model: ChurnEnsemble, scoring: pd.DataFrame) -> Explanation:
     Returns:
         The explanation (rows align with ``scoring``).
     """
-    return model.explain(scoring)
+    return ChurnExplainer(model).explain(scoring)
 
 
 def summarise_importance(

@@ -14,7 +14,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
-from ibis.backends import BaseBackend
 from ibis.expr.types import Table
 
 from churn_pipeline.features import engine, feature_names
@@ -30,11 +29,6 @@ from churn_pipeline.features.usage import usage_features
 logger = logging.getLogger(__name__)
 
 
-def _connect(params: dict[str, Any]) -> BaseBackend:
-    settings = params.get("engine") or {}
-    return engine.connect(settings.get("backend", "duckdb"), settings.get("options"))
-
-
 def _dates(spine_frame: pd.DataFrame) -> list[pd.Timestamp]:
     return [pd.Timestamp(d) for d in sorted(spine_frame["as_of_date"].unique())]
 
@@ -46,7 +40,7 @@ def _run(
     **options: Any,
 ) -> pd.DataFrame:
     """Build a feature group from pandas frames and run it on the engine."""
-    con = _connect(params)
+    con = engine.connect_configured(params)
     result = engine.execute(con, build(*map(engine.table, frames), **options), KEYS)
     logger.info("%s: %d rows x %d columns", build.__name__, *result.shape)
     return result
@@ -76,7 +70,7 @@ def build_spine(
         One row per (account_id, as_of_date) with ``label`` (NaN when the
         horizon reaches past the observation end) and ``is_labelled``.
     """
-    con = _connect(params)
+    con = engine.connect_configured(params)
     tables = {
         "accounts": engine.table(accounts),
         "subscription_events": engine.table(subscription_events),
@@ -178,52 +172,54 @@ def build_usage_features(
     )
 
 
-def build_ticket_features(
-    spine: pd.DataFrame, tickets: pd.DataFrame, params: dict[str, Any]
-) -> pd.DataFrame:
-    """Support load, backlog, speed, priority and satisfaction.
+def _one_table_node(
+    build: Callable[..., Table], table: str, summary: str
+) -> Callable[[pd.DataFrame, pd.DataFrame, dict[str, Any]], pd.DataFrame]:
+    """A node building one feature group from the spine and one validated table.
+
+    Args:
+        build: The feature group's builder (keys, records, ``dates=``).
+        table: The validated table it reads, named in the node's docstring.
+        summary: First line of the node's docstring.
+
+    Returns:
+        The node function ``(spine, records, params) -> features``.
+    """
+
+    def node(
+        spine: pd.DataFrame, records: pd.DataFrame, params: dict[str, Any]
+    ) -> pd.DataFrame:
+        return _run(params, build, spine[KEYS], records, dates=_dates(spine))
+
+    node.__name__ = node.__qualname__ = f"build_{build.__name__}"
+    node.__doc__ = f"""{summary}
 
     Args:
         spine: Active accounts per as-of date.
-        tickets: Validated support tickets.
+        records: Validated ``{table}``.
         params: ``feature_engineering`` parameters (the engine).
 
     Returns:
-        Spine keys plus ticket features.
+        Spine keys plus the features of :func:`{build.__module__}.{build.__name__}`.
     """
-    return _run(params, ticket_features, spine[KEYS], tickets, dates=_dates(spine))
+    return node
 
 
-def build_billing_features(
-    spine: pd.DataFrame, invoices: pd.DataFrame, params: dict[str, Any]
-) -> pd.DataFrame:
-    """Failed payments, retries and the time since the last failure.
-
-    Args:
-        spine: Active accounts per as-of date.
-        invoices: Validated invoices.
-        params: ``feature_engineering`` parameters (the engine).
-
-    Returns:
-        Spine keys plus billing features.
-    """
-    return _run(params, billing_features, spine[KEYS], invoices, dates=_dates(spine))
-
-
-def build_nps_features(
-    spine: pd.DataFrame, nps_responses: pd.DataFrame, params: dict[str, Any]
-) -> pd.DataFrame:
-    """The latest NPS answer, its change, the detractor flag and its age.
-
-    Args:
-        spine: Active accounts per as-of date.
-        nps_responses: Validated NPS responses.
-        params: ``feature_engineering`` parameters (the engine).
-
-    Returns:
-        Spine keys plus NPS features.
-    """
-    return _run(params, nps_features, spine[KEYS], nps_responses, dates=_dates(spine))
+build_ticket_features = _one_table_node(
+    ticket_features,
+    "tickets",
+    "Support load, backlog, speed, priority and satisfaction.",
+)
+build_billing_features = _one_table_node(
+    billing_features,
+    "invoices",
+    "Failed payments, retries and the time since the last failure.",
+)
+build_nps_features = _one_table_node(
+    nps_features,
+    "nps_responses",
+    "The latest NPS answer, its change, the detractor flag and its age.",
+)
 
 
 def join_features(

@@ -9,7 +9,7 @@ data_validation pipeline then judges like any export.
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from typing import Any
 
 import pandas as pd
@@ -67,36 +67,27 @@ def _validate_source(
     return result.accepted, result.rejected, result.counts()
 
 
-def validate_subscriptions(
-    raw: pd.DataFrame, params: dict[str, Any], validation: dict[str, Any]
-) -> ValidationOutputs:
-    """Validate subscription periods.
+def source_table_validator(table: str) -> Callable[..., ValidationOutputs]:
+    """The node function validating a source table with no foreign key.
 
     Args:
-        raw: The exported periods.
-        params: ``ingestion`` parameters (``mappings.subscriptions``).
-        validation: ``data_validation`` parameters (mode, allowed values, max date).
+        table: ``subscriptions`` or ``churn_events``.
 
     Returns:
-        Accepted periods, rejected ones with their rules, row accounting.
+        ``validate_<table>(raw, params, validation)``: the export, the
+        ``ingestion`` parameters (``mappings.<table>``) and the ``data_validation``
+        ones (mode, allowed values, max date) give the accepted rows, the
+        rejected ones with their rules and the row accounting.
     """
-    return _validate_source("subscriptions", raw, params, validation)
 
+    # A plain function, not a partial: Kedro reads its name and type hints.
+    def validator(
+        raw: pd.DataFrame, params: dict[str, Any], validation: dict[str, Any]
+    ) -> ValidationOutputs:
+        return _validate_source(table, raw, params, validation)
 
-def validate_churn_events(
-    raw: pd.DataFrame, params: dict[str, Any], validation: dict[str, Any]
-) -> ValidationOutputs:
-    """Validate churn events.
-
-    Args:
-        raw: The exported churn events.
-        params: ``ingestion`` parameters (``mappings.churn_events``).
-        validation: ``data_validation`` parameters.
-
-    Returns:
-        Accepted churn events, rejected ones with their rules, row accounting.
-    """
-    return _validate_source("churn_events", raw, params, validation)
+    validator.__name__ = validator.__qualname__ = f"validate_{table}"
+    return validator
 
 
 def validate_usage_events(

@@ -11,7 +11,7 @@ def create_pipeline(**kwargs: object) -> Pipeline:
     return Pipeline(
         [
             Node(
-                func=nodes.validate_subscriptions,
+                func=nodes.source_table_validator("subscriptions"),
                 inputs=["source_subscriptions", *params],
                 outputs=[
                     "subscriptions",
@@ -21,7 +21,7 @@ def create_pipeline(**kwargs: object) -> Pipeline:
                 name="validate_subscriptions_node",
             ),
             Node(
-                func=nodes.validate_churn_events,
+                func=nodes.source_table_validator("churn_events"),
                 inputs=["source_churn_events", *params],
                 outputs=[
                     "churn_events",

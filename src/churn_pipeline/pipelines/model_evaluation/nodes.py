@@ -10,13 +10,14 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from churn_pipeline.evaluation.backtest import (
+    BACKTEST_METRICS,
     ENSEMBLE,
     comparison_markdown,
     rolling_origin_backtest,
     score_metrics,
     summarise_backtest,
 )
-from churn_pipeline.evaluation.metrics import BACKTEST_METRICS
+from churn_pipeline.evaluation.economics import RetentionEconomics
 from churn_pipeline.models import ChurnEnsemble
 from churn_pipeline.pipelines.model_training.nodes import configured_ensemble
 from churn_pipeline.reporting.plots import (
@@ -76,10 +77,7 @@ def evaluate_model(
     profit_figure = plot_profit_curve(
         y_true,
         probability,
-        clv=profit["clv"],
-        incentive_cost=profit["incentive_cost"],
-        contact_cost=profit["contact_cost"],
-        accept_rate=profit["accept_rate"],
+        RetentionEconomics.from_params(profit),
         empc_rate=metrics["test_empc_optimal_fraction"],
     )
     reliability = plot_reliability(y_true, probability)

@@ -14,7 +14,7 @@ from churn_pipeline.model_registry.mlflow_store import (
 )
 from churn_pipeline.models import ChurnEnsemble
 from churn_pipeline.reporting.model_card import model_card
-from churn_pipeline.scoring.accounts import ScoringPolicy, lifetime_from_params
+from churn_pipeline.scoring.policy import ScoringPolicy, lifetime_from_params
 from churn_pipeline.validation.report import accounting_metrics
 
 
@@ -31,16 +31,29 @@ def validation_metrics(report: dict[str, Any]) -> dict[str, float]:
     return accounting_metrics(report["tables"], "validation")
 
 
-def log_metrics(
+def run_metrics(
     evaluation: dict[str, float], validation_report: dict[str, Any]
-) -> None:
-    """Log evaluation metrics, validation accounting and absent tables to MLflow.
+) -> dict[str, dict[str, float]]:
+    """Gather the evaluation metrics and the validation accounting for MLflow.
 
     Args:
         evaluation: Metric name to value (names as they should appear in MLflow).
         validation_report: Row accounting of the raw tables.
+
+    Returns:
+        Each metric as ``{"value": ..., "step": 0}``, the form the catalog's
+        ``MlflowMetricsHistoryDataset`` logs to the run.
     """
-    mlflow.log_metrics({**evaluation, **validation_metrics(validation_report)})
+    metrics = {**evaluation, **validation_metrics(validation_report)}
+    return {name: {"value": float(v), "step": 0} for name, v in metrics.items()}
+
+
+def tag_absent_tables(validation_report: dict[str, Any]) -> None:
+    """Tag the MLflow run with the raw tables declared absent (or ``none``).
+
+    Args:
+        validation_report: Row accounting of the raw tables.
+    """
     absent = validation_report.get("absent_tables", [])
     mlflow.set_tag("absent_tables", ",".join(absent) if absent else "none")
 

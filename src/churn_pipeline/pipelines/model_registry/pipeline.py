@@ -3,8 +3,9 @@
 from kedro.pipeline import Node, Pipeline
 
 from churn_pipeline.pipelines.model_registry.nodes import (
-    log_metrics,
     register_model,
+    run_metrics,
+    tag_absent_tables,
     write_model_card,
 )
 
@@ -14,10 +15,16 @@ def create_pipeline(**kwargs: object) -> Pipeline:
     return Pipeline(
         [
             Node(
-                func=log_metrics,
+                func=run_metrics,
                 inputs=["evaluation_metrics", "validation_report"],
+                outputs="run_metrics",
+                name="run_metrics_node",
+            ),
+            Node(
+                func=tag_absent_tables,
+                inputs="validation_report",
                 outputs=None,
-                name="log_metrics_node",
+                name="tag_absent_tables_node",
             ),
             Node(
                 func=register_model,

@@ -30,7 +30,7 @@ from churn_pipeline.reporting.shap_plots import (
     plot_shap_summary,
     top_features,
 )
-from churn_pipeline.scoring.accounts import lifetime_of
+from churn_pipeline.scoring.policy import lifetime_of
 from churn_pipeline.scoring.value import account_clv
 
 logger = logging.getLogger(__name__)

@@ -8,11 +8,8 @@ from typing import Any
 import pandas as pd
 
 from churn_pipeline.models import ChurnEnsemble, Explanation
-from churn_pipeline.scoring.accounts import (
-    ScoringPolicy,
-    lifetime_from_params,
-    score_accounts,
-)
+from churn_pipeline.scoring.accounts import score_accounts
+from churn_pipeline.scoring.policy import ScoringPolicy, lifetime_from_params
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""The benchmark's pandas baseline gives the model input of the Ibis build."""
+"""The pandas reference implementation gives the model input of the Ibis build."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from collections.abc import Mapping
 import ibis
 import pandas as pd
 import pytest
+from tests.features import pandas_reference
 
-from benchmarks import pandas_features
 from churn_pipeline.demo_data import DemoDataConfig, generate_demo_data
 from churn_pipeline.features import engine
 from churn_pipeline.features.build import TABLES, model_input, timeline
@@ -63,7 +63,7 @@ def _both_ways(
         "usage_start": line.usage_start,
     }
     expected = engine.execute(con, model_input(memtables, line.dates, **options), KEYS)
-    actual = pandas_features.model_input(tables, line.dates, **options)
+    actual = pandas_reference.model_input(tables, line.dates, **options)
     return expected, actual
 
 
@@ -80,13 +80,13 @@ def test_demo_business_gives_equal_tables(demo_frames):
     expected, actual = demo_frames
     assert len(expected) > 1000
     assert expected["label"].sum() > 0
-    assert pandas_features.frame_differences(expected, actual) == []
+    assert pandas_reference.frame_differences(expected, actual) == []
 
 
 def test_hand_made_edge_cases_give_equal_tables(raw_tables):
     expected, actual = _both_ways(raw_tables, min_history_days=0)
     assert len(expected) > 0
-    assert pandas_features.frame_differences(expected, actual) == []
+    assert pandas_reference.frame_differences(expected, actual) == []
 
 
 def test_a_difference_is_reported(demo_frames):
@@ -94,5 +94,5 @@ def test_a_difference_is_reported(demo_frames):
     actual = actual.copy()
     actual.loc[3, "logins_30d"] += 1.0
     actual.loc[5, "plan"] = "other"
-    problems = pandas_features.frame_differences(expected, actual)
+    problems = pandas_reference.frame_differences(expected, actual)
     assert [p.split(":")[0] for p in problems] == ["plan", "logins_30d"]

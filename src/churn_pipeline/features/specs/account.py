@@ -1,0 +1,136 @@
+"""Specs of the account features: tenure, plan terms and firmographics."""
+
+from __future__ import annotations
+
+from churn_pipeline.features.specs.base import DAYS_PER_MONTH, categorical, numeric
+
+TENURE = (
+    numeric(
+        "tenure_days",
+        "Days since the account signed up.",
+        "days",
+        "accounts",
+        None,
+        "account is {value:.0f} days old",
+        120.0,
+        driver="onboarding",
+    ),
+    numeric(
+        "tenure_months",
+        f"Whole months since signup (days / {DAYS_PER_MONTH}, rounded down).",
+        "months",
+        "accounts",
+        None,
+        "customer for {value:.0f} months",
+        4.0,
+        driver="onboarding",
+    ),
+    numeric(
+        "in_first_90_days",
+        "1 while the account is in its first 90 days (when most churn happens).",
+        "flag",
+        "accounts",
+        None,
+        "still in its first 90 days",
+        0.0,
+        maximum=1.0,
+        driver="onboarding",
+    ),
+    numeric(
+        "days_since_plan_change",
+        "Days since the last upgrade, downgrade, seat change or reactivation "
+        "(tenure if none).",
+        "days",
+        "subscription_events",
+        None,
+        "last plan change {value:.0f} days ago",
+        90.0,
+        driver="price_value",
+    ),
+    numeric(
+        "mrr",
+        "Monthly recurring revenue at the as-of date.",
+        "USD",
+        "subscription_events",
+        None,
+        "pays {value:,.0f} per month",
+        450.0,
+        driver="price_value",
+    ),
+    numeric(
+        "mrr_change_90d",
+        "MRR now minus MRR 90 days earlier (or at signup, if later); negative "
+        "after a downgrade.",
+        "USD",
+        "subscription_events",
+        "90d",
+        "MRR changed by {value:+,.0f} in 90 days",
+        0.0,
+        minimum=None,
+        driver="price_value",
+    ),
+    numeric(
+        "seats",
+        "Paid seats at the as-of date.",
+        "count",
+        "subscription_events",
+        None,
+        "{value:.0f} paid seats",
+        10.0,
+        driver="price_value",
+    ),
+    numeric(
+        "discount_pct",
+        "Discount granted at signup, as a fraction of list price.",
+        "fraction",
+        "accounts",
+        None,
+        "discount of {value:.0%}",
+        0.1,
+        maximum=1.0,
+        driver="price_value",
+    ),
+)
+
+CATEGORIES = (
+    categorical(
+        "plan",
+        "Plan at the as-of date.",
+        "subscription_events",
+        "on the {value} plan",
+        "pro",
+        driver="price_value",
+    ),
+    categorical(
+        "billing_cycle",
+        "Billing cycle.",
+        "accounts",
+        "billed {value}",
+        "monthly",
+        driver="price_value",
+    ),
+    categorical(
+        "industry",
+        "Industry of the customer.",
+        "accounts",
+        "industry {value}",
+        "software",
+        driver="profile",
+    ),
+    categorical(
+        "acquisition_channel",
+        "How the account was acquired.",
+        "accounts",
+        "acquired via {value}",
+        "organic",
+        driver="profile",
+    ),
+    categorical(
+        "country",
+        "Country of the customer (ISO 3166-1 alpha-2).",
+        "accounts",
+        "based in {value}",
+        "US",
+        driver="profile",
+    ),
+)
