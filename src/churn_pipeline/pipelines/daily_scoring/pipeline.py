@@ -2,6 +2,7 @@
 
 from kedro.pipeline import Node, Pipeline
 
+from churn_pipeline.features.build import TABLES
 from churn_pipeline.pipelines.daily_scoring.nodes import (
     build_current_features,
     record_score_history,
@@ -11,21 +12,12 @@ from churn_pipeline.pipelines.scoring.nodes import export_scored_list
 
 
 def create_pipeline(**kwargs: object) -> Pipeline:
-    """Create the daily_scoring pipeline."""
+    """Create the daily_scoring pipeline (its node reads the contract's TABLES)."""
     return Pipeline(
         [
             Node(
                 func=build_current_features,
-                inputs=[
-                    "accounts",
-                    "subscription_events",
-                    "usage",
-                    "tickets",
-                    "invoices",
-                    "nps_responses",
-                    "params:scoring",
-                    "params:feature_engineering",
-                ],
+                inputs=[*TABLES, "params:scoring", "params:feature_engineering"],
                 # Saved as the feature store's offline source and online store.
                 outputs="current_features",
                 name="build_current_features_node",
