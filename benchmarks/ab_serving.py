@@ -12,7 +12,7 @@ it was better. Results: ``benchmarks/results/serving_ab.json``.
 Run (after ``make run``) as ``make bench-serving-ab``, or::
 
     .venv/bin/python -m benchmarks.ab_serving \\
-        --variant default= --variant no_recycling=CHURN_MAX_REQUESTS_PER_CONNECTION=0
+        --variant default= --variant no_gc_freeze=CHURN_GC_FREEZE=0
 
 A variant is ``name=`` then comma-separated environment variables for its
 server (docs/serving.md lists them); the pseudo-variable ``service=module:Class``
@@ -60,7 +60,6 @@ SERVICE_KEY = "service"
 # The baseline first: each other variant differs from it in one thing.
 VARIANTS = (
     "default=",
-    "no_recycling=CHURN_MAX_REQUESTS_PER_CONNECTION=0",
     "no_gc_freeze=CHURN_GC_FREEZE=0",
     "trace_predict=CHURN_TRACE_PREDICT=1",
     "no_batching=CHURN_MAX_BATCH_ACCOUNTS=1",

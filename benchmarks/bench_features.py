@@ -12,19 +12,6 @@
    table is stored clustered by account, as the demo writer's chunks are.
    ``--slices 1 --workers 1`` runs the plain single query. The wall time and
    the peak RSS (each process's own peak, summed) exclude data generation.
-3. On subsamples of the same accounts (20,000 and 100,000 by default), builds
-   the same table with the straightforward pandas implementation
-   (``benchmarks.pandas_features``) and with Ibis on DuckDB in the same run,
-   checks that they are equal and reports the ratio of their wall times. Both
-   start from the subsample's frames shaped as the pipeline's feature nodes
-   receive them (read through pyarrow). An untimed run on a few hundred
-   accounts comes first, so neither side pays its one-time costs (lazy
-   imports) in a timed run; then each side runs ``--repeats`` times (default
-   2), taking turns, and its fastest run counts. The headline ratio is the
-   largest subsample's, the one closest to the full build: on small ones, the
-   Ibis side's fixed cost per build (building and compiling the query) weighs
-   more.
-
 Results go to ``benchmarks/results/features.json``.
 
 Usage::
