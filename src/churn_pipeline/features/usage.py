@@ -78,6 +78,39 @@ def _trend(last: NumericValue, previous: NumericValue) -> NumericValue:
     return (last + 1.0) / (previous + 1.0) - 1.0
 
 
+def _window_totals(
+    per_segment: Table,
+    lanes: Table,
+    key_columns: Sequence[str],
+    per_feature: Sequence[str],
+) -> Table:
+    """Per spine row, the usage sums of each window from the per-segment sums."""
+    paired = per_segment.join(lanes, "segment")
+
+    def total(column: str, flag: str) -> NumericValue:
+        return ibis.ifelse(paired[flag], paired[column], 0.0).sum()
+
+    metrics = {
+        **{f"logins_{d}d": total("logins", f"in_{d}d") for d in USAGE_WINDOWS},
+        "logins_prev_30d": total("logins", "in_prev_30d"),
+        "active_days_30d": total("days", "in_30d"),
+        "active_days_90d": total("days", "in_90d"),
+        "users_30d": total("active_users", "in_30d"),
+        **{
+            f"key_feature_uses_{d}d": total("key_uses", f"in_{d}d")
+            for d in USAGE_WINDOWS
+        },
+        "key_prev_30d": total("key_uses", "in_prev_30d"),
+        **{
+            f"{c}_{d}d": total(c, f"in_{d}d")
+            for c in per_feature
+            for d in USAGE_WINDOWS
+        },
+        **{f"used_{c}_30d": total(c, "in_30d") for c in key_columns},
+    }
+    return paired.group_by(KEYS).aggregate(**metrics)
+
+
 def usage_features(
     spine: Table,
     usage: Table,
@@ -142,30 +175,7 @@ def usage_features(
     )
     # 2. Add the segments up per as-of date and window (segments never straddle
     # a window edge, so each lies wholly inside or outside every window).
-    paired = per_segment.join(lanes, "segment")
-
-    def total(column: str, flag: str) -> NumericValue:
-        return ibis.ifelse(paired[flag], paired[column], 0.0).sum()
-
-    metrics = {
-        **{f"logins_{d}d": total("logins", f"in_{d}d") for d in USAGE_WINDOWS},
-        "logins_prev_30d": total("logins", "in_prev_30d"),
-        "active_days_30d": total("days", "in_30d"),
-        "active_days_90d": total("days", "in_90d"),
-        "users_30d": total("active_users", "in_30d"),
-        **{
-            f"key_feature_uses_{d}d": total("key_uses", f"in_{d}d")
-            for d in USAGE_WINDOWS
-        },
-        "key_prev_30d": total("key_uses", "in_prev_30d"),
-        **{
-            f"{c}_{d}d": total(c, f"in_{d}d")
-            for c in per_feature
-            for d in USAGE_WINDOWS
-        },
-        **{f"used_{c}_30d": total(c, "in_30d") for c in key_columns},
-    }
-    counts = paired.group_by(KEYS).aggregate(**metrics)
+    counts = _window_totals(per_segment, lanes, key_columns, per_feature)
     # 3. Per account, from the same segments: the last active day known at
     # each date (a segment is known whole or not at all) and first uses.
     per_account = per_segment.group_by("account_id").aggregate(
@@ -192,6 +202,26 @@ def usage_features(
     return _finish(joined, key_columns, per_feature, has, history_start)
 
 
+def _onboarding(t: Table, key_columns: Sequence[str]) -> dict[str, NumericValue]:
+    """How many key features each account had used within N days of signup."""
+    signup = t.signup_date
+    return {
+        f"onboarding_features_{days}d": sum(
+            (
+                ibis.ifelse(
+                    known_at(t[f"first_{c}"], t.as_of_date)
+                    & (t[f"first_{c}"] < signup + ibis.interval(days=days)),
+                    1.0,
+                    0.0,
+                )
+                for c in key_columns
+            ),
+            start=ibis.literal(0.0),
+        )
+        for days in ONBOARDING_DAYS
+    }
+
+
 def _finish(
     t: Table,
     key_columns: Sequence[str],
@@ -212,21 +242,7 @@ def _finish(
         else signup
     )
     active_days_30 = count("active_days_30d")
-    onboarding = {
-        f"onboarding_features_{days}d": sum(
-            (
-                ibis.ifelse(
-                    known_at(t[f"first_{c}"], t.as_of_date)
-                    & (t[f"first_{c}"] < signup + ibis.interval(days=days)),
-                    1.0,
-                    0.0,
-                )
-                for c in key_columns
-            ),
-            start=ibis.literal(0.0),
-        )
-        for days in ONBOARDING_DAYS
-    }
+    onboarding = _onboarding(t, key_columns)
     return t.select(
         "account_id",
         "as_of_date",

@@ -192,53 +192,15 @@ def _contact_table(scores: pd.DataFrame, n: int) -> pd.DataFrame:
     return table
 
 
-def build_report(
+def _sections(
     monthly: pd.DataFrame,
-    by_plan: pd.DataFrame,
-    by_tenure: pd.DataFrame,
-    cohorts: pd.DataFrame,
-    nps: pd.DataFrame,
-    values: pd.DataFrame,
-    explanation: Explanation,
-    scoring: pd.DataFrame,
+    figures: dict[str, Figure],
+    top: list[str],
     scores: pd.DataFrame,
     params: dict[str, Any],
-) -> tuple[str, ...]:
-    """The figures and the self-contained HTML churn analytics report.
-
-    Args:
-        monthly: Monthly churn.
-        by_plan: Monthly churn per plan.
-        by_tenure: Monthly churn per tenure band.
-        cohorts: Cohort retention.
-        nps: NPS distribution.
-        values: Account CLV.
-        explanation: SHAP contributions of the scored snapshot.
-        scoring: The scored snapshot (the explained feature values).
-        scores: The scored list.
-        params: ``reporting`` parameters.
-
-    Returns:
-        The HTML page, then one figure per name in ``REPORT_FIGURES``.
-    """
-    top = top_features(explanation, int(params["dependence_features"]))
-    figures: dict[str, Figure] = {
-        "churn_rates_plot": plot_churn_rates(monthly),
-        "churn_by_plan_plot": plot_churn_by_segment(
-            by_plan, "Monthly logo churn by plan"
-        ),
-        "churn_by_tenure_plot": plot_churn_by_segment(
-            by_tenure, "Monthly logo churn by tenure at the month's start"
-        ),
-        "cohort_retention_plot": plot_cohort_retention(cohorts),
-        "nps_distribution_plot": plot_nps_distribution(nps),
-        "clv_distribution_plot": plot_clv_distribution(values),
-        "shap_summary_plot": plot_shap_summary(
-            explanation, scoring, n_features=int(params["summary_features"])
-        ),
-        "shap_dependence_plot": plot_dependence(explanation, scoring, top),
-    }
-    sections = [
+) -> list[ReportSection]:
+    """The report's sections, in reading order, around the built figures."""
+    return [
         ReportSection(
             "Churn over time", _last_year(monthly), figures["churn_rates_plot"]
         ),
@@ -290,6 +252,55 @@ def build_report(
             table=_contact_table(scores, int(params["contact_rows"])),
         ),
     ]
+
+
+def build_report(
+    monthly: pd.DataFrame,
+    by_plan: pd.DataFrame,
+    by_tenure: pd.DataFrame,
+    cohorts: pd.DataFrame,
+    nps: pd.DataFrame,
+    values: pd.DataFrame,
+    explanation: Explanation,
+    scoring: pd.DataFrame,
+    scores: pd.DataFrame,
+    params: dict[str, Any],
+) -> tuple[str, ...]:
+    """The figures and the self-contained HTML churn analytics report.
+
+    Args:
+        monthly: Monthly churn.
+        by_plan: Monthly churn per plan.
+        by_tenure: Monthly churn per tenure band.
+        cohorts: Cohort retention.
+        nps: NPS distribution.
+        values: Account CLV.
+        explanation: SHAP contributions of the scored snapshot.
+        scoring: The scored snapshot (the explained feature values).
+        scores: The scored list.
+        params: ``reporting`` parameters.
+
+    Returns:
+        The HTML page, then one figure per name in ``REPORT_FIGURES``.
+    """
+    top = top_features(explanation, int(params["dependence_features"]))
+    figures: dict[str, Figure] = {
+        "churn_rates_plot": plot_churn_rates(monthly),
+        "churn_by_plan_plot": plot_churn_by_segment(
+            by_plan, "Monthly logo churn by plan"
+        ),
+        "churn_by_tenure_plot": plot_churn_by_segment(
+            by_tenure, "Monthly logo churn by tenure at the month's start"
+        ),
+        "cohort_retention_plot": plot_cohort_retention(cohorts),
+        "nps_distribution_plot": plot_nps_distribution(nps),
+        "clv_distribution_plot": plot_clv_distribution(values),
+        "shap_summary_plot": plot_shap_summary(
+            explanation, scoring, n_features=int(params["summary_features"])
+        ),
+        "shap_dependence_plot": plot_dependence(explanation, scoring, top),
+    }
+    sections = _sections(monthly, figures, top, scores, params)
     html = render_report(
         "Churn analytics report",
         f"Data up to {_end(scoring):%Y-%m-%d}; {len(monthly)} complete months.",
