@@ -78,8 +78,8 @@ def model_card(
         "",
         "## Features",
         "",
-        f"{len(features)} features ({len(model.numeric_features)} numeric, "
-        f"{len(model.categorical_features)} categorical); definitions in "
+        f"{len(features)} features ({len(model.numeric_features_)} numeric, "
+        f"{len(model.categorical_features_)} categorical); definitions in "
         "`docs/features.md`: " + ", ".join(f"`{f}`" for f in features),
         "",
         "## Members, weights and calibration",

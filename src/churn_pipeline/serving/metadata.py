@@ -57,7 +57,7 @@ def model_metadata(
     """What ``GET /metadata`` answers for a served model."""
     model = served.model
     kinds = {name: "numeric" for name in model.numeric_features_}
-    kinds |= {name: "categorical" for name in model.categorical_features}
+    kinds |= {name: "categorical" for name in model.categorical_features_}
     features = []
     for name, kind in kinds.items():
         spec = FEATURES_BY_NAME.get(name)
