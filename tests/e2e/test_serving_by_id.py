@@ -206,8 +206,14 @@ def test_the_service_follows_the_champion_alias(trained_project, tmp_path_factor
     other = next(v for v in versions if v != before)
     home = tmp_path_factory.mktemp("bentoml_follow")
     account = _daily(trained_project)["account_id"].iloc[0]
+    # One worker: each worker follows the alias on its own, so with two a request
+    # after the switch may still reach the one that has not polled yet.
     with running_server(
-        trained_project, home / "server.log", home, CHURN_MODEL_REFRESH_S="1"
+        trained_project,
+        home / "server.log",
+        home,
+        CHURN_MODEL_REFRESH_S="1",
+        CHURN_WORKERS="1",
     ) as server:
         first = _predict(server, _ids_body([account])).json()
         assert first["model_version"] == before
