@@ -11,12 +11,14 @@ import logging
 import sys
 from pathlib import Path
 
+from benchmarks import log_progress
+
 logger = logging.getLogger("benchmarks")
 
 
 def main() -> int:
     """Run all benchmarks; return a process exit code."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    log_progress()
     names = [
         "ab_serving",
         *(p.stem for p in sorted(Path(__file__).parent.glob("bench_*.py"))),

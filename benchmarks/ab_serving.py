@@ -39,13 +39,11 @@ from typing import Any
 from benchmarks import loadgen
 from benchmarks.machine import machine_info, tree_cpu_s
 from benchmarks.results_file import write_json
-from benchmarks.servers import serve
+from benchmarks.servers import prepare_serving_run, serve
 from benchmarks.serving_inputs import (
-    DATA,
-    DEFAULT_MODEL_URI,
-    DEFAULT_TRACKING_URI,
     ROOT,
     Scenario,
+    add_input_arguments,
     load_inputs,
     request_body,
     scenario_result,
@@ -296,14 +294,7 @@ def start_all(
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the A/B and write its JSON result."""
     args = _parser().parse_args([] if argv is None else argv)
-    if not logging.getLogger().handlers:
-        logging.basicConfig(
-            level=logging.INFO, format="%(asctime)s %(name)s %(message)s"
-        )
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    os.environ.setdefault("MLFLOW_TRACKING_URI", DEFAULT_TRACKING_URI)
-    if args.workers:
-        os.environ[WORKERS_ENV] = str(args.workers)
+    prepare_serving_run(args.workers)
     loadgen.hey_binary()
     variants = dict(parse_variant(text) for text in args.variant or VARIANTS)
     inputs = load_inputs(args.model_uri, args.account, Path(args.data))
@@ -361,9 +352,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add = parser.add_argument
     add("--variant", action="append", help="name=NAME=value,... (first: baseline)")
-    add("--model-uri", default=os.environ.get("CHURN_MODEL_URI", DEFAULT_MODEL_URI))
-    add("--data", default=str(DATA), help="data/ of the project that ran")
-    add("--account", help="account sent (default: top scored)")
+    add_input_arguments(parser)
     add("--rounds", type=int, default=6)
     add("--concurrency", type=int, default=8)
     add("--workers", type=int, help="CHURN_WORKERS of every server")

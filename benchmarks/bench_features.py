@@ -43,6 +43,7 @@ import ibis
 import pandas as pd
 import pyarrow.parquet as pq
 
+from benchmarks import log_progress
 from benchmarks.feature_build import (
     ROOT,
     SNAPSHOTS,
@@ -84,10 +85,7 @@ TARGETS = {"wall_s": 120.0, "peak_rss_mb": 4096.0}
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark (or, with ``--build``, only the child's build)."""
     args = _parser().parse_args([] if argv is None else argv)
-    if not logging.getLogger().handlers:
-        logging.basicConfig(
-            level=logging.INFO, format="%(asctime)s %(name)s %(message)s"
-        )
+    log_progress()
     slices = args.slices or max(1, -(-args.accounts // SLICE_ACCOUNTS))
     workers = max(1, min(args.workers, slices))
     settings = BuildSettings(

@@ -39,13 +39,11 @@ from benchmarks.machine import tree_memory_mb as memory
 from benchmarks.results_file import result_document, summary_table, write_json
 from benchmarks.serving_inputs import (
     BATCH,
-    DATA,
-    DEFAULT_MODEL_URI,
-    DEFAULT_TRACKING_URI,
     FEATURE_REPO,
     FEATURES,
     Inputs,
     Scenario,
+    add_input_arguments,
     churn_probability,
     load_inputs,
     request_body,
@@ -99,14 +97,7 @@ class Settings:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark, write the JSON result and print its tables."""
     args = _parser().parse_args([] if argv is None else argv)
-    if not logging.getLogger().handlers:
-        logging.basicConfig(
-            level=logging.INFO, format="%(asctime)s %(name)s %(message)s"
-        )
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    os.environ.setdefault("MLFLOW_TRACKING_URI", DEFAULT_TRACKING_URI)
-    if args.workers:
-        os.environ[WORKERS_ENV] = str(args.workers)
+    servers.prepare_serving_run(args.workers)
     systems = [s.strip() for s in args.systems.split(",") if s.strip()]
     if unknown := sorted(set(systems) - set(SYSTEMS)):
         raise SystemExit(f"Unknown systems {unknown}; choose from {list(SYSTEMS)}")
@@ -121,7 +112,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     data = Path(args.data)
     inputs = load_inputs(args.model_uri, args.account, data)
-    context: dict[str, Any] = {
+    context = _run_context(argv, args, settings, inputs)
+    results, server_facts, store_read = run_systems(systems, inputs, settings, data)
+    context["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
+    context["machine"] = machine.machine_info(
+        **{name: version(name) for name in ("bentoml", "mlflow", "feast")},
+        hey=loadgen.hey_version() or "unknown",
+    )
+    result = result_document(
+        results, servers=server_facts, store_read=store_read, scored=inputs.scored,
+        context=context,
+    )  # fmt: skip
+    write_json(Path(args.output), result)
+    print(summary_table(result))
+    logger.info("Written to %s", args.output)
+    return 0
+
+
+def _run_context(
+    argv: Sequence[str] | None,
+    args: argparse.Namespace,
+    settings: Settings,
+    inputs: Inputs,
+) -> dict[str, Any]:
+    """What the results file records of the run before it measures anything."""
+    return {
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "command": "python -m benchmarks.bench_serving " + " ".join(argv or []),
         "code": machine.code_version(),
@@ -137,13 +152,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         "take turns in `rounds` rounds, order flipped every round",
         "load_average_before": [round(x, 2) for x in os.getloadavg()],
     }
+
+
+def run_systems(
+    systems: Sequence[str], inputs: Inputs, settings: Settings, data: Path
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """Each of ``systems`` in :data:`SYSTEMS` order, one at a time, on its store.
+
+    Returns:
+        The scenario results and the server facts (command, memory, answers) by
+        system, and the in-process read times by online store kind.
+    """
     results: dict[str, dict[str, Any]] = {}
-    servers: dict[str, dict[str, Any]] = {}
+    server_facts: dict[str, dict[str, Any]] = {}
     store_read: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory(prefix="bench-serving-") as scratch:
         for system in (s for s in SYSTEMS if s in systems):
             if system == "in_process":
-                results[system], servers[system] = run_in_process(inputs, settings)
+                results[system], server_facts[system] = run_in_process(inputs, settings)
                 continue
             with servers.online_store(
                 system,
@@ -155,22 +181,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                     store_read[store.kind] = store_read_ms(
                         store, inputs.account["account_id"]
                     )
-                results[system], servers[system] = run_system(
+                results[system], server_facts[system] = run_system(
                     system, inputs, settings, Path(scratch), env
                 )
-    context["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
-    context["machine"] = machine.machine_info(
-        **{name: version(name) for name in ("bentoml", "mlflow", "feast")},
-        hey=loadgen.hey_version() or "unknown",
-    )
-    result = result_document(
-        results, servers=servers, store_read=store_read, scored=inputs.scored,
-        context=context,
-    )  # fmt: skip
-    write_json(Path(args.output), result)
-    print(summary_table(result))
-    logger.info("Written to %s", args.output)
-    return 0
+    return results, server_facts, store_read
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -185,9 +199,7 @@ def _parser() -> argparse.ArgumentParser:
     add("--rounds", type=int, default=4, help="turns of by-id and full vectors")
     add("--workers", type=int, help="CHURN_WORKERS (default: the service's)")
     add("--systems", default="in_process,bentoml,bentoml_redis,mlflow")
-    add("--account", help="account of the single scenarios (default: top scored)")
-    add("--model-uri", default=env("CHURN_MODEL_URI", DEFAULT_MODEL_URI))
-    add("--data", default=str(DATA), help="data/ of the project that ran")
+    add_input_arguments(parser)
     add("--output", default=str(RESULT), help="result JSON")
     return parser
 
@@ -275,36 +287,15 @@ def run_system(
             "churn_probability": {},
         }
         for group in GROUPS[system]:
-            runs = {}
-            for scenario in group:
-                body = request_body(system, scenario, inputs)
-                body_file = scratch / f"{system}_{scenario.name}.json"
-                body_file.write_bytes(body)
-                runs[scenario.name] = (
-                    server.url + path,
-                    body_file,
-                    scenario.concurrency,
-                )
-                if scenario.accounts == 1 and system != "bentoml_noop":
-                    kind = "by_id" if scenario.by_id else "full_vector"
-                    context["churn_probability"][kind] = _probe(
-                        system, server.url + path, body, scratch / f"{system}.log"
-                    )
-            counters = cpu_counters()
-            measured = loadgen.alternating(
-                runs,
-                rounds=settings.rounds if len(group) > 1 else 1,
-                duration_s=settings.duration_s,
-                warmup_s=settings.warmup_s,
-                max_requests=settings.max_requests,
+            results |= _run_group(
+                system,
+                group,
+                server.url + path,
+                inputs=inputs,
+                settings=settings,
+                scratch=scratch,
+                probabilities=context["churn_probability"],
             )
-            steal = steal_percent(counters, cpu_counters())
-            for scenario in group:
-                run = measured[scenario.name]
-                run["cpu_steal_percent"] = steal
-                run["load_average_1m"] = round(os.getloadavg()[0], 2)
-                results[scenario.name] = scenario_result(run, scenario)
-                _log(system, scenario.name, results[scenario.name])
         context["memory_after_scenarios"] = memory(pid)
         if system == "bentoml" and settings.soak_s > 0:
             logger.info(
@@ -318,6 +309,49 @@ def run_system(
                 sample=lambda: memory(pid),
             )
     return results, context
+
+
+def _run_group(
+    system: str,
+    group: Sequence[Scenario],
+    url: str,
+    *,
+    inputs: Inputs,
+    settings: Settings,
+    scratch: Path,
+    probabilities: dict[str, float],
+) -> dict[str, Any]:
+    """The scenarios of ``group`` taking turns against ``url``: results by name.
+
+    Each single-account body is sent once first and its churn probability put
+    in ``probabilities`` (by id or full vector), so a broken server fails here.
+    """
+    runs = {}
+    for scenario in group:
+        body = request_body(system, scenario, inputs)
+        body_file = scratch / f"{system}_{scenario.name}.json"
+        body_file.write_bytes(body)
+        runs[scenario.name] = (url, body_file, scenario.concurrency)
+        if scenario.accounts == 1 and system != "bentoml_noop":
+            kind = "by_id" if scenario.by_id else "full_vector"
+            probabilities[kind] = _probe(system, url, body, scratch / f"{system}.log")
+    counters = cpu_counters()
+    measured = loadgen.alternating(
+        runs,
+        rounds=settings.rounds if len(group) > 1 else 1,
+        duration_s=settings.duration_s,
+        warmup_s=settings.warmup_s,
+        max_requests=settings.max_requests,
+    )
+    steal = steal_percent(counters, cpu_counters())
+    results = {}
+    for scenario in group:
+        run = measured[scenario.name]
+        run["cpu_steal_percent"] = steal
+        run["load_average_1m"] = round(os.getloadavg()[0], 2)
+        results[scenario.name] = scenario_result(run, scenario)
+        _log(system, scenario.name, results[scenario.name])
+    return results
 
 
 def _probe(system: str, url: str, body: bytes, log: Path) -> float:

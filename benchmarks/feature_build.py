@@ -28,7 +28,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from churn_pipeline.features import engine
-from churn_pipeline.features.build import TABLES, model_input, timeline
+from churn_pipeline.features.build import TABLES, Timeline, model_input, timeline
 
 logger = logging.getLogger("benchmarks.features")
 ROOT = Path(__file__).resolve().parent
@@ -200,20 +200,7 @@ def build_full(directory: Path, settings: BuildSettings) -> dict[str, Any]:
         output = scratch / "model_input"
         output.mkdir()
         began = time.perf_counter()
-        con = _connect(settings.threads, settings.memory_limit)
-        tables = {
-            name: con.read_parquet(path, table_name=f"full_{name}")
-            for name, path in paths.items()
-        }
-        line = timeline(
-            con,
-            tables,
-            observation_end=None,
-            min_history_days=MIN_HISTORY_DAYS,
-            max_snapshots=SNAPSHOTS,
-        )
-        bounds = _slice_bounds(con, paths["accounts"], settings.slices)
-        con.disconnect()
+        line, bounds = _plan(paths, settings)
         tasks = [
             (low, high, output / f"part-{k:05d}.parquet")
             for k, (low, high) in enumerate(
@@ -230,45 +217,88 @@ def build_full(directory: Path, settings: BuildSettings) -> dict[str, Any]:
             scratch / "spill",
         )
         prepared = time.perf_counter()
-        if settings.workers == 1:
-            _start_worker(*start_args)
-            done = [_build_slice(*task) for task in tasks]
-        else:
-            context = multiprocessing.get_context("spawn")
-            with concurrent.futures.ProcessPoolExecutor(
-                settings.workers,
-                mp_context=context,
-                initializer=_start_worker,
-                initargs=start_args,
-            ) as pool:
-                done = list(pool.map(_build_slice, *zip(*tasks, strict=True)))
-        peaks: dict[int, float] = {}
-        for pid, peak, _ in done:
-            peaks[pid] = max(peak, peaks.get(pid, 0.0))
-        slice_s = sorted(seconds for _, _, seconds in done)
+        done = _build_slices(tasks, start_args, settings.workers)
         wall = time.perf_counter() - began
-        parts = sorted(output.glob("*.parquet"))
-        metadata = [pq.ParquetFile(part).metadata for part in parts]
-        own = own_peak_rss_mb()
-        workers_peak = sum(v for pid, v in peaks.items() if pid != os.getpid())
         report = {
             "wall_s": wall,
             "prepare_s": prepared - began,
-            "output_rows": sum(m.num_rows for m in metadata),
-            "output_columns": metadata[0].num_columns,
-            "output_files": len(parts),
-            "output_mb": sum(p.stat().st_size for p in parts) / 2**20,
+            **_output_facts(output),
             "as_of_dates": [str(d.date()) for d in line.dates],
-            # Upper bound: every process at its own peak at the same time.
-            "peak_rss_mb": own + workers_peak,
-            "process_peaks_mb": {"build": own, "workers": sorted(peaks.values())},
-            "slice_s": {
-                "sum": sum(slice_s),
-                "median": slice_s[len(slice_s) // 2],
-                "max": slice_s[-1],
-            },
+            **_peaks_and_slice_times(done),
         }
     return report
+
+
+def _plan(
+    paths: Mapping[str, Path], settings: BuildSettings
+) -> tuple[Timeline, list[str | None]]:
+    """The as-of dates placed in the data and each slice's lower account bound."""
+    con = _connect(settings.threads, settings.memory_limit)
+    tables = {
+        name: con.read_parquet(path, table_name=f"full_{name}")
+        for name, path in paths.items()
+    }
+    line = timeline(
+        con,
+        tables,
+        observation_end=None,
+        min_history_days=MIN_HISTORY_DAYS,
+        max_snapshots=SNAPSHOTS,
+    )
+    bounds = _slice_bounds(con, paths["accounts"], settings.slices)
+    con.disconnect()
+    return line, bounds
+
+
+def _build_slices(
+    tasks: Sequence[tuple[str | None, str | None, Path]],
+    start_args: tuple[Any, ...],
+    workers: int,
+) -> list[tuple[int, float, float]]:
+    """:func:`_build_slice` of each task, here or in ``workers`` processes."""
+    if workers == 1:
+        _start_worker(*start_args)
+        return [_build_slice(*task) for task in tasks]
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(
+        workers,
+        mp_context=context,
+        initializer=_start_worker,
+        initargs=start_args,
+    ) as pool:
+        return list(pool.map(_build_slice, *zip(*tasks, strict=True)))
+
+
+def _output_facts(output: Path) -> dict[str, Any]:
+    """Rows, columns, files and megabytes of the Parquet parts in ``output``."""
+    parts = sorted(output.glob("*.parquet"))
+    metadata = [pq.ParquetFile(part).metadata for part in parts]
+    return {
+        "output_rows": sum(m.num_rows for m in metadata),
+        "output_columns": metadata[0].num_columns,
+        "output_files": len(parts),
+        "output_mb": sum(p.stat().st_size for p in parts) / 2**20,
+    }
+
+
+def _peaks_and_slice_times(done: Sequence[tuple[int, float, float]]) -> dict[str, Any]:
+    """Peak RSS of this process and the workers; the slices' seconds."""
+    peaks: dict[int, float] = {}
+    for pid, peak, _ in done:
+        peaks[pid] = max(peak, peaks.get(pid, 0.0))
+    slice_s = sorted(seconds for _, _, seconds in done)
+    own = own_peak_rss_mb()
+    workers_peak = sum(v for pid, v in peaks.items() if pid != os.getpid())
+    return {
+        # Upper bound: every process at its own peak at the same time.
+        "peak_rss_mb": own + workers_peak,
+        "process_peaks_mb": {"build": own, "workers": sorted(peaks.values())},
+        "slice_s": {
+            "sum": sum(slice_s),
+            "median": slice_s[len(slice_s) // 2],
+            "max": slice_s[-1],
+        },
+    }
 
 
 def run_child(

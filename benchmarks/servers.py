@@ -22,7 +22,10 @@ from typing import Any
 
 import httpx
 
+from benchmarks import log_progress
 from benchmarks.machine import PROJECT, tool
+from benchmarks.serving_inputs import DEFAULT_TRACKING_URI
+from churn_pipeline.serving.runtime import WORKERS_ENV
 
 logger = logging.getLogger("benchmarks.servers")
 REDIS = "redis-server"
@@ -30,6 +33,20 @@ PORT_ATTEMPTS = 3
 
 
 # -- servers under test -----------------------------------------------------------
+
+
+def prepare_serving_run(workers: int | None) -> None:
+    """Set up a serving benchmark's process before it starts any server.
+
+    Progress logged (httpx's line per request is not), MLflow reading the
+    project's store unless ``MLFLOW_TRACKING_URI`` says otherwise, and
+    ``CHURN_WORKERS`` set to ``workers`` when given: the servers inherit both.
+    """
+    log_progress()
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    os.environ.setdefault("MLFLOW_TRACKING_URI", DEFAULT_TRACKING_URI)
+    if workers:
+        os.environ[WORKERS_ENV] = str(workers)
 
 
 def free_port() -> int:

@@ -7,8 +7,10 @@ champion from MLflow, one account's features and score from the data a
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +46,14 @@ class Inputs:
     account: dict[str, Any]
     batch: list[dict[str, Any]]
     scored: dict[str, Any]
+
+
+def add_input_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``--model-uri``, ``--data`` and ``--account``: :func:`load_inputs` reads."""
+    add = parser.add_argument
+    add("--model-uri", default=os.environ.get("CHURN_MODEL_URI", DEFAULT_MODEL_URI))
+    add("--data", default=str(DATA), help="data/ of the project that ran")
+    add("--account", help="account of single-account requests (default: top scored)")
 
 
 def load_inputs(model_uri: str, account_id: str | None, data: Path = DATA) -> Inputs:
@@ -117,9 +127,12 @@ def request_body(system: str, scenario: Scenario, inputs: Inputs) -> bytes:
 def churn_probability(system: str, answer: Mapping[str, Any]) -> float:
     """The first account's churn probability in a server's answer."""
     first = answer["predictions"][0]
-    if system == "mlflow":  # predict_proba: [p_retained, p_churn] per row
-        return float(first[1] if isinstance(first, list) else first)
-    return float(first["churn_probability"])
+    # The service, and MLflow serving a model registered since the pyfunc named
+    # its output: {"churn_probability": p} per row.
+    if isinstance(first, Mapping):
+        return float(first["churn_probability"])
+    # MLflow serving an older version (predict_proba): [p_retained, p_churn].
+    return float(first[1] if isinstance(first, list) else first)
 
 
 def scenario_result(run: Mapping[str, Any], scenario: Scenario) -> dict[str, Any]:

@@ -7,12 +7,15 @@ scoring is batch scoring's code path, so a served score is the scored list's.
 Endpoints: ``POST /predict`` (accounts by id, id plus overrides, or complete
 feature vectors), ``GET /metadata`` (model and online-store freshness),
 ``GET /livez``, ``GET /readyz`` (model warm and the online store reachable),
-``GET /docs.json``. Every environment variable is in docs/serving.md.
+``GET /`` and ``GET /docs`` (Swagger UI, served offline), ``GET /docs.json``
+(the OpenAPI document, naming the model served). Every environment variable is
+in docs/serving.md.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 from pathlib import Path
@@ -21,13 +24,15 @@ from typing import Annotated, Any
 import bentoml
 from bentoml.exceptions import InvalidArgument, NotFound
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import Field
 
+from churn_pipeline.features.consistency import rules_for
 from churn_pipeline.model_registry.bento_store import load_imported_model
 from churn_pipeline.model_registry.mlflow_store import ServedModel, load_served_model
 from churn_pipeline.serving.auth import API_KEY_ENV, APIKeyMiddleware
 from churn_pipeline.serving.batching import MicroBatcher
+from churn_pipeline.serving.docs import api_document, api_title, docs_page
 from churn_pipeline.serving.follower import ChampionFollower
 from churn_pipeline.serving.limits import (
     DEFAULT_MAX_BODY_BYTES,
@@ -44,7 +49,7 @@ from churn_pipeline.serving.lookup import (
     today_utc,
     unknown_categories,
 )
-from churn_pipeline.serving.metadata import example_request, model_metadata
+from churn_pipeline.serving.metadata import model_metadata
 from churn_pipeline.serving.online import OnlineStore, open_online_store
 from churn_pipeline.serving.predict import predict_accounts
 from churn_pipeline.serving.prediction_log import prediction_log_from_environ
@@ -91,7 +96,21 @@ AccountRequest = account_request_model(AccountFeatures)
 FEATURE_NAMES = tuple(
     name for name in AccountFeatures.model_fields if name != "account_id"
 )
-metadata_app = FastAPI(title="churn model metadata")
+# Two real accounts (python -m churn_pipeline.serving.metadata writes the file),
+# with the fields the served model takes: the docs' example and the warm-up.
+EXAMPLE = {
+    "accounts": [
+        {name: account.get(name) for name in AccountFeatures.model_fields}
+        for account in json.loads(
+            Path(__file__).with_name("example_request.json").read_text()
+        )["accounts"]
+    ]
+}
+# The docs pages are this app's (served offline, see churn_pipeline.serving.docs);
+# FastAPI's own would load Swagger UI from a CDN and describe this app alone.
+metadata_app = FastAPI(
+    title="churn model metadata", docs_url=None, redoc_url=None, openapi_url=None
+)
 Scored = tuple[AccountPrediction, str, list[str]]
 
 
@@ -144,10 +163,7 @@ class ChurnService:
                 "its features differ from the request schema this service was "
                 "started with; restart the service to serve it"
             )
-        warm_up = example_request()["accounts"][0]
-        account = AccountFeatures.model_validate(
-            {name: warm_up.get(name) for name in AccountFeatures.model_fields}
-        )
+        account = AccountFeatures.model_validate(EXAMPLE["accounts"][0])
         predict_accounts(model, served.policy, [account], explainer=served.explainer)
         self._known[served.version] = known_categories(model)
 
@@ -239,7 +255,7 @@ class ChurnService:
         except self.store.unavailable as error:
             raise StoreDownError(str(error)) from None
 
-    @metadata_app.get("/metadata", response_model=ServiceMetadata)
+    @metadata_app.get("/metadata", response_model=ServiceMetadata, tags=["Model"])
     def get_metadata(self) -> ServiceMetadata:
         """The served model's metadata and the online store's freshness."""
         model = model_metadata(self.follower.current, max_accounts=MAX_ACCOUNTS)
@@ -247,6 +263,30 @@ class ChurnService:
             **model.model_dump(),
             online_store=None if self.store is None else self.store.freshness(),
         )
+
+    # Routes of the app mounted at the root win over BentoML's own "/" and
+    # "/docs.json" (its router tries the mounted app first).
+    @metadata_app.get("/docs.json", include_in_schema=False)
+    def get_api_document(self) -> JSONResponse:
+        """The OpenAPI document, naming the model that serves now."""
+        served = self.follower.current
+        return JSONResponse(
+            api_document(
+                ChurnService.openapi_spec.asdict(),
+                model_name=served.name,
+                model_version=served.version,
+                model_uri=served.uri,
+                example=EXAMPLE,
+                rules=rules_for(FEATURE_NAMES),
+            )
+        )
+
+    @metadata_app.get("/", include_in_schema=False)
+    @metadata_app.get("/docs", include_in_schema=False)
+    def get_docs(self) -> HTMLResponse:
+        """Swagger UI on this server's own copy of its assets."""
+        served = self.follower.current
+        return docs_page(api_title(served.name, served.version))
 
 
 ChurnService.add_asgi_middleware(

@@ -1,13 +1,17 @@
-"""Shared fixtures: a tiny hand-made raw dataset and the project's parameters."""
+"""Shared fixtures: a tiny raw dataset, the parameters and a sqlite MLflow store."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import pytest
 import yaml
+
+if TYPE_CHECKING:
+    from churn_pipeline.scoring.policy import ScoringPolicy
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -105,3 +109,85 @@ def raw_tables() -> dict[str, pd.DataFrame]:
         "invoices": invoices,
         "nps_responses": nps,
     }
+
+
+# -------------------------------------------------------------- MLflow registry
+# The model and MLflow are imported inside the fixtures: at the top they would
+# add seconds to every test session, most of which never use them.
+@pytest.fixture(scope="session")
+def scoring_policy() -> ScoringPolicy:
+    """The synthetic ensemble's scoring policy (frozen, so one serves all)."""
+    from tests.models import synthetic  # noqa: PLC0415
+
+    from churn_pipeline.scoring.policy import ScoringPolicy  # noqa: PLC0415
+
+    return ScoringPolicy.from_params(synthetic.SCORING_PARAMS, synthetic.PROFIT_PARAMS)
+
+
+@pytest.fixture(scope="session")
+def decision_keys() -> frozenset[str]:
+    """The keys of a promotion decision's JSON: what the run and model card hold."""
+    return frozenset(
+        {
+            "model_name",
+            "version",
+            "promoted",
+            "metric",
+            "new_value",
+            "champion_version",
+            "champion_value",
+            "reason",
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def mlflow_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder of the module's sqlite MLflow store (its database, artifacts)."""
+    return tmp_path_factory.mktemp("mlflow")
+
+
+@pytest.fixture(scope="module")
+def experiment_id(mlflow_root: Path) -> Iterator[str]:
+    """An experiment in a new store under ``mlflow_root``, MLflow pointed at it.
+
+    The project's own ``mlflow.db`` is never touched: the tracking and registry
+    URIs are restored after the module.
+    """
+    from tests.models import synthetic  # noqa: PLC0415
+
+    with synthetic.mlflow_store(mlflow_root) as experiment:
+        yield experiment
+
+
+@pytest.fixture(scope="module")
+def register_synthetic(
+    experiment_id: str, scoring_policy: ScoringPolicy
+) -> Callable[..., tuple[str, str]]:
+    """Registers the synthetic ensemble in a new run: ``(version, run id)``.
+
+    Call as ``register_synthetic(model_name, rows=5, metrics={...})``: ``rows``
+    holdout rows make the input example, ``metrics`` are logged to the run.
+    """
+    import mlflow  # noqa: PLC0415
+    from tests.models import synthetic  # noqa: PLC0415
+
+    from churn_pipeline.model_registry.mlflow_store import (  # noqa: PLC0415
+        log_and_register,
+    )
+
+    def register(
+        model_name: str, *, rows: int = 5, metrics: Mapping[str, float] | None = None
+    ) -> tuple[str, str]:
+        with mlflow.start_run(experiment_id=experiment_id) as run:
+            if metrics:
+                mlflow.log_metrics(dict(metrics))
+            version = log_and_register(
+                synthetic.fitted_model(),
+                synthetic.holdout_table().head(rows),
+                scoring_policy,
+                model_name=model_name,
+            )
+        return version, run.info.run_id
+
+    return register

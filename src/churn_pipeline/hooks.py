@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 from pathlib import Path
@@ -20,6 +21,7 @@ from churn_pipeline.config import (
     check_input_kind,
     validate_parameters,
 )
+from churn_pipeline.model_registry.tracking import label_experiment, run_name
 from churn_pipeline.reporting.run_summary import log_run_summary, summary_settings
 from churn_pipeline.runs import (
     LOCK_FILENAME,
@@ -149,3 +151,44 @@ class RunSummaryHooks:
         except Exception as error:
             # The run itself succeeded: a summary problem must not fail it.
             logger.warning("No run summary: %s", error)
+
+
+class MlflowRunHooks:
+    """Runs named for people, the experiment opening on its runs in the UI.
+
+    Before kedro-mlflow starts the MLflow run (``tryfirst``) the run gets a name
+    like ``event_history local 2025-12-02 13:38``, unless mlflow.yml sets
+    ``tracking.run.name``; the experiment gets its kind tag once (see
+    ``model_registry.tracking``).
+    """
+
+    def __init__(self) -> None:
+        self._context: KedroContext | None = None
+
+    @hook_impl
+    def after_context_created(self, context: KedroContext) -> None:
+        """Keep the context: kedro-mlflow stores its configuration on it."""
+        self._context = context
+
+    @hook_impl(tryfirst=True)
+    def before_pipeline_run(self, run_params: dict[str, Any]) -> None:
+        """Name the run and label the experiment, if this run is tracked."""
+        context = self._context
+        config = getattr(context, "mlflow", None)
+        names = run_params.get("pipeline_names") or ["__default__"]
+        if context is None or config is None:  # kedro-mlflow is not active
+            return
+        if set(names) <= set(config.tracking.disable_tracking.pipelines):
+            return
+        if config.tracking.run.name is None:
+            loader = context.config_loader
+            env = loader.env or getattr(loader, "default_run_env", None) or "base"
+            config.tracking.run.name = run_name(names, env, dt.datetime.now())
+        try:
+            label_experiment(
+                MlflowClient(config.server.mlflow_tracking_uri),
+                config.tracking.experiment.name,
+            )
+        except (MlflowException, ValueError) as error:
+            # Cosmetic: the run itself must not fail for it.
+            logger.warning("Could not tag the MLflow experiment: %s", error)

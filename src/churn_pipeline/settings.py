@@ -2,7 +2,12 @@
 
 from kedro.config import OmegaConfigLoader
 
-from churn_pipeline.hooks import ParameterCheckHooks, RunLockHooks, RunSummaryHooks
+from churn_pipeline.hooks import (
+    MlflowRunHooks,
+    ParameterCheckHooks,
+    RunLockHooks,
+    RunSummaryHooks,
+)
 from churn_pipeline.reporting.quiet import silence_known_noise
 
 # Known upstream warnings (each named with its cause in reporting/quiet.py) go to
@@ -11,7 +16,7 @@ silence_known_noise()
 
 # Among the `tryfirst` before_pipeline_run hooks the one registered last runs
 # first: the parameters are checked before the run lock is taken.
-HOOKS = (RunLockHooks(), ParameterCheckHooks(), RunSummaryHooks())
+HOOKS = (MlflowRunHooks(), RunLockHooks(), ParameterCheckHooks(), RunSummaryHooks())
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {

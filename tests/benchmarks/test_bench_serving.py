@@ -6,7 +6,10 @@ No server is started here; the benchmark itself runs with ``make bench-serving``
 from __future__ import annotations
 
 import json
+import logging
 import math
+import os
+from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -15,8 +18,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from benchmarks import ab_serving, machine, servers, serving_inputs
 from benchmarks import bench_serving as bench
-from benchmarks import machine, servers, serving_inputs
 from benchmarks import results_file as results
 
 ACCOUNT = {"account_id": "A1", "mrr": 99.0, "plan": "pro", "seats": None}
@@ -143,6 +146,51 @@ def test_server_commands() -> None:
         command = servers.server_command(system, "models:/m@champion", 3001, workers=2)
         assert command[1:3] == ["serve", target]
         assert command[-4:] == ["--host", "127.0.0.1", "--port", "3001"]
+
+
+@pytest.fixture
+def httpx_level() -> Iterator[None]:
+    """httpx's log level as it was before the test."""
+    level = logging.getLogger("httpx").level
+    yield
+    logging.getLogger("httpx").setLevel(level)
+
+
+@pytest.mark.parametrize(("workers", "expected"), [(3, "3"), (None, "7")])
+def test_a_serving_run_sets_the_workers_and_keeps_a_given_tracking_uri(
+    monkeypatch: pytest.MonkeyPatch,
+    httpx_level: None,
+    workers: int | None,
+    expected: str,
+) -> None:
+    monkeypatch.setenv("CHURN_WORKERS", "7")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "sqlite:///elsewhere.db")
+
+    servers.prepare_serving_run(workers)
+
+    assert os.environ["CHURN_WORKERS"] == expected
+    assert os.environ["MLFLOW_TRACKING_URI"] == "sqlite:///elsewhere.db"
+    assert logging.getLogger("httpx").level == logging.WARNING
+
+
+def test_a_serving_run_reads_the_projects_store_by_default(
+    monkeypatch: pytest.MonkeyPatch, httpx_level: None
+) -> None:
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+
+    servers.prepare_serving_run(None)
+
+    store = machine.PROJECT / "mlflow.db"
+    assert os.environ["MLFLOW_TRACKING_URI"] == f"sqlite:///{store}"
+
+
+@pytest.mark.parametrize("module", [bench, ab_serving])
+def test_both_serving_benchmarks_take_the_same_input_arguments(module) -> None:
+    args = module._parser().parse_args(
+        ["--model-uri", "models:/m/2", "--data", "/d", "--account", "A9"]
+    )
+
+    assert (args.model_uri, args.data, args.account) == ("models:/m/2", "/d", "A9")
 
 
 def test_scenario_result_adds_accounts_per_second() -> None:

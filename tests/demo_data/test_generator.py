@@ -12,6 +12,7 @@ import pytest
 
 from churn_pipeline.demo_data import DemoDataConfig, generate_demo_data
 from churn_pipeline.demo_data.cli import main
+from churn_pipeline.demo_data.timeline import HISTORY_DAYS
 
 START = pd.Timestamp("2024-01-01")
 END = pd.Timestamp("2024-12-31")
@@ -242,7 +243,9 @@ def test_accounts_cover_the_window(tables: dict[str, pd.DataFrame]) -> None:
     assert signup.max() <= END
     assert (signup < START).any(), "expected a base of existing customers"
     assert (signup >= START).any(), "expected sign-ups during the window"
-    assert signup.min() >= START - pd.Timedelta(days=366)
+    # The burn-in gives the base at start_date accounts of every age.
+    assert signup.min() >= START - pd.Timedelta(days=HISTORY_DAYS)
+    assert (signup < START - pd.DateOffset(years=2)).any()
     assert (signup == signup.dt.normalize()).all()
 
 

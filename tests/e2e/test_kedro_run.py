@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import json
+import re
 
 import mlflow
+import numpy as np
 import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 from tests.e2e.conftest import pipeline_runs
 
 from churn_pipeline.model_registry.mlflow_store import load_model
+from churn_pipeline.model_registry.tracking import (
+    EXPERIMENT_KIND_TAG,
+    MODEL_TRAINING_KIND,
+)
 from churn_pipeline.pipelines.reporting.nodes import REPORT_FIGURES
 
 pytestmark = pytest.mark.e2e
@@ -100,6 +106,27 @@ def test_backtest_is_on_the_parent_and_in_one_nested_run_per_model(runs, nested)
     )
 
 
+def test_runs_are_named_for_people_and_the_experiment_opens_on_them(client, runs):
+    for run in runs:
+        # kedro-mlflow alone names every plain `kedro run` "__default__".
+        assert re.fullmatch(
+            r"event_history local \d{4}-\d{2}-\d{2} \d{2}:\d{2}", run.info.run_name
+        ), run.info.run_name
+    experiment = client.get_experiment_by_name("churn")
+    assert experiment.tags[EXPERIMENT_KIND_TAG] == MODEL_TRAINING_KIND
+
+
+def test_report_starts_with_the_recorded_churn_and_counts_its_months(
+    trained_project,
+):
+    reports = trained_project.path / "data/08_reporting"
+    monthly = pd.read_parquet(reports / "monthly_churn.parquet")
+    html = (reports / "churn_report.html").read_text()
+    # The demo's customers signed up years before its first day, 2024-01-01.
+    assert monthly["month"].iloc[0] == pd.Timestamp("2024-01-01")
+    assert f"; {len(monthly)} complete months, Jan 2024 to " in html
+
+
 def test_tuned_parameters_are_logged(runs):
     params = runs[-1].data.params
     assert any(name.startswith("tuned.xgboost.") for name in params)
@@ -135,12 +162,25 @@ def test_scores_file_is_the_actionable_list(trained_project):
     scores = pd.read_parquet(
         trained_project.path / "data/07_model_output/churn_scores.parquet"
     )
+    # Who, how risky, what to do, why.
     assert list(scores.columns) == [
         "account_id",
         "as_of_date",
+        "plan",
+        "mrr",
+        "seats",
+        "tenure_months",
+        "currency",
         "churn_probability",
         "health_score",
         "risk_band",
+        "contact",
+        "recommended_action",
+        "owner_role",
+        "expected_contact_profit",
+        "account_clv",
+        "dominant_driver",
+        "likely_churn_type",
         "top_reasons",
         "risk_lowering_reasons",
         "triggers",
@@ -150,16 +190,18 @@ def test_scores_file_is_the_actionable_list(trained_project):
         "trigger_nps_detractor",
         "trigger_ticket_open_over_5d",
         "trigger_tickets_3_in_7d",
-        "dominant_driver",
-        "likely_churn_type",
-        "recommended_action",
-        "owner_role",
-        "account_clv",
-        "expected_contact_profit",
-        "contact",
     ]
     assert scores["recommended_action"].map(bool).all()
+    assert set(scores["currency"]) == {"USD"}
+    assert scores["health_score"].dtype == np.int64
     assert scores["health_score"].between(0, 100).all()
+    # Untargeted green and yellow accounts are monitored, not campaigned.
+    idle = ~scores["contact"] & scores["risk_band"].isin(["green", "yellow"])
+    assert idle.any()
+    assert scores.loc[idle, "recommended_action"].str.startswith("monitor").all()
+    # The onboarding trigger stays in its window.
+    onboarding = scores["trigger_missed_onboarding"]
+    assert not (onboarding & (scores["tenure_months"] > 3)).any()
     # Every trigger fires for someone in a business of 600 accounts.
     assert scores.filter(like="trigger_").any().all()
     assert scores["account_id"].is_unique

@@ -56,9 +56,13 @@ def test_csv_export_opens_as_the_scored_list(trained_project):
 
     assert len(exported) == len(scores)
     assert exported["contact"].is_monotonic_decreasing
-    assert exported.columns[:4].tolist() == [
+    assert exported.columns[:8].tolist() == [
         "account_id",
         "as_of_date",
-        "contact",
-        "expected_contact_profit",
+        "plan",
+        "mrr",
+        "seats",
+        "tenure_months",
+        "currency",
+        "churn_probability",
     ]

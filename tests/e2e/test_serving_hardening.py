@@ -126,6 +126,22 @@ def test_a_400_logs_one_warning_without_the_values(served):
         assert leaked not in logged, logged
 
 
+def test_a_contradiction_logs_where_it_is_not_the_values(served):
+    body = example_request()
+    body["accounts"][0].update(logins_14d=987654.0)
+    offset = len(served.log.read_text())
+
+    response = httpx.post(f"{served.url}/predict", json=body, timeout=60)
+    assert response.status_code == 400, response.text
+    # The caller is told its values; the log is not.
+    assert "logins_14d (987654) must not exceed logins_30d" in response.text
+    logged = _new_log(served.log, offset, "/predict refused (400)")
+
+    [line] = [line for line in logged.splitlines() if "refused (400)" in line]
+    assert "accounts.0 (inconsistent_features)" in line
+    assert "987654" not in logged and "Traceback" not in logged, logged
+
+
 @pytest.mark.parametrize("path", ["/metadata/", "/predict/", "/livez/", "/docs/"])
 def test_redirects_never_carry_the_callers_host(served, path):
     response = httpx.get(

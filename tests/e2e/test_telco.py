@@ -50,6 +50,13 @@ def test_model_is_registered_and_scores_like_the_service(telco_project, run):
     scores = pd.read_parquet(data / "07_model_output/churn_scores.parquet")
     scoring = pd.read_parquet(data / "05_model_input/scoring_snapshots.parquet")
     assert len(scores) == len(scoring) == 5174  # customers who have not churned
+    # The list's context from Telco's own columns (conf/telco scoring), in USD.
+    assert set(scores["currency"]) == {"USD"}
+    assert "seats" not in scores
+    listed = scores.set_index("account_id").loc[scoring["account_id"]]
+    np.testing.assert_array_equal(listed["mrr"], scoring["MonthlyCharges"])
+    assert listed["plan"].tolist() == scoring["Contract"].tolist()
+    assert listed["tenure_months"].tolist() == scoring["tenure"].astype(int).tolist()
 
     request_model = account_features_model(
         model.numeric_features, model.categorical_features

@@ -8,7 +8,7 @@ import pytest
 
 from churn_pipeline.demo_data import DemoDataConfig, generate_demo_data
 from churn_pipeline.features import engine
-from churn_pipeline.features.build import TABLES, model_input, timeline
+from churn_pipeline.features.build import TABLES, placed_model_input
 from churn_pipeline.features.pit import KEYS
 
 KEY_COLUMNS = [
@@ -31,16 +31,13 @@ def tables() -> dict[str, ibis.Table]:
 
 def _features(backend: str, tables: dict[str, ibis.Table], **options) -> pd.DataFrame:
     con = engine.connect(backend, options)
-    placed = timeline(
-        con, tables, observation_end=None, min_history_days=60, max_snapshots=12
-    )
-    expr = model_input(
+    expr = placed_model_input(
+        con,
         tables,
-        placed.dates,
         horizon_days=30,
-        observation_end=placed.observation_end,
         key_columns=KEY_COLUMNS,
-        usage_start=placed.usage_start,
+        min_history_days=60,
+        max_snapshots=12,
     )
     return engine.execute(con, expr, KEYS)
 

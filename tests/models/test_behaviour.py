@@ -11,14 +11,17 @@ import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
-from tests.models import synthetic
+from tests.models import directions, synthetic
 
 from churn_pipeline.evaluation.time_split import labels_known_by
 from churn_pipeline.features import CATEGORICAL_FEATURES, NUMERIC_FEATURES
 from churn_pipeline.models import ChurnEnsemble
+from churn_pipeline.models.monotone import resolve_constraints
 from churn_pipeline.models.preprocessing import make_preprocessor
 
 N_ROWS = 1000
+# The shipped priors, resolved against the registry's features.
+CONSTRAINED = resolve_constraints(synthetic.MONOTONE_CONSTRAINTS, NUMERIC_FEATURES)
 TOLERANCE = 1e-9
 # Batch shape can change the order of floating-point sums inside BLAS (seen:
 # 3e-17 between one row and the same row in a batch), nothing more.
@@ -67,6 +70,77 @@ def test_risk_moves_in_the_domain_direction(
     assert np.array_equal(after[~moved], before[~moved])
     # The model does use the feature, so the test is not vacuous.
     assert after[moved].mean() > before[moved].mean()
+
+
+def _step_sizes(rows: pd.DataFrame, feature: str) -> list[float]:
+    """A small, a typical and a large step for this feature's scale."""
+    spread = float(np.nanstd(rows[feature].to_numpy())) or 1.0
+    return [0.1 * spread, spread, 5 * spread]
+
+
+@pytest.mark.parametrize(("feature", "sign"), sorted(CONSTRAINED.items()))
+def test_each_constrained_feature_moves_risk_its_way_only(
+    fitted_model: ChurnEnsemble, rows: pd.DataFrame, feature: str, sign: int
+) -> None:
+    """Every constrained feature, alone, up and down by several step sizes."""
+    before = _churn(fitted_model, rows)
+    for step in _step_sizes(rows, feature):
+        for direction in (1, -1):
+            changed = rows.assign(**{feature: rows[feature] + direction * step})
+            # Risk moves with sign * direction, or not at all.
+            moved = sign * direction * (_churn(fitted_model, changed) - before)
+            assert moved.min() >= -TOLERANCE, (
+                f"{feature} {direction * step:+.3g}: probability moved against "
+                f"the constraint by {-moved.min():.3g}"
+            )
+
+
+@pytest.mark.parametrize("change", list(directions.MORE_USE))
+def test_more_use_across_windows_and_ratios_never_raises_risk(
+    fitted_model: ChurnEnsemble, rows: pd.DataFrame, change: str
+) -> None:
+    before = _churn(fitted_model, rows)
+    after = _churn(fitted_model, directions.MORE_USE[change](rows))
+
+    worst = (after - before).max()
+    assert worst <= TOLERANCE, f"{change}: probability rose by {worst:.3g}"
+
+
+@pytest.mark.parametrize("change", list(directions.MORE_TROUBLE))
+def test_more_payment_or_ticket_trouble_consistently_never_lowers_risk(
+    fitted_model: ChurnEnsemble, rows: pd.DataFrame, change: str
+) -> None:
+    before = _churn(fitted_model, rows)
+    after = _churn(fitted_model, directions.MORE_TROUBLE[change](rows))
+
+    worst = (after - before).min()
+    assert worst >= -TOLERANCE, f"{change}: probability fell by {-worst:.3g}"
+    assert after.mean() > before.mean(), f"{change}: the model ignores it"
+
+
+def test_more_use_lowers_risk_on_average(
+    fitted_model: ChurnEnsemble, rows: pd.DataFrame
+) -> None:
+    """Not vacuous: the model does use the engagement signal."""
+    before = _churn(fitted_model, rows)
+    after = _churn(fitted_model, directions.more_of_everything(rows))
+
+    assert after.mean() < before.mean()
+
+
+def test_changes_touch_only_constrained_features(rows: pd.DataFrame) -> None:
+    """What the guarantee covers: a change moving a free feature could go either
+    way, so every feature a change touches must be constrained its way."""
+    for name, change in {**directions.MORE_USE, **directions.MORE_TROUBLE}.items():
+        changed = change(rows)
+        moved = [
+            feature
+            for feature in NUMERIC_FEATURES
+            if not changed[feature].equals(rows[feature])
+        ]
+        assert moved, name
+        free = [feature for feature in moved if not CONSTRAINED.get(feature)]
+        assert not free, f"{name} moves unconstrained features {free}"
 
 
 def test_account_id_does_not_change_the_probability(
@@ -149,45 +223,6 @@ def test_directions_hold_when_collinear_features_flip_a_linear_sign(
     fewer_logins = rows.assign(logins_30d=(rows["logins_30d"] - 5).clip(lower=0))
     change = _churn(model, fewer_logins) - _churn(model, rows)
     assert change.min() >= -TOLERANCE
-
-
-def _joint_step(rows: pd.DataFrame, steps: dict[str, float]) -> pd.DataFrame:
-    return rows.assign(**{name: rows[name] + step for name, step in steps.items()})
-
-
-@pytest.mark.parametrize(
-    ("what", "steps"),
-    [
-        # A new failed payment counts in both windows, and is retried.
-        (
-            "one more failed payment",
-            {"failed_payments_30d": 1, "failed_payments_90d": 1},
-        ),
-        (
-            "a failed payment retried twice",
-            {
-                "failed_payments_30d": 1,
-                "failed_payments_90d": 1,
-                "payment_retries_90d": 2,
-            },
-        ),
-        # An overdue ticket is also an open ticket, and may be the oldest.
-        ("one more overdue ticket", {"tickets_open": 1, "tickets_open_over_5d": 1}),
-        (
-            "overdue tickets left open 10 days longer",
-            {"oldest_open_ticket_days": 10},
-        ),
-    ],
-)
-def test_more_payment_or_ticket_trouble_never_lowers_risk(
-    fitted_model: ChurnEnsemble, rows: pd.DataFrame, what: str, steps: dict
-) -> None:
-    before = _churn(fitted_model, rows)
-    after = _churn(fitted_model, _joint_step(rows, steps))
-
-    worst = (after - before).min()
-    assert worst >= -TOLERANCE, f"{what}: probability fell by {-worst:.3g}"
-    assert after.mean() > before.mean(), f"{what}: the model ignores it"
 
 
 @pytest.mark.parametrize(

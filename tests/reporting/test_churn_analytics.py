@@ -8,8 +8,10 @@ import pytest
 
 from churn_pipeline.reporting.churn_analytics import (
     MONTHLY_COLUMNS,
+    SEGMENT_BY,
     SEGMENT_COLUMNS,
     churn_by_segment,
+    churn_record_start,
     cohort_retention,
     monthly_churn,
     net_promoter_score,
@@ -258,6 +260,51 @@ def test_cohort_cell_is_nan_until_every_member_is_observed(accounts, events):
 def test_cohort_retention_rejects_negative_months(accounts, events):
     with pytest.raises(ValueError, match="max_months must be >= 0"):
         cohort_retention(accounts, events, end=END, max_months=-1)
+
+
+# ------------------------------------------------------------ reported window
+def test_churn_record_starts_with_the_first_cancellation_month(accounts, events):
+    # A3's cancellation on 25 January is the first; A4 signed up on 1 December.
+    assert churn_record_start(events) == pd.Timestamp("2024-01-01")
+
+
+def test_no_recorded_cancellation_gives_no_record_start(events):
+    plan_changes = events[events["event_type"] != "cancellation"]
+    assert churn_record_start(plan_changes) is None
+
+
+def test_churn_record_start_names_missing_columns(events):
+    with pytest.raises(ValueError, match=r"subscription_events lacks .*event_type"):
+        churn_record_start(events.drop(columns="event_type"))
+
+
+@pytest.mark.parametrize(
+    "start", [pd.Timestamp("2024-01-01"), pd.Timestamp("2024-03-01")]
+)
+def test_start_leaves_out_the_months_before_it(accounts, events, start):
+    everything = monthly_churn(accounts, events, end=END)
+    table = monthly_churn(accounts, events, end=END, start=start)
+
+    expected = everything[everything["month"] >= start].reset_index(drop=True)
+    pd.testing.assert_frame_equal(table, expected)
+    assert table["month"].iloc[0] == start
+    for by in SEGMENT_BY:
+        segments = churn_by_segment(accounts, events, end=END, by=by, start=start)
+        assert segments["month"].min() == start
+        totals = segments.groupby("month", as_index=False)[TOTALS].sum()
+        pd.testing.assert_frame_equal(
+            totals, table[["month", *TOTALS]], check_dtype=False
+        )
+
+
+def test_start_leaves_out_the_earlier_signup_cohorts(accounts, events):
+    everything = cohort_retention(accounts, events, end=END, max_months=4)
+    january = pd.Timestamp("2024-01-01")
+
+    retention = cohort_retention(accounts, events, end=END, max_months=4, start=january)
+
+    assert retention.index.tolist() == [january]
+    pd.testing.assert_frame_equal(retention, everything.loc[[january]])
 
 
 @pytest.mark.parametrize(

@@ -111,6 +111,23 @@ def test_clv_distribution_has_one_box_per_plan():
 
 
 @pytest.mark.parametrize(
+    ("currency", "label"),
+    [
+        ("EUR", "Customer lifetime value (EUR)"),
+        (None, "Customer lifetime value"),  # not stated: no unit invented
+    ],
+)
+def test_clv_axis_names_the_currency(currency, label):
+    clv = pd.DataFrame(
+        {"plan": ["basic", "pro"], "account_clv": [100.0, 150.0], "currency": currency}
+    )
+
+    (axis,) = plot_clv_distribution(clv).axes
+
+    assert axis.get_ylabel() == label
+
+
+@pytest.mark.parametrize(
     ("plot", "table"),
     [
         (plot_churn_rates, pd.DataFrame()),

@@ -10,24 +10,31 @@ from tests.scoring.policies import OLD_POLICY_DICT, make_per_account, make_polic
 
 from churn_pipeline.evaluation.economics import RetentionEconomics
 from churn_pipeline.models import ChurnEnsemble, Explanation
-from churn_pipeline.scoring.accounts import score_accounts
+from churn_pipeline.scoring.accounts import score_accounts, score_columns
+from churn_pipeline.scoring.playbook import Playbook, recommend
 from churn_pipeline.scoring.policy import (
     ScoringPolicy,
     expected_contact_profit,
     risk_band,
 )
-from churn_pipeline.scoring.reasons import describe, ranked_reasons
+from churn_pipeline.scoring.reasons import ranked_reasons
 
+# Who, how risky, what to do, why (a policy without a playbook).
 SCORE_COLUMNS = [
     "account_id",
+    "plan",
+    "mrr",
+    "seats",
+    "tenure_months",
+    "currency",
     "churn_probability",
     "health_score",
     "risk_band",
+    "contact",
+    "expected_contact_profit",
+    "account_clv",
     "top_reasons",
     "risk_lowering_reasons",
-    "account_clv",
-    "expected_contact_profit",
-    "contact",
 ]
 
 
@@ -245,16 +252,14 @@ def test_score_accounts_reasons_follow_the_explanation(
     )
     assert scores["top_reasons"].tolist() == expected
     assert all(len(r) <= 2 for r in expected)
-    # Row 0's reasons are its own strongest drivers each way.
-    first, row = explanation.contributions.iloc[0], accounts.iloc[0]
-    strongest = first[first > 0].sort_values(ascending=False).index[:2]
-    assert expected[0] == [
-        describe(f, row[f], model.typical_values_.get(f)) for f in strongest
-    ]
-    protective = first[first < 0].sort_values().index[:2]
-    assert scores["risk_lowering_reasons"].iloc[0] == [
-        describe(f, row[f], model.typical_values_.get(f)) for f in protective
-    ]
+    lowering = ranked_reasons(
+        explanation.contributions.reset_index(drop=True),
+        accounts.reset_index(drop=True),
+        2,
+        direction="lowering",
+        typical=model.typical_values_,
+    )
+    assert scores["risk_lowering_reasons"].tolist() == lowering
 
 
 def test_score_accounts_does_not_depend_on_the_index(
@@ -266,3 +271,115 @@ def test_score_accounts_does_not_depend_on_the_index(
     reindexed = score_accounts(model, accounts.reset_index(drop=True), policy)
 
     pd.testing.assert_frame_equal(scores, reindexed)
+
+
+# ------------------------------------------------- context, health, actions
+def _with_playbook(**overrides: object) -> ScoringPolicy:
+    return make_policy(
+        playbook=Playbook.from_params(synthetic.PLAYBOOK_PARAMS), **overrides
+    )
+
+
+def test_the_list_carries_the_accounts_context_and_currency(
+    model: ChurnEnsemble, accounts: pd.DataFrame
+) -> None:
+    scores = score_accounts(model, accounts, make_policy(currency="EUR"))
+
+    assert (scores["currency"] == "EUR").all()
+    assert scores["plan"].tolist() == accounts["plan"].tolist()
+    np.testing.assert_array_equal(scores["mrr"], accounts["mrr"])
+    for field in ("seats", "tenure_months"):
+        assert scores[field].tolist() == accounts[field].astype(int).tolist()
+
+
+def test_api_columns_and_frame_give_the_same_context(
+    model: ChurnEnsemble, accounts: pd.DataFrame
+) -> None:
+    policy = _with_playbook(currency="USD")
+    frame = accounts.reset_index(drop=True)
+    columns = {name: frame[name].to_numpy() for name in frame}
+
+    from_frame = score_columns(model, frame, policy)
+    from_arrays = score_columns(model, columns, policy)
+
+    assert list(from_frame) == list(from_arrays)
+    for name in ("plan", "mrr", "seats", "tenure_months", "currency", "health_score"):
+        assert from_frame[name].tolist() == from_arrays[name].tolist()
+
+
+def test_health_is_a_whole_number_inside_its_band(
+    model: ChurnEnsemble, accounts: pd.DataFrame
+) -> None:
+    scores = score_accounts(model, accounts, make_policy())
+
+    assert scores["health_score"].dtype == np.int64
+    ranges = {"green": (71, 100), "yellow": (41, 70), "red": (0, 40)}
+    for band, (low, high) in ranges.items():
+        health = scores.loc[scores["risk_band"] == band, "health_score"]
+        assert len(health) > 0, band
+        assert health.between(low, high).all(), band
+
+
+@pytest.mark.parametrize("basis", ["fixed", "per_account"])
+def test_untargeted_green_and_yellow_accounts_are_monitored(
+    model: ChurnEnsemble, accounts: pd.DataFrame, basis: str
+) -> None:
+    policy = _with_playbook(
+        clv_basis=basis, lifetime_months=None if basis == "fixed" else 12.0
+    )
+    default = policy.playbook.default_action  # type: ignore[union-attr]
+
+    scores = score_accounts(model, accounts, policy)
+
+    driver_action = recommend(
+        policy.playbook,  # type: ignore[arg-type]
+        model.explain(accounts).contributions.reset_index(drop=True),
+        policy.context_drivers,
+    )["recommended_action"]
+    idle = ~scores["contact"] & scores["risk_band"].isin(["green", "yellow"])
+    acted = ~idle.to_numpy()
+    assert idle.any() and acted.any()
+    assert (scores.loc[idle, "recommended_action"] == default.action).all()
+    assert (scores.loc[idle, "owner_role"] == default.owner).all()
+    assert scores["recommended_action"][acted].tolist() == driver_action[acted].tolist()
+    # Some of the accounts acted on have a real driver action, not the default.
+    assert (scores["recommended_action"][acted] != default.action).any()
+
+
+def test_per_account_reads_mrr_from_the_mapped_column(
+    model: ChurnEnsemble, accounts: pd.DataFrame
+) -> None:
+    # A customer table's revenue column, next to the model's own features.
+    charges = accounts["mrr"].to_numpy() * 2.0
+    table = accounts.assign(MonthlyCharges=charges)
+    policy = make_per_account(account_context={"mrr": "MonthlyCharges"})
+
+    scores = score_accounts(model, table, policy)
+
+    np.testing.assert_allclose(scores["account_clv"], charges * 0.8 * 24.0)
+    np.testing.assert_array_equal(scores["mrr"], charges)
+
+
+@pytest.mark.parametrize(
+    ("probability", "mrr", "profit"),
+    [
+        # CLV 100 x 0.5 x 10 = 500 = 2.5 x the typical 200: incentive 25.
+        # 0.5 x 0.3 x (500 - 25) - 0.5 x 25 - 1
+        (0.5, 100.0, 57.75),
+        # CLV 40 = 0.2 x typical: incentive 2. 0.2 x 0.3 x 38 - 0.8 x 2 - 1
+        (0.2, 8.0, -0.32),
+        # CLV 0: no incentive either, only the contact cost.
+        (0.2, 0.0, -1.0),
+    ],
+)
+def test_proportional_incentive_hand_computed(
+    probability: float, mrr: float, profit: float
+) -> None:
+    policy = make_per_account(
+        gross_margin=0.5, lifetime_months=10.0, incentive_basis="proportional"
+    )
+
+    scores = _score_fixed([probability], [mrr], policy)
+
+    assert scores["expected_contact_profit"].iloc[0] == pytest.approx(profit)
+    assert scores["contact"].iloc[0] == (profit > 0)

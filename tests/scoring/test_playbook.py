@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 from tests.models import synthetic
 
-from churn_pipeline.features import FEATURES
+from churn_pipeline.features.specs import DRIVERS, DRIVERS_BY_NAME
 from churn_pipeline.scoring.playbook import (
-    ACTIONABLE_DRIVERS,
+    ACTIONABLE_THEMES,
     Condition,
     Playbook,
     dominant_drivers,
@@ -100,9 +100,11 @@ def _account(**values: float) -> dict[str, float]:
         ({"last_nps": 7.0}, []),
         ({"last_nps": np.nan}, []),
         ({"failed_payments_30d": 1.0}, ["failed_payment"]),
-        ({"onboarding_features_30d": 1.0}, ["missed_onboarding"]),
+        ({"onboarding_features_30d": 1.0, "tenure_days": 60.0}, ["missed_onboarding"]),
         # Too young to have missed the 30-day milestone.
         ({"onboarding_features_30d": 1.0, "tenure_days": 20.0}, []),
+        # Past the onboarding window (the quiet account is 400 days old).
+        ({"onboarding_features_30d": 1.0}, []),
         (
             {"days_since_last_login": 45.0, "failed_payments_30d": 2.0},
             ["failed_payment", "no_login_10d"],  # name order
@@ -115,6 +117,35 @@ def test_the_shipped_triggers(playbook, values, fired):
     assert [c.removeprefix("trigger_") for c in flags if flags[c][0]] == (fired)
     by_name = {t.name: t.text for t in playbook.triggers}
     assert texts == [[by_name[name] for name in fired]]
+
+
+@pytest.mark.parametrize(
+    ("tenure_days", "fires"),
+    [(29.0, False), (30.0, True), (90.0, True), (90.5, False), (91.0, False)],
+)
+def test_the_onboarding_trigger_fires_only_in_its_window(playbook, tenure_days, fires):
+    account = _account(onboarding_features_30d=0.0, tenure_days=tenure_days)
+
+    flags, _ = evaluate_triggers(playbook, pd.DataFrame([account]))
+
+    assert bool(flags["trigger_missed_onboarding"][0]) is fires
+
+
+def test_no_account_past_the_onboarding_window_gets_the_trigger(playbook):
+    # Every tenure from 0 to 5 years, every onboarding outcome: past 90 days
+    # the trigger never fires, whatever else holds.
+    tenure = np.repeat(np.arange(0.0, 5 * 365.0), 4)
+    adopted = np.tile([0.0, 1.0, 2.0, np.nan], len(tenure) // 4)
+    accounts = pd.DataFrame([_account()] * len(tenure)).assign(
+        tenure_days=tenure, onboarding_features_30d=adopted
+    )
+
+    flags, _ = evaluate_triggers(playbook, accounts)
+
+    fired = flags["trigger_missed_onboarding"]
+    assert fired.any()
+    assert tenure[fired].max() <= 90.0
+    assert not fired[tenure > 90.0].any()
 
 
 def test_triggers_on_absent_features_are_left_out_not_false(playbook, caplog):
@@ -139,7 +170,15 @@ def test_trigger_flags_align_by_position(playbook):
 
 # --------------------------------------------------------------------- actions
 def _contributions(**by_feature: float) -> pd.DataFrame:
-    columns = ["logins_30d", "failed_payments_30d", "tickets_open", "mrr", "country"]
+    columns = [
+        "logins_7d",
+        "logins_30d",
+        "active_days_30d",
+        "failed_payments_30d",
+        "tickets_open",
+        "mrr",
+        "country",
+    ]
     row = {c: 0.0 for c in columns} | by_feature
     return pd.DataFrame([row])
 
@@ -147,17 +186,17 @@ def _contributions(**by_feature: float) -> pd.DataFrame:
 @pytest.mark.parametrize(
     ("contributions", "driver", "churn_type"),
     [
-        ({"logins_30d": 0.9, "failed_payments_30d": 0.4}, "usage", "voluntary"),
-        ({"logins_30d": 0.2, "failed_payments_30d": 0.4}, "payment", "involuntary"),
-        ({"tickets_open": 0.3, "mrr": -1.0}, "support", "voluntary"),
-        ({"mrr": 0.1, "logins_30d": -0.5}, "price_value", "voluntary"),
+        ({"logins_30d": 0.9, "failed_payments_30d": 0.4}, "logins", "voluntary"),
+        ({"logins_30d": 0.2, "failed_payments_30d": 0.4}, "payments", "involuntary"),
+        ({"tickets_open": 0.3, "mrr": -1.0}, "support_tickets", "voluntary"),
+        ({"mrr": 0.1, "logins_30d": -0.5}, "plan_and_price", "voluntary"),
         # Who the customer is calls for no action.
-        ({"country": 2.0, "mrr": 0.1}, "price_value", "voluntary"),
+        ({"country": 2.0, "mrr": 0.1}, "plan_and_price", "voluntary"),
         ({"country": 2.0}, "none", "voluntary"),
         ({"logins_30d": -0.3}, "none", "voluntary"),
     ],
 )
-def test_action_follows_the_strongest_risk_raising_driver(
+def test_action_follows_the_dominant_drivers_theme(
     playbook, contributions, driver, churn_type
 ):
     advice = {
@@ -166,27 +205,62 @@ def test_action_follows_the_strongest_risk_raising_driver(
 
     assert advice["dominant_driver"] == driver
     assert advice["likely_churn_type"] == churn_type
-    action = playbook.actions.get(driver, playbook.default_action)
+    action = (
+        playbook.actions[DRIVERS_BY_NAME[driver].theme]
+        if driver != "none"
+        else playbook.default_action
+    )
     assert advice["recommended_action"] == action.action
     assert advice["owner_role"] == action.owner
 
 
-def test_drivers_sum_over_their_features():
-    # Two small usage contributions outweigh one larger payment contribution.
-    contributions = pd.DataFrame(
-        [{"logins_30d": 0.3, "active_days_30d": 0.3, "failed_payments_30d": 0.5}]
+def test_a_drivers_features_add_up_and_cancel():
+    # Two small login contributions outweigh one larger payment contribution...
+    adding = _contributions(logins_7d=0.3, logins_30d=0.3, failed_payments_30d=0.5)
+    # ...but not when they disagree: the driver's net sum counts.
+    cancelling = _contributions(logins_7d=0.6, logins_30d=-0.4, failed_payments_30d=0.5)
+
+    assert dominant_drivers(adding).tolist() == ["logins"]
+    assert dominant_drivers(cancelling).tolist() == ["payments"]
+
+
+def test_drivers_of_one_theme_stay_apart():
+    # Logins and activity are both usage, but each is a driver of its own.
+    contributions = _contributions(
+        logins_30d=0.3, active_days_30d=0.3, failed_payments_30d=0.5
     )
 
-    assert dominant_drivers(contributions).tolist() == ["usage"]
+    assert dominant_drivers(contributions).tolist() == ["payments"]
 
 
-def test_every_feature_has_a_known_driver():
-    assert {f.driver for f in FEATURES} <= {*ACTIONABLE_DRIVERS, "profile"}
+def test_context_drivers_are_configuration(playbook):
+    contributions = _contributions(failed_payments_30d=0.5, tickets_open=0.2)
+
+    advice = recommend(playbook, contributions, ["payments"])
+
+    assert advice["dominant_driver"].tolist() == ["support_tickets"]
+    assert advice["recommended_action"][0] == playbook.actions["support"].action
 
 
-def test_a_driver_outside_the_list_is_refused():
-    with pytest.raises(ValueError, match="driver must be one of"):
-        FEATURES[0].__class__(**{**vars(FEATURES[0]), "driver": "pricing"})
+def test_profile_drivers_never_dominate_even_outside_the_context():
+    contributions = _contributions(country=2.0, logins_30d=0.1)
+
+    assert dominant_drivers(contributions, context=()).tolist() == ["logins"]
+
+
+def test_a_table_of_profile_columns_only_has_no_dominant_driver(playbook):
+    # A customer table's columns are drivers of their own, theme profile.
+    contributions = pd.DataFrame({"Contract": [0.7, -0.2], "tenure": [0.1, 0.3]})
+
+    advice = recommend(playbook, contributions)
+
+    assert advice["dominant_driver"].tolist() == ["none", "none"]
+    assert advice["recommended_action"].tolist() == [playbook.default_action.action] * 2
+
+
+def test_every_theme_but_profile_has_an_action(playbook):
+    assert set(playbook.actions) == set(ACTIONABLE_THEMES)
+    assert {d.theme for d in DRIVERS} == {*ACTIONABLE_THEMES, "profile"}
 
 
 # ---------------------------------------------------------------- parameters

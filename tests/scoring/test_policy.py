@@ -16,6 +16,8 @@ from tests.scoring.policies import (
 )
 
 from churn_pipeline.evaluation.economics import RetentionEconomics
+from churn_pipeline.features.specs import DEFAULT_CONTEXT_DRIVERS
+from churn_pipeline.scoring.context import DEFAULT_ACCOUNT_CONTEXT
 from churn_pipeline.scoring.playbook import Playbook
 from churn_pipeline.scoring.policy import (
     ScoringPolicy,
@@ -158,6 +160,11 @@ def test_an_old_stored_policy_loads_as_fixed_clv() -> None:
         "gross_margin": 0.8,
         "lifetime_months": None,
         "playbook": None,
+        "context_drivers": list(DEFAULT_CONTEXT_DRIVERS),
+        "incentive_basis": "fixed",
+        "currency": None,
+        "account_context": DEFAULT_ACCOUNT_CONTEXT,
+        "untargeted_action_bands": ["red"],
     }
 
 
@@ -276,3 +283,61 @@ def test_policy_refuses_impossible_costs_when_built(
 ) -> None:
     with pytest.raises(ValueError, match=message):
         make_policy(**costs)
+
+
+# ------------------------------------------------- list fields: money, context
+def test_from_params_reads_currency_context_bands_and_incentive() -> None:
+    scoring = {
+        **scoring_params(incentive="proportional"),
+        "currency": "EUR",
+        "account_context": {"mrr": "MonthlyCharges", "account_owner": "csm"},
+        "untargeted_action_bands": ["yellow", "red"],
+    }
+
+    policy = ScoringPolicy.from_params(
+        scoring, synthetic.PROFIT_PARAMS, lifetime_months=12
+    )
+
+    assert policy.currency == "EUR"
+    assert policy.incentive_basis == "proportional"
+    assert policy.mrr_column == "MonthlyCharges"
+    assert policy.account_context == {
+        **DEFAULT_ACCOUNT_CONTEXT,
+        "mrr": "MonthlyCharges",
+        "account_owner": "csm",
+    }
+    assert policy.untargeted_action_bands == ["yellow", "red"]
+    assert ScoringPolicy.from_dict(policy.to_dict()) == policy
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("currency", "usd", "3-letter ISO 4217 code"),
+        ("currency", "EURO", "3-letter ISO 4217 code"),
+        ("incentive_basis", "share", r"incentive_basis must be one of"),
+        ("untargeted_action_bands", ["orange"], r"unknown \['orange'\]"),
+        ("account_context", {"owner": "csm"}, r"unknown fields \['owner'\]"),
+    ],
+)
+def test_policy_rejects_bad_list_fields(
+    field: str, value: object, message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        make_policy(**{field: value})
+
+
+@pytest.mark.parametrize(
+    ("basis", "clv", "incentive"),
+    [
+        ("fixed", [100.0, 400.0, 0.0], [10.0, 10.0, 10.0]),
+        # Scaled by CLV / the typical 200.
+        ("proportional", [100.0, 400.0, 0.0], [5.0, 20.0, 0.0]),
+    ],
+)
+def test_incentive_per_account(
+    basis: str, clv: list[float], incentive: list[float]
+) -> None:
+    policy = make_per_account(incentive_basis=basis)
+
+    np.testing.assert_allclose(policy.incentive(np.asarray(clv)), incentive)

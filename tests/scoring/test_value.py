@@ -1,6 +1,8 @@
-"""Expected lifetime and per-account CLV."""
+"""Expected lifetime, per-account CLV, contact profit and the typical CLV."""
 
 from __future__ import annotations
+
+import logging
 
 import numpy as np
 import pandas as pd
@@ -9,6 +11,8 @@ import pytest
 from churn_pipeline.scoring.value import (
     DAYS_PER_MONTH,
     account_clv,
+    check_typical_clv,
+    contact_profit,
     expected_lifetime_months,
 )
 
@@ -184,3 +188,40 @@ def test_account_clv_rejects_a_margin_outside_0_1(gross_margin: float) -> None:
 def test_account_clv_rejects_a_bad_lifetime(lifetime_months: float) -> None:
     with pytest.raises(ValueError, match="lifetime_months must be a finite number > 0"):
         account_clv([100.0], gross_margin=0.8, lifetime_months=lifetime_months)
+
+
+# ------------------------------------------------------------- contact profit
+def test_contact_profit_broadcasts_per_account_incentives() -> None:
+    profit = contact_profit(
+        [0.5, 0.5, 0.1],
+        [500.0, 500.0, 5000.0],
+        [10.0, 25.0, 10.0],
+        accept_rate=0.3,
+        contact_cost=1.0,
+    )
+
+    # p g (clv - d) - (1 - p) d - f, by hand.
+    np.testing.assert_allclose(profit, [67.5, 57.75, 139.7])
+
+
+# ------------------------------------------------------- typical CLV check
+@pytest.mark.parametrize(
+    ("clv", "typical", "warns"),
+    [
+        ([100.0, 300.0], 200.0, False),
+        ([100.0, 300.0], 101.0, False),  # mean 200 is within 2x of 101
+        ([100.0, 300.0], 99.0, True),
+        ([100.0, 300.0], 401.0, True),
+        ([20_000.0, 40_000.0], 200.0, True),
+    ],
+)
+def test_check_typical_clv_warns_when_profit_clv_is_far_off(
+    clv: list[float], typical: float, warns: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="churn_pipeline.scoring.value"):
+        mean = check_typical_clv(clv, typical)
+
+    assert mean == pytest.approx(np.mean(clv))
+    assert ("profit.clv is" in caplog.text) == warns
+    if warns:
+        assert f"{np.mean(clv):,.0f}" in caplog.text

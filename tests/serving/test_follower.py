@@ -2,43 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
-import mlflow
 import pytest
 from mlflow.tracking import MlflowClient
-from tests.models import synthetic
 
-from churn_pipeline.model_registry.mlflow_store import (
-    ServedModel,
-    load_served_model,
-    log_and_register,
-)
-from churn_pipeline.scoring.policy import ScoringPolicy
+from churn_pipeline.model_registry.mlflow_store import ServedModel, load_served_model
 from churn_pipeline.serving.follower import ChampionFollower
 
 MODEL_NAME = "churn-model"
 
 
 @pytest.fixture(scope="module")
-def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def registry(mlflow_root: Path, register_synthetic: Callable[..., object]) -> Path:
     """Two registered versions; v1 holds the champion alias."""
-    root = tmp_path_factory.mktemp("follow")
-    model = synthetic.fitted_model()
-    policy = ScoringPolicy.from_params(
-        synthetic.SCORING_PARAMS, synthetic.PROFIT_PARAMS
-    )
-    with synthetic.mlflow_store(root) as experiment_id:
-        for _ in range(2):
-            with mlflow.start_run(experiment_id=experiment_id):
-                log_and_register(
-                    model,
-                    synthetic.holdout_table().head(3),
-                    policy,
-                    model_name=MODEL_NAME,
-                )
-        yield root
+    for _ in range(2):
+        register_synthetic(MODEL_NAME, rows=3)
+    return mlflow_root
 
 
 @pytest.fixture

@@ -46,11 +46,11 @@ def test_example_request_validates() -> None:
         assert AccountFeatures.model_validate_json(json.dumps(account)) == validated
 
 
-def test_first_example_uses_the_registry_examples() -> None:
-    first = example_request()["accounts"][0]
+def test_schema_examples_are_the_registry_examples() -> None:
+    properties = AccountFeatures.model_json_schema()["properties"]
 
-    assert {s.name: first[s.name] for s in FEATURES} == {
-        s.name: s.example for s in FEATURES
+    assert {s.name: properties[s.name]["examples"] for s in FEATURES} == {
+        s.name: [s.example] for s in FEATURES
     }
 
 
@@ -147,22 +147,53 @@ def test_last_nps_may_be_null_or_absent(account: dict[str, Any]) -> None:
 
 
 # -------------------------------------------------------------------- response
-@pytest.mark.parametrize(
-    ("field", "value"), [("churn_probability", 1.2), ("churn_probability", -0.1)]
-)
-def test_prediction_probability_must_be_a_probability(field: str, value: float) -> None:
-    payload = {
-        "account_id": "A1",
-        "churn_probability": 0.2,
-        "risk_band": "red",
-        "top_reasons": [],
-        "contact": True,
-        "expected_contact_profit": 1.0,
-        field: value,
-    }
+PREDICTION = {
+    "account_id": "A1",
+    "churn_probability": 0.2,
+    "health_score": 62,
+    "risk_band": "yellow",
+    "top_reasons": [],
+    "risk_lowering_reasons": [],
+    "contact": True,
+    "expected_contact_profit": 1.0,
+}
 
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("churn_probability", 1.2),
+        ("churn_probability", -0.1),
+        ("health_score", 100.6),
+        ("health_score", -0.6),
+        ("health_score", float("nan")),
+    ],
+)
+def test_prediction_fields_keep_their_bounds(field: str, value: object) -> None:
     with pytest.raises(ValidationError, match=field):
-        AccountPrediction.model_validate(payload)
+        AccountPrediction.model_validate({**PREDICTION, field: value})
+
+
+@pytest.mark.parametrize(
+    ("health", "whole"),
+    [(62, 62), (62.4, 62), (62.6, 63), (62.5, 62), (63.5, 64), (0.3, 0), (99.7, 100)],
+)
+def test_health_score_is_a_whole_number_rounded_half_to_even(
+    health: float, whole: int
+) -> None:
+    prediction = AccountPrediction.model_validate(
+        {**PREDICTION, "health_score": health}
+    )
+
+    assert prediction.health_score == whole
+    assert type(prediction.health_score) is int
+    assert json.loads(prediction.model_dump_json())["health_score"] == whole
+
+
+def test_currency_is_optional_text() -> None:
+    assert AccountPrediction.model_validate(PREDICTION).currency is None
+    priced = AccountPrediction.model_validate({**PREDICTION, "currency": "EUR"})
+    assert priced.currency == "EUR"
 
 
 # --------------------------------------------------------------------- scoring
@@ -210,6 +241,10 @@ def test_predict_accounts_equals_batch_scoring(
     assert served["risk_band"].tolist() == batch["risk_band"].tolist()
     assert served["contact"].tolist() == batch["contact"].tolist()
     assert served["top_reasons"].tolist() == batch["top_reasons"].tolist()
+    # The scored list's health score, as the whole number the API answers.
+    assert served["health_score"].tolist() == [
+        round(h) for h in batch["health_score"].tolist()
+    ]
 
 
 def test_predict_accounts_keeps_request_order(
@@ -235,8 +270,8 @@ def test_predict_accounts_scores_the_example_request(
         assert 0.0 < prediction.churn_probability < 1.0
         assert prediction.risk_band in {"green", "yellow", "red"}
         assert len(prediction.top_reasons) <= policy.n_reasons
-    # The second example shows the warning signs (few logins, stale tickets, a
-    # failed payment, low NPS); the model must rate it riskier.
+    # The second example shows the most warning signs of the demo business
+    # (churn_pipeline.serving.example); the model must rate it riskier.
     typical, at_risk = predictions[:2]
     assert at_risk.churn_probability > typical.churn_probability
 

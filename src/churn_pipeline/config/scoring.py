@@ -16,8 +16,13 @@ from churn_pipeline.config.base import (
     Probability,
     one_of,
 )
+from churn_pipeline.features.specs import DEFAULT_CONTEXT_DRIVERS
+from churn_pipeline.scoring.context import (
+    DEFAULT_ACCOUNT_CONTEXT,
+    DEFAULT_UNTARGETED_ACTION_BANDS,
+)
 from churn_pipeline.scoring.playbook import Playbook
-from churn_pipeline.scoring.policy import CLV_BASES
+from churn_pipeline.scoring.policy import CLV_BASES, INCENTIVE_BASES, RISK_BANDS
 
 PositiveFloat = Annotated[float, Field(gt=0.0)]
 NonNegativeFloat = Annotated[float, Field(ge=0.0)]
@@ -56,8 +61,24 @@ class ValueParameters(Block):
 
     basis: Annotated[str, one_of(CLV_BASES)] = "fixed"
     gross_margin: float = Field(default=0.8, gt=0.0, le=1.0)
+    # per_account: the incentive per account, fixed or scaled by its CLV.
+    incentive: Annotated[str, one_of(INCENTIVE_BASES)] = "fixed"
     max_lifetime_months: PositiveFloat
     horizon_days: PositiveInt
+
+
+_CONTEXT = DEFAULT_ACCOUNT_CONTEXT
+ColumnName = NonEmptyStr | None
+
+
+class AccountContext(Block):
+    """``scoring.account_context``: list field -> feature column (null: none)."""
+
+    account_owner: ColumnName = _CONTEXT["account_owner"]
+    plan: ColumnName = _CONTEXT["plan"]
+    mrr: ColumnName = _CONTEXT["mrr"]
+    seats: ColumnName = _CONTEXT["seats"]
+    tenure_months: ColumnName = _CONTEXT["tenure_months"]
 
 
 class TriggerSpec(Block):
@@ -94,8 +115,18 @@ class ScoringParameters(Block):
     risk_bands: RiskBands
     contact_threshold: Probability | None = None
     n_reasons: PositiveInt
+    # Drivers that are never reasons nor pick an action (who the customer is).
+    context_drivers: list[NonEmptyStr] = Field(
+        default_factory=lambda: list(DEFAULT_CONTEXT_DRIVERS)
+    )
     value: ValueParameters | None = None
     playbook: PlaybookParameters | None = None
+    # ISO 4217 code of every amount in the list and the API answer.
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] | None = None
+    account_context: AccountContext = Field(default_factory=AccountContext)
+    untargeted_action_bands: list[Annotated[str, one_of(RISK_BANDS)]] = Field(
+        default_factory=lambda: list(DEFAULT_UNTARGETED_ACTION_BANDS)
+    )
 
     @model_validator(mode="after")
     def _threshold_needs_fixed_basis(self) -> ScoringParameters:

@@ -55,6 +55,8 @@ class ModelTrainingParameters(Block):
     # Estimator arguments per member; an empty block keeps the defaults.
     members: dict[Member, dict[NonEmptyStr, Any] | None] = Field(min_length=1)
     class_weight: Annotated[str | None, one_of(CLASS_WEIGHTS)] = None
+    # Feature name or fnmatch pattern -> direction of risk (see models/monotone.py);
+    # patterns are resolved against the fitted features, so not checked here.
     monotone_constraints: dict[NonEmptyStr, Literal[-1, 0, 1]] | None = None
     # Calibration share when there are no periods (customer_table).
     calibration_fraction: float = Field(default=0.25, gt=0.0, lt=1.0)

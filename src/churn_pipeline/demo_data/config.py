@@ -23,9 +23,9 @@ class DemoDataConfig:
         end_date: Observation end (inclusive); nothing is dated after it.
         seed: Seed of ``numpy.random.default_rng``; 0 to 2**63 - 1.
         existing_share: Share of accounts that are already customers at
-            ``start_date`` (signed up in the year before it); 0 to 0.95.
+            ``start_date`` (signed up in the three years before it); 0 to 0.95.
         churn_scale: Multiplier of the voluntary cancellation hazard; 0 to 5.
-            The default 1 gives roughly 2.5-3 % monthly churn (voluntary and
+            The default 1 gives roughly 2.5 % monthly churn (voluntary and
             involuntary); 2 gives about 4 %.
         signal_strength: Weight of the warning signs (health, usage decline,
             inactivity, old tickets, NPS, price vs value) in the voluntary

@@ -4,8 +4,16 @@ Every account carries a latent health (see ``health``) that drives what a
 customer-success team can observe: usage, tickets, NPS, plan changes. Voluntary
 churn follows from those warning signs (``churn``); involuntary churn follows
 from failed payments (``billing``). All accounts are simulated together with
-numpy arrays, one day at a time; ``writer`` runs the same simulation per chunk of
-accounts to reach a million accounts in bounded memory.
+numpy arrays, one day at a time (``day``); ``writer`` runs the same simulation
+per chunk of accounts to reach a million accounts in bounded memory.
+
+The data look like a CRM export of a business that has traded for years: the
+accounts that are customers at ``start_date`` signed up over the burn-in years
+before it (``timeline.HISTORY_DAYS``) and were simulated from their signup with
+the same rules, so the base has every age and churns at its steady rate from the
+first observed day. The export holds the accounts that were customers on or
+after ``start_date``, with their plan changes since signup; their usage, tickets,
+invoices and surveys start at ``start_date``, like logs kept for a limited time.
 """
 
 from __future__ import annotations
@@ -13,49 +21,28 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from churn_pipeline.demo_data import catalog as cat
-from churn_pipeline.demo_data.accounts import Accounts, draw_accounts, monthly_revenue
-from churn_pipeline.demo_data.billing import issue_invoices, update_cards
-from churn_pipeline.demo_data.churn import (
-    UNEXPLAINED_HAZARD,
-    draw_reasons,
-    voluntary_hazard,
-)
+from churn_pipeline.demo_data.accounts import draw_accounts
 from churn_pipeline.demo_data.config import DemoDataConfig
-from churn_pipeline.demo_data.health import evolve_health
-from churn_pipeline.demo_data.nps import draw_responses, surveyed_today
-from churn_pipeline.demo_data.plan_changes import draw_plan_changes
+from churn_pipeline.demo_data.day import World, run_days
 from churn_pipeline.demo_data.records import Recorder
-from churn_pipeline.demo_data.state import NO_DAY, SimState, alive_mask, init_state
-from churn_pipeline.demo_data.support import TicketBook, draw_tickets
+from churn_pipeline.demo_data.state import NO_DAY, init_state
+from churn_pipeline.demo_data.support import TicketBook
 from churn_pipeline.demo_data.tables import build_tables
 from churn_pipeline.demo_data.timeline import Timeline
-from churn_pipeline.demo_data.usage import EMA_ACTIVE_DAYS, draw_usage
 
 logger = logging.getLogger(__name__)
 
-# Existing customers are the survivors of a larger pre-start cohort (pre-start
-# churners are dropped), so the base at start_date is realistically selected.
+# Existing customers are the survivors of a larger cohort that signed up over
+# the burn-in years (its churners are dropped), so the base at start_date has
+# every age and is selected the way a real customer base is. About 60 % of
+# three years' sign-ups survive, so two candidates per survivor rarely need a
+# retry.
 CANDIDATE_FACTOR = 2.0
 MAX_CANDIDATE_FACTOR = 64.0
-PRUNE_EVERY_DAYS = 30
-NO_LABEL = -1
-
-
-@dataclass
-class _World:
-    rng: np.random.Generator
-    timeline: Timeline
-    accounts: Accounts
-    state: SimState
-    book: TicketBook
-    recorder: Recorder
-    config: DemoDataConfig
 
 
 def generate_demo_data(config: DemoDataConfig) -> dict[str, pd.DataFrame]:
@@ -115,7 +102,7 @@ def simulate_tables(
         rng, timeline, config.n_accounts - n_existing, window, config
     )
     world = _join(history, newcomers)
-    _run(world, timeline.start_idx, timeline.end_idx)
+    run_days(world, timeline.start_idx, timeline.end_idx)
     return build_tables(
         world.recorder,
         world.accounts,
@@ -130,8 +117,8 @@ def _simulate_history(
     timeline: Timeline,
     n_existing: int,
     config: DemoDataConfig,
-) -> _World:
-    """Simulate the year before start_date and keep ``n_existing`` survivors."""
+) -> World:
+    """Simulate the burn-in years before start_date; keep ``n_existing`` survivors."""
     factor = CANDIDATE_FACTOR
     while True:
         n_candidates = math.ceil(n_existing * factor) + 10 if n_existing else 0
@@ -139,7 +126,7 @@ def _simulate_history(
             rng, timeline, n_candidates, (0, timeline.start_idx - 1), config
         )
         if n_candidates:
-            _run(world, 0, timeline.start_idx - 1)
+            run_days(world, 0, timeline.start_idx - 1)
         # A customer already in dunning would cancel without a visible failed
         # invoice, so it does not count as a survivor.
         survived = ~world.state.cancelled & (world.state.involuntary_day == NO_DAY)
@@ -168,10 +155,10 @@ def _fresh_world(
     n: int,
     signup_days: tuple[int, int],
     config: DemoDataConfig,
-) -> _World:
+) -> World:
     """Return ``n`` new accounts signing up within ``signup_days`` (inclusive)."""
     accounts = draw_accounts(rng, n, *signup_days)
-    return _World(
+    return World(
         rng=rng,
         timeline=timeline,
         accounts=accounts,
@@ -182,13 +169,13 @@ def _fresh_world(
     )
 
 
-def _join(history: _World, newcomers: _World) -> _World:
+def _join(history: World, newcomers: World) -> World:
     """Continue the history with the newcomers appended (sign-up order kept).
 
     Tickets opened before start_date are not in the data either, so the new
     ticket book leaves them out.
     """
-    return _World(
+    return World(
         rng=history.rng,
         timeline=history.timeline,
         accounts=history.accounts.concat(newcomers.accounts),
@@ -196,209 +183,4 @@ def _join(history: _World, newcomers: _World) -> _World:
         book=TicketBook(history.accounts.size + newcomers.accounts.size),
         recorder=history.recorder,
         config=history.config,
-    )
-
-
-def _run(world: _World, first_day: int, last_day: int) -> None:
-    for day in range(first_day, last_day + 1):
-        _step(world, day)
-
-
-def _step(world: _World, day: int) -> None:
-    """Simulate one day; cancellations come first so they end the day's activity."""
-    alive = alive_mask(world.accounts, world.state, day)
-    support = world.book.signals(day)
-    alive &= ~_cancel(world, day, alive, support.old_open)
-    idx = np.flatnonzero(alive)
-    evolve_health(world.rng, world.state, world.accounts.base_health, idx, day, support)
-    observed = day >= world.timeline.start_idx
-    weekday_factor = float(world.timeline.weekday_factor[day])
-    _use_product(world, day, idx, weekday_factor, observed)
-    _open_tickets(world, day, idx, weekday_factor, observed)
-    _survey(world, day, idx, observed)
-    _bill(world, day, idx, observed)
-    _change_plans(world, day, idx)
-    if day % PRUNE_EVERY_DAYS == 0:
-        world.book.prune(day)
-
-
-def _cancel(
-    world: _World, day: int, alive: np.ndarray, old_open: np.ndarray
-) -> np.ndarray:
-    """Cancel accounts today; return the mask of cancelled accounts."""
-    state, accounts, rng = world.state, world.accounts, world.rng
-    # Dunning that ran out takes precedence over a voluntary decision.
-    involuntary = np.flatnonzero(alive & (state.involuntary_day == day))
-    # Nobody cancels on the day they sign up.
-    deciding = alive & (accounts.signup_day < day)
-    deciding[involuntary] = False
-    idx = np.flatnonzero(deciding)
-    drivers, warned = voluntary_hazard(
-        state, accounts, idx, day, old_open, world.config.signal_strength
-    )
-    warned *= world.config.churn_scale
-    unexplained = UNEXPLAINED_HAZARD * world.config.churn_scale
-    total = warned + unexplained
-    u = rng.random((idx.size, 2))
-    leaving = u[:, 0] < -np.expm1(-total)
-    no_warning = u[leaving, 1] * total[leaving] < unexplained
-    reasons = draw_reasons(rng, drivers.take(leaving), no_warning)
-    _record_cancellations(world, day, idx[leaving], cat.VOLUNTARY, reasons)
-    _record_cancellations(
-        world, day, involuntary, cat.INVOLUNTARY, np.int8(cat.PAYMENT_FAILURE)
-    )
-    cancelled = np.zeros(state.size, dtype=bool)
-    cancelled[idx[leaving]] = True
-    cancelled[involuntary] = True
-    state.cancelled |= cancelled
-    return cancelled
-
-
-def _record_cancellations(
-    world: _World,
-    day: int,
-    acc: np.ndarray,
-    churn_type: int,
-    reason: np.ndarray | np.int8,
-) -> None:
-    world.recorder.add(
-        "events",
-        {
-            "acc": acc,
-            "day": day,
-            "kind": cat.CANCELLATION,
-            "plan": world.state.plan[acc],
-            "seats": world.state.seats[acc],
-            "mrr": 0.0,
-            "churn_type": churn_type,
-            "reason": reason,
-        },
-    )
-
-
-def _use_product(
-    world: _World, day: int, idx: np.ndarray, weekday_factor: float, observed: bool
-) -> None:
-    state = world.state
-    usage = draw_usage(
-        world.rng,
-        idx,
-        state.health[idx],
-        state.seats[idx],
-        state.plan[idx],
-        weekday_factor,
-    )
-    state.ema_active[idx] += (usage.active_users - state.ema_active[idx]) / (
-        EMA_ACTIVE_DAYS
-    )
-    state.last_login_day[usage.idx] = day
-    if not observed:
-        return
-    features = usage.features
-    world.recorder.add(
-        "usage",
-        {
-            "acc": usage.idx,
-            "day": day,
-            "logins": usage.logins,
-            "active_users": usage.active_users[usage.used],
-            "uses_reports": features[:, 0],
-            "uses_dashboards": features[:, 1],
-            "uses_integrations": features[:, 2],
-            "uses_automations": features[:, 3],
-        },
-    )
-
-
-def _open_tickets(
-    world: _World, day: int, idx: np.ndarray, weekday_factor: float, observed: bool
-) -> None:
-    state = world.state
-    tickets = draw_tickets(
-        world.rng,
-        idx,
-        state.health[idx],
-        state.seats[idx],
-        day - world.accounts.signup_day[idx],
-        weekday_factor,
-    )
-    world.book.add(day, tickets)
-    if observed:
-        world.recorder.add(
-            "tickets",
-            {
-                "acc": tickets.acc,
-                "day": day,
-                "open_second": tickets.open_second,
-                "duration_seconds": tickets.duration_seconds,
-                "priority": tickets.priority,
-                "satisfaction": tickets.satisfaction,
-            },
-        )
-
-
-def _survey(world: _World, day: int, idx: np.ndarray, observed: bool) -> None:
-    state = world.state
-    tenure = day - world.accounts.signup_day[idx]
-    surveyed = surveyed_today(idx, tenure, state.nps_phase[idx])
-    responders, scores = draw_responses(world.rng, surveyed, state.health[surveyed])
-    state.last_nps[responders] = scores
-    if observed:
-        world.recorder.add("nps", {"acc": responders, "day": day, "score": scores})
-
-
-def _bill(world: _World, day: int, idx: np.ndarray, observed: bool) -> None:
-    accounts = world.accounts
-    update_cards(world.rng, world.state, accounts.pay_risk, idx)
-    due = idx[world.state.next_bill_day[idx] == day]
-    invoices = issue_invoices(
-        world.rng,
-        day,
-        world.state,
-        accounts.annual,
-        accounts.pay_risk,
-        due,
-        world.timeline,
-    )
-    if observed:
-        world.recorder.add(
-            "invoices",
-            {
-                "acc": invoices.acc,
-                "day": day,
-                "amount": invoices.amount,
-                "failed": invoices.failed,
-                "attempts": invoices.attempts,
-            },
-        )
-
-
-def _change_plans(world: _World, day: int, idx: np.ndarray) -> None:
-    state = world.state
-    changes = draw_plan_changes(
-        world.rng,
-        idx,
-        state.health[idx],
-        state.plan[idx],
-        state.seats[idx],
-        state.ema_active[idx],
-    )
-    acc = changes.acc
-    state.plan[acc] = changes.plan
-    state.seats[acc] = changes.seats
-    state.mrr[acc] = monthly_revenue(
-        changes.plan, changes.seats, world.accounts.discount[acc]
-    )
-    world.recorder.add(
-        "events",
-        {
-            "acc": acc,
-            "day": day,
-            "kind": changes.kind,
-            "plan": changes.plan,
-            "seats": changes.seats,
-            "mrr": state.mrr[acc],
-            "churn_type": NO_LABEL,
-            "reason": NO_LABEL,
-        },
     )

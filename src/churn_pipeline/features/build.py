@@ -166,3 +166,35 @@ def model_input(
         *rows.columns,
         *(name for group in groups for name in group.columns if name not in KEYS),
     )
+
+
+def placed_model_input(
+    con: BaseBackend,
+    tables: Mapping[str, Table],
+    *,
+    horizon_days: int,
+    key_columns: Sequence[str],
+    min_history_days: int,
+    max_snapshots: int,
+    observation_end: str | None = None,
+) -> Table:
+    """:func:`model_input` at the as-of dates :func:`timeline` places in ``tables``.
+
+    The one-shot build of a whole business (demo data, tests); the pipeline
+    places the dates in its spine node instead.
+    """
+    placed = timeline(
+        con,
+        tables,
+        observation_end=observation_end,
+        min_history_days=min_history_days,
+        max_snapshots=max_snapshots,
+    )
+    return model_input(
+        tables,
+        placed.dates,
+        horizon_days=horizon_days,
+        observation_end=placed.observation_end,
+        key_columns=key_columns,
+        usage_start=placed.usage_start,
+    )

@@ -11,7 +11,12 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from churn_pipeline.features.specs import FEATURES, FeatureSpec
+from churn_pipeline.features.specs import (
+    DRIVERS,
+    FEATURES,
+    FeatureSpec,
+    driver_features,
+)
 from churn_pipeline.reporting.generated import embed
 
 logger = logging.getLogger(__name__)
@@ -45,9 +50,27 @@ def _row(spec: FeatureSpec) -> str:
     )
 
 
+def render_drivers() -> str:
+    """Markdown table of the drivers: name, label, theme and features."""
+    rows = [
+        f"| `{d.name}` | {d.label} | {d.theme} | "
+        f"{', '.join(f'`{f}`' for f in driver_features(d.name))} |"
+        for d in DRIVERS
+    ]
+    return "\n".join(
+        [
+            "### Drivers",
+            "",
+            "| driver | label | theme | features |",
+            "|---|---|---|---|",
+            *rows,
+        ]
+    )
+
+
 def render_features() -> str:
-    """Markdown tables of every registry feature, grouped by source table."""
-    parts = []
+    """Markdown tables of the drivers, then every feature by source table."""
+    parts = [render_drivers()]
     for source, title in SECTIONS.items():
         specs = [f for f in FEATURES if f.source == source]
         parts.append(

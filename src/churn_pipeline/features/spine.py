@@ -86,6 +86,30 @@ def spine(
             }
         )
     )
+    active = _active_accounts(accounts, subscription_events, as_of, dates)
+    labelled = active.left_join(
+        _churned_ahead(subscription_events, as_of, horizon_days), KEYS
+    )
+    return labelled.select(
+        "account_id",
+        "as_of_date",
+        label=ibis.ifelse(
+            labelled.is_labelled, labelled.churned.fill_null(0.0), ibis.null("float64")
+        ),
+        is_labelled=labelled.is_labelled,
+    )
+
+
+def _active_accounts(
+    accounts: Table,
+    subscription_events: Table,
+    as_of: Table,
+    dates: Sequence[pd.Timestamp],
+) -> Table:
+    """Accounts signed up and not cancelled at each of ``as_of``'s dates.
+
+    Keeps the columns of ``as_of`` (``as_of_date``, ``is_labelled``).
+    """
     signed_up = accounts.select("account_id", "signup_date").cross_join(as_of)
     signed_up = signed_up.filter(known_at(signed_up.signup_date, signed_up.as_of_date))
     lifecycle = subscription_events.filter(
@@ -99,9 +123,13 @@ def spine(
         "flips",
         dates,
     )
-    active = signed_up.left_join(flips, KEYS).filter(
-        (ibis._.value.fill_null(0) % 2) == 0
-    )
+    return signed_up.left_join(flips, KEYS).filter((ibis._.value.fill_null(0) % 2) == 0)
+
+
+def _churned_ahead(
+    subscription_events: Table, as_of: Table, horizon_days: int
+) -> Table:
+    """Keys with a cancellation in ``(t, t + horizon]``, ``churned`` 1.0."""
     cancellations = subscription_events.filter(
         subscription_events.event_type == CANCELLATION
     )
@@ -117,13 +145,4 @@ def spine(
             ),
         ],
     )
-    churned = ahead.select(*KEYS).distinct().mutate(churned=ibis.literal(1.0))
-    labelled = active.left_join(churned, KEYS)
-    return labelled.select(
-        "account_id",
-        "as_of_date",
-        label=ibis.ifelse(
-            labelled.is_labelled, labelled.churned.fill_null(0.0), ibis.null("float64")
-        ),
-        is_labelled=labelled.is_labelled,
-    )
+    return ahead.select(*KEYS).distinct().mutate(churned=ibis.literal(1.0))

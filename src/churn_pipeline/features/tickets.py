@@ -40,55 +40,11 @@ def ticket_features(
     Returns:
         Keys plus the ticket features of the registry.
     """
-    opened = windowed(tickets, "opened_at", dates, _LONGEST)
-    is_high = opened.priority.isin(HIGH_PRIORITIES)
-    recent = opened.group_by(KEYS).aggregate(
-        **{
-            f"tickets_{d}d": ibis.ifelse(
-                in_window(opened.opened_at, opened.as_of_date, d), 1, 0
-            ).sum()
-            for d in TICKET_WINDOWS
-        },
-        high_90d=ibis.ifelse(is_high, 1, 0).sum(),
-    )
-    as_of = as_of_table(dates)
-    still_open = tickets.join(
-        as_of,
-        [
-            known_at(tickets.opened_at, as_of.as_of_date),
-            tickets.closed_at.isnull() | ~known_at(tickets.closed_at, as_of.as_of_date),
-        ],
-    )
-    backlog = still_open.group_by(KEYS).aggregate(
-        tickets_open=still_open.count(),
-        tickets_open_over_5d=ibis.ifelse(
-            still_open.opened_at
-            < still_open.as_of_date + DAY - ibis.interval(days=OPEN_TOO_LONG_DAYS),
-            1,
-            0,
-        ).sum(),
-        oldest_open_ticket_days=days_between(
-            still_open.as_of_date, still_open.opened_at
-        ).max(),
-    )
-    closed = windowed(
-        tickets.filter(tickets.closed_at.notnull()), "closed_at", dates, _LONGEST
-    )
-    resolution = closed.group_by(KEYS).aggregate(
-        mean_resolution_days_90d=(
-            # Spark divides integers as decimals of limited scale: use floats.
-            (closed.closed_at.epoch_seconds() - closed.opened_at.epoch_seconds()).cast(
-                "float64"
-            )
-            / _SECONDS_PER_DAY
-        ).mean(),
-        mean_satisfaction_90d=closed.satisfaction.mean(),
-    )
     t = (
         spine.select(*KEYS)
-        .left_join(recent, KEYS)
-        .left_join(backlog, KEYS)
-        .left_join(resolution, KEYS)
+        .left_join(_recent_tickets(tickets, dates), KEYS)
+        .left_join(_backlog(tickets, dates), KEYS)
+        .left_join(_resolution(tickets, dates), KEYS)
     )
 
     def count(name: str) -> ibis.expr.types.NumericValue:
@@ -107,4 +63,60 @@ def ticket_features(
         ),
         mean_resolution_days_90d=t.mean_resolution_days_90d.cast("float64"),
         mean_satisfaction_90d=t.mean_satisfaction_90d.cast("float64"),
+    )
+
+
+def _recent_tickets(tickets: Table, dates: Sequence[pd.Timestamp]) -> Table:
+    """Tickets opened in each window, and high-priority ones in the longest."""
+    opened = windowed(tickets, "opened_at", dates, _LONGEST)
+    is_high = opened.priority.isin(HIGH_PRIORITIES)
+    return opened.group_by(KEYS).aggregate(
+        **{
+            f"tickets_{d}d": ibis.ifelse(
+                in_window(opened.opened_at, opened.as_of_date, d), 1, 0
+            ).sum()
+            for d in TICKET_WINDOWS
+        },
+        high_90d=ibis.ifelse(is_high, 1, 0).sum(),
+    )
+
+
+def _backlog(tickets: Table, dates: Sequence[pd.Timestamp]) -> Table:
+    """Tickets open at each as-of date: how many, how many for long, the oldest."""
+    as_of = as_of_table(dates)
+    still_open = tickets.join(
+        as_of,
+        [
+            known_at(tickets.opened_at, as_of.as_of_date),
+            tickets.closed_at.isnull() | ~known_at(tickets.closed_at, as_of.as_of_date),
+        ],
+    )
+    return still_open.group_by(KEYS).aggregate(
+        tickets_open=still_open.count(),
+        tickets_open_over_5d=ibis.ifelse(
+            still_open.opened_at
+            < still_open.as_of_date + DAY - ibis.interval(days=OPEN_TOO_LONG_DAYS),
+            1,
+            0,
+        ).sum(),
+        oldest_open_ticket_days=days_between(
+            still_open.as_of_date, still_open.opened_at
+        ).max(),
+    )
+
+
+def _resolution(tickets: Table, dates: Sequence[pd.Timestamp]) -> Table:
+    """Mean resolution days and satisfaction of the tickets closed in the window."""
+    closed = windowed(
+        tickets.filter(tickets.closed_at.notnull()), "closed_at", dates, _LONGEST
+    )
+    return closed.group_by(KEYS).aggregate(
+        mean_resolution_days_90d=(
+            # Spark divides integers as decimals of limited scale: use floats.
+            (closed.closed_at.epoch_seconds() - closed.opened_at.epoch_seconds()).cast(
+                "float64"
+            )
+            / _SECONDS_PER_DAY
+        ).mean(),
+        mean_satisfaction_90d=closed.satisfaction.mean(),
     )

@@ -140,17 +140,52 @@ def usage_features(
     """
     has = set(usage.columns)
     dates = sorted_dates(dates)
+    per_feature = [f"uses_{f}" for f in KEY_FEATURES if f"uses_{f}" in has]
+    calendar, lanes = _segments(dates, history_start)
+    per_segment = _per_segment(usage, dates, calendar, key_columns, per_feature)
+    # 2. Add the segments up per as-of date and window (segments never straddle
+    # a window edge, so each lies wholly inside or outside every window).
+    counts = _window_totals(per_segment, lanes, key_columns, per_feature)
+    # 3. Per account, from the same segments: the last active day known at
+    # each date (a segment is known whole or not at all) and first uses.
+    per_account = per_segment.group_by("account_id").aggregate(
+        **known_maxima(per_segment.last_day, per_segment.last_day, dates, "_last_"),
+        **{f"first_{c}": per_segment[f"first_{c}"].min() for c in key_columns},
+    )
+    joined = _per_spine_row(spine, counts, per_account, account_features, accounts)
+    joined = joined.mutate(
+        last_active_date=pick(joined, [f"_last_{k}" for k in range(len(dates))], dates)
+    )
+    return joined.select(
+        "account_id",
+        "as_of_date",
+        **_login_features(joined, has),
+        **_activity_features(joined, has, history_start),
+        **_key_feature_features(joined, key_columns, per_feature),
+        **_onboarding(joined, key_columns),
+    )
+
+
+def _per_segment(
+    usage: Table,
+    dates: Sequence[pd.Timestamp],
+    calendar: Table,
+    key_columns: Sequence[str],
+    per_feature: Sequence[str],
+) -> Table:
+    """1. One pass over the usage rows known at the last as-of date.
+
+    Per account and segment (segments run between window edges; -1 holds the
+    days before every window): the sums, the last active day and the first use
+    of each key feature. Counts a usage export lacks are zero here; the features
+    needing them come out null.
+    """
+    has = set(usage.columns)
     zero = ibis.literal(0)
     key_uses = sum((usage[c] for c in key_columns), start=zero)
     logins = usage["logins"] if "logins" in has else zero
     users = usage["active_users"] if "active_users" in has else zero
-    per_feature = [f"uses_{f}" for f in KEY_FEATURES if f"uses_{f}" in has]
     counted = sorted({*key_columns, *per_feature})
-    calendar, lanes = _segments(dates, history_start)
-    # 1. One pass over the usage rows known at the last as-of date: per account
-    # and segment (segments run between window edges; -1 holds the days before
-    # every window), the sums, the last active day and the first use of each
-    # key feature.
     known = usage.filter(usage.usage_date < ibis.literal(dates[-1] + _ONE_DAY))
     days = known.select(
         "account_id",
@@ -164,7 +199,7 @@ def usage_features(
     sums = ["logins", "active_users", "key_uses", *counted]
     # Float sums (exact for counts below 2**53): DuckDB sums integers as
     # 128-bit integers, several times slower to add up again in step 2.
-    per_segment = days.group_by(["account_id", "segment"]).aggregate(
+    return days.group_by(["account_id", "segment"]).aggregate(
         days=days.count().cast("float64"),
         last_day=days.usage_date.max(),
         **{c: days[c].cast("float64").sum() for c in sums},
@@ -173,16 +208,17 @@ def usage_features(
             for c in key_columns
         },
     )
-    # 2. Add the segments up per as-of date and window (segments never straddle
-    # a window edge, so each lies wholly inside or outside every window).
-    counts = _window_totals(per_segment, lanes, key_columns, per_feature)
-    # 3. Per account, from the same segments: the last active day known at
-    # each date (a segment is known whole or not at all) and first uses.
-    per_account = per_segment.group_by("account_id").aggregate(
-        **known_maxima(per_segment.last_day, per_segment.last_day, dates, "_last_"),
-        **{f"first_{c}": per_segment[f"first_{c}"].min() for c in key_columns},
-    )
-    joined = (
+
+
+def _per_spine_row(
+    spine: Table,
+    counts: Table,
+    per_account: Table,
+    account_features: Table,
+    accounts: Table,
+) -> Table:
+    """The window totals, seats, signup date and per-account facts per spine row."""
+    return (
         spine.select(*KEYS)
         .left_join(counts, KEYS)
         .left_join(account_features.select(*KEYS, "seats"), KEYS)
@@ -196,10 +232,93 @@ def usage_features(
             *per_account.columns[1:],
         )
     )
-    joined = joined.mutate(
-        last_active_date=pick(joined, [f"_last_{k}" for k in range(len(dates))], dates)
+
+
+def _count(t: Table, name: str) -> NumericValue:
+    """A summed count as a float, zero where the account had no usage rows."""
+    return t[name].fill_null(0).cast("float64")
+
+
+def _unless_missing(has: set[str], column: str, value: NumericValue) -> NumericValue:
+    """``value``, or null when the usage export lacks ``column``."""
+    return value if column in has else ibis.null("float64")
+
+
+def _login_features(t: Table, has: set[str]) -> dict[str, NumericValue]:
+    """Logins per window, their 30-day trend and per seat."""
+    return {
+        **{
+            f"logins_{d}d": _unless_missing(has, "logins", _count(t, f"logins_{d}d"))
+            for d in USAGE_WINDOWS
+        },
+        "logins_trend_30d": _unless_missing(
+            has,
+            "logins",
+            _trend(_count(t, "logins_30d"), _count(t, "logins_prev_30d")),
+        ),
+        "logins_per_seat_30d": _unless_missing(
+            has, "logins", _count(t, "logins_30d") / t.seats
+        ),
+    }
+
+
+def _activity_features(
+    t: Table, has: set[str], history_start: pd.Timestamp | None
+) -> dict[str, NumericValue]:
+    """Active days, active users per seat, and days since the last active day.
+
+    Without any activity, recency counts from signup or from the start of the
+    usage history, whichever is later.
+    """
+    signup = t.signup_date
+    seen_from = (
+        ibis.greatest(signup, ibis.literal(history_start))
+        if history_start is not None
+        else signup
     )
-    return _finish(joined, key_columns, per_feature, has, history_start)
+    active_days_30 = _count(t, "active_days_30d")
+    users_per_seat = ibis.ifelse(
+        active_days_30 > 0, _count(t, "users_30d") / active_days_30 / t.seats, 0.0
+    )
+    return {
+        "active_days_30d": active_days_30,
+        "active_days_90d": _count(t, "active_days_90d"),
+        "active_users_per_seat_30d": _unless_missing(
+            has, "active_users", users_per_seat
+        ),
+        "days_since_last_login": days_between(
+            t.as_of_date, t.last_active_date.fill_null(seen_from)
+        ).cast("float64"),
+    }
+
+
+def _key_feature_features(
+    t: Table, key_columns: Sequence[str], per_feature: Sequence[str]
+) -> dict[str, NumericValue]:
+    """Key-feature uses per window, their trend and breadth, and each feature's."""
+    return {
+        **{
+            f"key_feature_uses_{d}d": _count(t, f"key_feature_uses_{d}d")
+            for d in USAGE_WINDOWS
+        },
+        "key_feature_trend_30d": _trend(
+            _count(t, "key_feature_uses_30d"), _count(t, "key_prev_30d")
+        ),
+        "distinct_key_features_30d": sum(
+            (
+                ibis.ifelse(_count(t, f"used_{c}_30d") > 0, 1.0, 0.0)
+                for c in key_columns
+            ),
+            start=ibis.literal(0.0),
+        ),
+        **{
+            f"uses_{f}_{d}d": _count(t, f"uses_{f}_{d}d")
+            if f"uses_{f}" in per_feature
+            else ibis.null("float64")
+            for f in KEY_FEATURES
+            for d in USAGE_WINDOWS
+        },
+    }
 
 
 def _onboarding(t: Table, key_columns: Sequence[str]) -> dict[str, NumericValue]:
@@ -220,68 +339,3 @@ def _onboarding(t: Table, key_columns: Sequence[str]) -> dict[str, NumericValue]
         )
         for days in ONBOARDING_DAYS
     }
-
-
-def _finish(
-    t: Table,
-    key_columns: Sequence[str],
-    per_feature: Sequence[str],
-    has: set[str],
-    history_start: pd.Timestamp | None,
-) -> Table:
-    def count(name: str) -> NumericValue:
-        return t[name].fill_null(0).cast("float64")
-
-    def unless_missing(column: str, value: NumericValue) -> NumericValue:
-        return value if column in has else ibis.null("float64")
-
-    signup = t.signup_date
-    seen_from = (
-        ibis.greatest(signup, ibis.literal(history_start))
-        if history_start is not None
-        else signup
-    )
-    active_days_30 = count("active_days_30d")
-    onboarding = _onboarding(t, key_columns)
-    return t.select(
-        "account_id",
-        "as_of_date",
-        **{
-            f"logins_{d}d": unless_missing("logins", count(f"logins_{d}d"))
-            for d in USAGE_WINDOWS
-        },
-        logins_trend_30d=unless_missing(
-            "logins", _trend(count("logins_30d"), count("logins_prev_30d"))
-        ),
-        logins_per_seat_30d=unless_missing("logins", count("logins_30d") / t.seats),
-        active_days_30d=active_days_30,
-        active_days_90d=count("active_days_90d"),
-        active_users_per_seat_30d=unless_missing(
-            "active_users",
-            ibis.ifelse(
-                active_days_30 > 0, count("users_30d") / active_days_30 / t.seats, 0.0
-            ),
-        ),
-        days_since_last_login=days_between(
-            t.as_of_date, t.last_active_date.fill_null(seen_from)
-        ).cast("float64"),
-        **{
-            f"key_feature_uses_{d}d": count(f"key_feature_uses_{d}d")
-            for d in USAGE_WINDOWS
-        },
-        key_feature_trend_30d=_trend(
-            count("key_feature_uses_30d"), count("key_prev_30d")
-        ),
-        distinct_key_features_30d=sum(
-            (ibis.ifelse(count(f"used_{c}_30d") > 0, 1.0, 0.0) for c in key_columns),
-            start=ibis.literal(0.0),
-        ),
-        **{
-            f"uses_{f}_{d}d": count(f"uses_{f}_{d}d")
-            if f"uses_{f}" in per_feature
-            else ibis.null("float64")
-            for f in KEY_FEATURES
-            for d in USAGE_WINDOWS
-        },
-        **onboarding,
-    )

@@ -47,6 +47,15 @@ EVENT_COLUMNS = (
     "reason",
 )
 _TERMS = ("plan", "seats", "mrr")
+# How a source row was used; the accounting sums them per source.
+_USES = (
+    "periods_first",
+    "periods_changes",
+    "periods_reactivations",
+    "periods_renewals",
+    "churn_events_cancellations",
+    "churn_events_reactivations",
+)
 
 
 def _timeline(subscriptions: pd.DataFrame, churn_events: pd.DataFrame) -> pd.DataFrame:
@@ -122,76 +131,94 @@ def derive_subscription_events(
         RuntimeError: If the accounting does not add up.
     """
     plan_rank = {plan: rank for rank, plan in enumerate(plan_order)}
-    first = subscriptions.sort_values(
-        ["start_date", "subscription_id"], kind="stable"
-    ).drop_duplicates("account_id")
-    first_ids = set(first["subscription_id"])
-    # Every account starts active on its first period's terms.
-    state: dict[str, dict[str, Any]] = {
-        row.account_id: {
-            **{name: getattr(row, name) for name in _TERMS},
-            "active": True,
-        }
-        for row in first.itertuples(index=False)
-    }
+    first_ids, state = _signup_terms(subscriptions)
     rows: list[dict[str, Any]] = []
-    used = dict.fromkeys(
-        (
-            "periods_first",
-            "periods_changes",
-            "periods_reactivations",
-            "periods_renewals",
-            "churn_events_cancellations",
-            "churn_events_reactivations",
-        ),
-        0,
-    )
+    used = dict.fromkeys(_USES, 0)
     # Sequential on purpose: what a row means depends on the rows before it.
     for item in _timeline(subscriptions, churn_events).itertuples(index=False):
-        account = state.get(item.account_id)
-        event = {
-            "event_id": item.source_id,
-            "account_id": item.account_id,
-            "event_date": item.date,
-        }
         if item.kind == "start":
-            terms = {name: getattr(item, name) for name in _TERMS}
-            if not account["active"]:
-                rows.append({**event, "event_type": REACTIVATION, **terms})
-                used["periods_reactivations"] += 1
-            elif item.source_id in first_ids:
-                used["periods_first"] += 1
-            elif (change := _change_type(account, terms, plan_rank)) is not None:
-                rows.append({**event, "event_type": change, **terms})
-                used["periods_changes"] += 1
-            else:
-                used["periods_renewals"] += 1
-            state[item.account_id] = {**terms, "active": True}
-            continue
-        # An account without any period has no terms: the contract rejects them.
-        account = account or {"plan": None, "seats": None, "mrr": None}
-        if item.kind == CANCELLATION:
-            rows.append(
-                {
-                    **event,
-                    "event_type": CANCELLATION,
-                    "plan": account["plan"],
-                    "seats": account["seats"],
-                    "mrr": 0.0,
-                    "churn_type": item.churn_type,
-                    "reason": item.reason,
-                }
+            row, use = _period_start(
+                item, state[item.account_id], item.source_id in first_ids, plan_rank
             )
-            used["churn_events_cancellations"] += 1
+            state[item.account_id] = {**_terms_of(item), "active": True}
         else:
-            terms = {name: account[name] for name in _TERMS}
-            rows.append({**event, "event_type": REACTIVATION, **terms})
-            used["churn_events_reactivations"] += 1
-        state[item.account_id] = {**account, "active": item.kind == REACTIVATION}
+            # An account without any period has no terms: the contract rejects.
+            account = state.get(item.account_id) or dict.fromkeys(_TERMS)
+            row, use = _churn_event(item, account)
+            state[item.account_id] = {**account, "active": item.kind == REACTIVATION}
+        used[use] += 1
+        if row is not None:
+            rows.append(row)
     _check_accounting(used, len(subscriptions), len(churn_events))
     events = pd.DataFrame(rows, columns=list(EVENT_COLUMNS))
     logger.info("Derived %d subscription events: %s", len(events), used)
     return events, used
+
+
+def _signup_terms(
+    subscriptions: pd.DataFrame,
+) -> tuple[set[str], dict[str, dict[str, Any]]]:
+    """The ids of every account's first period, and each account's state then.
+
+    Every account starts active on its first period's terms.
+    """
+    first = subscriptions.sort_values(
+        ["start_date", "subscription_id"], kind="stable"
+    ).drop_duplicates("account_id")
+    state = {
+        row.account_id: {**_terms_of(row), "active": True}
+        for row in first.itertuples(index=False)
+    }
+    return set(first["subscription_id"]), state
+
+
+def _terms_of(row: Any) -> dict[str, Any]:
+    """A period's plan, seats and MRR."""
+    return {name: getattr(row, name) for name in _TERMS}
+
+
+def _source_event(item: Any) -> dict[str, Any]:
+    """The columns every derived event takes from its source row."""
+    return {
+        "event_id": item.source_id,
+        "account_id": item.account_id,
+        "event_date": item.date,
+    }
+
+
+def _period_start(
+    item: Any, account: dict[str, Any], is_first: bool, plan_rank: dict[str, int]
+) -> tuple[dict[str, Any] | None, str]:
+    """The event a period's start yields (``None``: none), and how it was used."""
+    terms = _terms_of(item)
+    if not account["active"]:
+        return (
+            {**_source_event(item), "event_type": REACTIVATION, **terms},
+            "periods_reactivations",
+        )
+    if is_first:
+        return None, "periods_first"
+    if (change := _change_type(account, terms, plan_rank)) is not None:
+        return {**_source_event(item), "event_type": change, **terms}, "periods_changes"
+    return None, "periods_renewals"
+
+
+def _churn_event(item: Any, account: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """The event a churn event yields on the account's terms, and how it was used."""
+    if item.kind == CANCELLATION:
+        row = {
+            **_source_event(item),
+            "event_type": CANCELLATION,
+            "plan": account["plan"],
+            "seats": account["seats"],
+            "mrr": 0.0,
+            "churn_type": item.churn_type,
+            "reason": item.reason,
+        }
+        return row, "churn_events_cancellations"
+    terms = {name: account[name] for name in _TERMS}
+    row = {**_source_event(item), "event_type": REACTIVATION, **terms}
+    return row, "churn_events_reactivations"
 
 
 def _check_accounting(used: dict[str, int], periods: int, churns: int) -> None:

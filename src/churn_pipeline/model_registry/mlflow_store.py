@@ -5,15 +5,21 @@ from __future__ import annotations
 import logging
 import math
 import os
+import tempfile
 from dataclasses import dataclass, field
 from importlib.metadata import version
+from pathlib import Path
 from typing import Any
 
 import mlflow
 import pandas as pd
-from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
 
+from churn_pipeline.model_registry.pyfunc import (
+    MODEL_CODE,
+    churn_signature,
+    save_ensemble,
+)
 from churn_pipeline.models import ChurnEnsemble, ChurnExplainer
 from churn_pipeline.scoring.policy import ScoringPolicy
 
@@ -68,6 +74,10 @@ def log_and_register(
 ) -> str:
     """Log the fitted model in the active run and register a new version.
 
+    It is logged as a pyfunc (``model_registry.pyfunc``) whose ``predict``
+    answers a ``churn_probability`` column, as its signature says;
+    :func:`load_model` unwraps the ensemble again.
+
     Args:
         model: The fitted ensemble (preprocessing included).
         input_example: A few rows of model features.
@@ -78,18 +88,17 @@ def log_and_register(
         The new model version.
     """
     features = input_example[list(model.feature_names_in_)]
-    signature = infer_signature(features, model.predict_proba(features)[:, 1])
-    info = mlflow.sklearn.log_model(
-        model,
-        name="model",
-        signature=signature,
-        input_example=features,
-        serialization_format="cloudpickle",
-        pyfunc_predict_fn="predict_proba",
-        metadata={"scoring_policy": policy.to_dict()},
-        pip_requirements=_pinned_requirements(),
-        registered_model_name=model_name,
-    )
+    with tempfile.TemporaryDirectory() as scratch:
+        info = mlflow.pyfunc.log_model(
+            name="model",
+            python_model=str(MODEL_CODE),
+            artifacts=save_ensemble(model, Path(scratch)),
+            signature=churn_signature(model, features),
+            input_example=features,
+            metadata={"scoring_policy": policy.to_dict()},
+            pip_requirements=_pinned_requirements(),
+            registered_model_name=model_name,
+        )
     version = str(info.registered_model_version)
     logger.info("Registered %s version %s", model_name, version)
     return version
@@ -170,10 +179,14 @@ def load_model(model_uri: str) -> tuple[ChurnEnsemble, ScoringPolicy]:
         The fitted ensemble and its scoring policy.
     """
     os.environ.setdefault(_ALLOW_UNPICKLE, "true")
-    model = mlflow.sklearn.load_model(model_uri)
     # The MLmodel file itself: a local copy (a Bento's) needs no tracking server.
-    metadata = mlflow.models.Model.load(model_uri).metadata or {}
-    policy = ScoringPolicy.from_dict(metadata["scoring_policy"])
+    logged = mlflow.models.Model.load(model_uri)
+    if "sklearn" in logged.flavors:
+        # Versions registered before the pyfunc wrapper: the bare ensemble.
+        model = mlflow.sklearn.load_model(model_uri)
+    else:
+        model = mlflow.pyfunc.load_model(model_uri).unwrap_python_model().model
+    policy = ScoringPolicy.from_dict((logged.metadata or {})["scoring_policy"])
     return model, policy
 
 

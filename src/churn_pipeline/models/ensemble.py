@@ -27,6 +27,7 @@ from churn_pipeline.models.members import (
     fit_member,
     make_member,
 )
+from churn_pipeline.models.monotone import monotone_violations, resolve_constraints
 
 __all__ = ["CLASS_WEIGHTS", "MEMBERS", "ChurnEnsemble"]
 
@@ -59,10 +60,12 @@ class ChurnEnsemble(ClassifierMixin, BaseEstimator):
         members: Member name -> keyword arguments of its estimator
             (``XGBClassifier``, ``LGBMClassifier`` or ``LogisticRegression``);
             ``None`` uses all members with default arguments.
-        monotone_constraints: Feature -> +1 (risk may only rise with it) or -1
-            (may only fall), enforced in every member (monotone constraints in
-            the trees; coefficient signs in the logistic regression); domain
-            knowledge, not fitted.
+        monotone_constraints: Feature name or :mod:`fnmatch` pattern
+            (``"logins_*"``) -> +1 (risk may only rise with it), -1 (may only
+            fall) or 0 (free), enforced in every member (monotone trees,
+            sign-bounded linear coefficients); domain knowledge, not fitted.
+            Resolved in ``fit``: see
+            :func:`~churn_pipeline.models.monotone.resolve_constraints`.
         class_weight: ``None`` fits members on the rows as they are; ``"balanced"``
             weighs churners up to half the total weight. Either way the
             calibration slice is unweighted, so probabilities stay honest.
@@ -76,6 +79,7 @@ class ChurnEnsemble(ClassifierMixin, BaseEstimator):
         feature_names_in_: Numeric, then categorical features.
         numeric_features_: Numeric features, given or inferred.
         categorical_features_: Categorical features, given or inferred.
+        monotone_constraints_: Numeric feature -> sign, the patterns resolved.
         members_: Member name -> fitted pipeline (preprocessing, estimator).
         weights_: Member name -> blend weight (non-negative, summing to one).
         calibration_slope_: Platt slope applied to the blended log-odds.
@@ -135,14 +139,15 @@ class ChurnEnsemble(ClassifierMixin, BaseEstimator):
             The fitted ensemble.
 
         Raises:
-            ValueError: On unknown constraint features or values, too few periods,
-                or a single-class fitting slice.
+            ValueError: On constraint patterns matching no numeric feature,
+                conflicting or bad signs, too few periods, or a single-class
+                fitting slice.
         """
         self._validate_params()
         numeric, categorical = infer_feature_lists(
             X, self.numeric_features, self.categorical_features
         )
-        self._validate_constraints(numeric)
+        constraints = resolve_constraints(self.monotone_constraints, numeric)
         features = [*numeric, *categorical]
         missing = sorted(set(features) - set(X.columns))
         if missing:
@@ -153,8 +158,12 @@ class ChurnEnsemble(ClassifierMixin, BaseEstimator):
         self.feature_names_in_ = np.asarray(features, dtype=object)
         self.numeric_features_ = numeric
         self.categorical_features_ = categorical
+        self.monotone_constraints_ = constraints
         self._fit_members(X[is_member_fit], y[is_member_fit])
         self._fit_blend(X[is_calibration], y[is_calibration])
+        violations = monotone_violations(self)
+        if violations:  # a guard for future changes: by construction none
+            raise RuntimeError(f"Fitted ensemble is not monotone: {violations}")
         self.classes_ = np.array([0, 1])
         # What a retained account looks like, for reason texts ("typical: 85");
         # member-fit rows only, like everything else that is fitted.
@@ -187,7 +196,7 @@ class ChurnEnsemble(ClassifierMixin, BaseEstimator):
                 MEMBERS[name],
                 X,
                 y,
-                monotone_constraints=self.monotone_constraints,
+                monotone_constraints=self.monotone_constraints_,
                 class_weight=self.class_weight,
             )
             for name, member_params in params.items()
@@ -288,18 +297,6 @@ class ChurnEnsemble(ClassifierMixin, BaseEstimator):
                 f"class_weight must be one of {list(CLASS_WEIGHTS)}, "
                 f"got {self.class_weight!r}"
             )
-
-    def _validate_constraints(self, numeric: Sequence[str]) -> None:
-        constraints = self.monotone_constraints or {}
-        unknown = sorted(set(constraints) - set(numeric))
-        if unknown:
-            raise ValueError(
-                f"monotone_constraints name unknown numeric features {unknown}; "
-                f"allowed: {sorted(numeric)}"
-            )
-        bad = {k: v for k, v in constraints.items() if v not in (-1, 0, 1)}
-        if bad:
-            raise ValueError(f"monotone_constraints values must be -1, 0 or 1: {bad}")
 
     def __getstate__(self) -> dict[str, Any]:
         # Routes are read off the fitted members again on load: pickling the

@@ -3,11 +3,14 @@
 Each member is explained exactly in its own log-odds (path-dependent tree SHAP
 from per-leaf tables for XGBoost and LightGBM, linear SHAP against the mean
 member-fit row for the logistic regression); the ensemble score is linear in
-those, so weighting the members' contributions explains it exactly.
+those, so weighting the members' contributions explains it exactly. Shapley
+values add, so summing each driver's features (:meth:`Explanation.by_driver`) is
+exact too.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -16,6 +19,7 @@ import numpy as np
 import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
+from churn_pipeline.features.specs import DRIVERS, Driver, driver_of
 from churn_pipeline.models.columns import Columns, n_rows
 from churn_pipeline.models.members import MemberRoute, is_tree, library_predict
 from churn_pipeline.models.preprocessing import source_features
@@ -41,6 +45,75 @@ class Explanation:
     base_value: float
     contributions: pd.DataFrame
     calibration_slope: float
+
+    def by_driver(self) -> Explanation:
+        """The same explanation with one column per driver (:func:`driver_groups`).
+
+        Each driver's contribution is the sum of its features' (exact: Shapley
+        values add), so ``base_value + row sum`` is still the score.
+        """
+        groups = driver_groups(tuple(self.contributions.columns))
+        summed = self.contributions.to_numpy(dtype=float) @ groups.membership
+        frame = pd.DataFrame(
+            summed, index=self.contributions.index, columns=list(groups.names)
+        )
+        return Explanation(self.base_value, frame, self.calibration_slope)
+
+
+@dataclass(frozen=True)
+class DriverGroups:
+    """Which driver each column of a feature list belongs to.
+
+    Attributes:
+        columns: The feature columns.
+        drivers: The drivers with at least one of ``columns``: registry order,
+            then the columns outside the registry, each a driver of its own.
+        membership: ``(columns, drivers)``, 1.0 where a column is the driver's;
+            contributions ``@ membership`` are the driver sums. Read-only.
+        column_driver: Position in ``drivers`` of each column's driver.
+        by_driver: Column positions ordered by driver, so each driver's columns
+            are contiguous (for ``np.ufunc.reduceat``).
+        starts: Where each driver's columns start in ``by_driver``.
+    """
+
+    columns: tuple[str, ...]
+    drivers: tuple[Driver, ...]
+    membership: np.ndarray
+    column_driver: np.ndarray
+    by_driver: np.ndarray
+    starts: np.ndarray
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The drivers' names."""
+        return tuple(d.name for d in self.drivers)
+
+    def features_of(self, position: int) -> np.ndarray:
+        """Positions in ``columns`` of the features of ``drivers[position]``."""
+        return np.flatnonzero(self.column_driver == position)
+
+
+# Built once per feature list (one per model): every served request asks again.
+@functools.lru_cache(maxsize=16)
+def driver_groups(columns: tuple[str, ...]) -> DriverGroups:
+    """Group a feature list by driver (see :class:`DriverGroups`)."""
+    of_column = [driver_of(column) for column in columns]
+    present = set(of_column)
+    drivers = (
+        *(d for d in DRIVERS if d in present),
+        *(d for d in dict.fromkeys(of_column) if d not in DRIVERS),
+    )
+    position = {driver: k for k, driver in enumerate(drivers)}
+    column_driver = np.asarray([position[d] for d in of_column], dtype=int)
+    membership = np.zeros((len(columns), len(drivers)))
+    membership[np.arange(len(columns)), column_driver] = 1.0
+    by_driver = np.argsort(column_driver, kind="stable")
+    starts = np.searchsorted(column_driver[by_driver], np.arange(len(drivers)))
+    for array in (membership, column_driver, by_driver, starts):
+        array.flags.writeable = False  # shared by every caller
+    return DriverGroups(
+        tuple(columns), drivers, membership, column_driver, by_driver, starts
+    )
 
 
 class ChurnExplainer:

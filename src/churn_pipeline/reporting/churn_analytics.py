@@ -7,6 +7,10 @@ Timing convention: an account's state "at" an instant counts only the events
 dated strictly before it. A month's start is its first day at 00:00, so a signup,
 plan change or cancellation dated on the 1st belongs to that month, not to the
 state at its start.
+
+Reported window: the functions take an optional first month ``start``; the
+report passes :func:`churn_record_start`, so months in which the data cannot
+show churn are left out (see there).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from churn_pipeline.reporting.account_states import (
     require_columns,
     state_at,
 )
+from churn_pipeline.validation.lifecycle import CANCELLATION
 
 logger = logging.getLogger(__name__)
 
@@ -55,8 +60,44 @@ SEGMENT_COLUMNS = [
 ]
 
 
+def churn_record_start(events: pd.DataFrame) -> pd.Timestamp | None:
+    """Start of the month of the first recorded cancellation, if any.
+
+    Exports often hold only the accounts that were customers when the record
+    began, with signups years earlier (the demo data do, like a CRM export of
+    current customers). Before the first recorded cancellation such data show
+    0 % churn and 100 % cohort retention because the churners were left out, not
+    because nobody churned. Data with a complete record lose only the months
+    before their first cancellation, whose churn was 0 % anyway.
+
+    Args:
+        events: The ``subscription_events`` contract table.
+
+    Returns:
+        The month start, or ``None`` when no cancellation is recorded.
+    """
+    require_columns(events, ("event_date", "event_type"), "subscription_events")
+    dates = pd.to_datetime(
+        events.loc[events["event_type"] == CANCELLATION, "event_date"]
+    )
+    if dates.empty:
+        return None
+    return dates.min().to_period("M").to_timestamp()
+
+
+def _from(table: pd.DataFrame, start: pd.Timestamp | None) -> pd.DataFrame:
+    """Rows whose ``month`` is on or after ``start`` (all when ``None``)."""
+    if start is None:
+        return table
+    return table[table["month"] >= pd.Timestamp(start)].reset_index(drop=True)
+
+
 def monthly_churn(
-    accounts: pd.DataFrame, events: pd.DataFrame, *, end: pd.Timestamp
+    accounts: pd.DataFrame,
+    events: pd.DataFrame,
+    *,
+    end: pd.Timestamp,
+    start: pd.Timestamp | None = None,
 ) -> pd.DataFrame:
     """Logo and gross revenue churn per complete calendar month.
 
@@ -71,10 +112,13 @@ def monthly_churn(
         accounts: The ``accounts`` contract table.
         events: The ``subscription_events`` contract table.
         end: Last observed day; only months whose last day is on or before it.
+        start: First month reported (a month start), e.g.
+            :func:`churn_record_start`; ``None`` reports every month.
 
     Returns:
         One row per month from the first month starting on/after the earliest
-        signup, with the columns of :data:`MONTHLY_COLUMNS`. ``mrr_churned`` is
+        signup (and not before ``start``), with the columns of
+        :data:`MONTHLY_COLUMNS`. ``mrr_churned`` is
         the start MRR of the churned accounts; ``mrr_contraction`` is
         ``max(0, start MRR - end MRR)`` summed over accounts active at start that
         did not cancel. ``revenue_churn_rate`` is gross:
@@ -97,13 +141,14 @@ def monthly_churn(
             "mrr_contraction": contraction.sum(axis=0),
         }
     )
-    start = table["accounts_start"]
-    table["logo_churn_rate"] = rate(table["cancellations"], start)
+    base = table["accounts_start"]
+    table["logo_churn_rate"] = rate(table["cancellations"], base)
     table["revenue_churn_rate"] = rate(
         table["mrr_churned"] + table["mrr_contraction"], table["mrr_start"]
     )
-    table["voluntary_rate"] = rate(table["voluntary"], start)
-    table["involuntary_rate"] = rate(table["involuntary"], start)
+    table["voluntary_rate"] = rate(table["voluntary"], base)
+    table["involuntary_rate"] = rate(table["involuntary"], base)
+    table = _from(table, start)
     logger.info(
         "Monthly churn over %d months: mean logo churn %.2f %%",
         len(table),
@@ -129,6 +174,7 @@ def churn_by_segment(
     end: pd.Timestamp,
     by: str,
     tenure_bands: Sequence[int] = DEFAULT_TENURE_BANDS,
+    start: pd.Timestamp | None = None,
 ) -> pd.DataFrame:
     """Monthly logo churn per segment, with the denominators of :func:`monthly_churn`.
 
@@ -140,6 +186,7 @@ def churn_by_segment(
             signup at month start, banded by ``tenure_bands``).
         tenure_bands: Band edges in months, starting at 0; ``(0, 3, 6)`` gives
             ``"0-3 m"`` (0 to 2 whole months), ``"3-6 m"`` and ``"6+ m"``.
+        start: First month reported, as in :func:`monthly_churn`.
 
     Returns:
         The columns of :data:`SEGMENT_COLUMNS`, one row per month and segment
@@ -179,7 +226,7 @@ def churn_by_segment(
         .reset_index()
     )
     table["logo_churn_rate"] = rate(table["cancellations"], table["accounts_start"])
-    return table[SEGMENT_COLUMNS]
+    return _from(table, start)[SEGMENT_COLUMNS]
 
 
 def month_column(k: int) -> str:
@@ -193,6 +240,7 @@ def cohort_retention(
     *,
     end: pd.Timestamp,
     max_months: int = 12,
+    start: pd.Timestamp | None = None,
 ) -> pd.DataFrame:
     """Share of each signup-month cohort active k calendar months after signup.
 
@@ -206,6 +254,8 @@ def cohort_retention(
         events: The ``subscription_events`` contract table.
         end: Last observed day.
         max_months: Largest k reported.
+        start: Earliest signup whose cohort is reported (e.g.
+            :func:`churn_record_start`); ``None`` reports every cohort.
 
     Returns:
         Index ``cohort`` (month start of the signups), a ``cohort_size`` column
@@ -222,6 +272,9 @@ def cohort_retention(
     end = pd.Timestamp(end)
     everyone, ev = prepare(accounts, events)
     acc = everyone[everyone["signup"] <= end]
+    if start is not None:
+        # Cohorts of unrecorded churn would read as fully retained.
+        acc = acc[acc["signup"] >= pd.Timestamp(start)]
     ks = np.arange(max_months + 1)
     # One vectorised date shift per k: a loop over months, not over accounts.
     at = np.concatenate(

@@ -215,8 +215,9 @@ def plot_clv_distribution(clv: pd.DataFrame) -> Figure:
     """Box plot of customer lifetime value per plan, plans by median CLV.
 
     Args:
-        clv: One row per account with columns ``plan`` and ``account_clv``;
-            missing values are left out.
+        clv: One row per account with columns ``plan`` and ``account_clv``
+            (and optionally ``currency``, named on the value axis); missing
+            values are left out.
 
     Returns:
         A figure with one axis and one box per plan; tick labels give the
@@ -241,11 +242,14 @@ def plot_clv_distribution(clv: pd.DataFrame) -> Figure:
         tick_labels=ticks,
         showfliers=False,  # long right tails would squash the boxes
     )
-    axis.set(xlabel="Plan", ylabel="Customer lifetime value")
+    currencies = clv["currency"].dropna().unique() if "currency" in clv else []
+    unit = ", ".join(map(str, currencies)) if len(currencies) else ""
+    label = f"Customer lifetime value{f' ({unit})' if unit else ''}"
+    axis.set(xlabel="Plan", ylabel=label)
     # Plans often differ by orders of magnitude; a log axis keeps every box legible.
     if (values["account_clv"] > 0).all() and medians.iloc[-1] >= 10 * medians.iloc[0]:
         axis.set_yscale("log")
-        axis.set(ylabel="Customer lifetime value (log scale)")
+        axis.set(ylabel=f"{label}, log scale")
     axis.set_title("CLV per account by plan (whiskers: 1.5 x IQR)")
     axis.grid(axis="y", alpha=0.3)
     figure.tight_layout()

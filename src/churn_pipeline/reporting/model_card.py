@@ -51,9 +51,6 @@ def model_card(
     Returns:
         Markdown text.
     """
-    periods = getattr(model, "periods_", {})
-    features = list(model.feature_names_in_)
-    members = model.member_params()
     lines = [
         f"# Model card: {decision['model_name']} v{decision['version']}",
         "",
@@ -63,6 +60,22 @@ def model_card(
         f"({decision['reason']})",
         f"- Gate metric: `{decision['metric']}` = {decision['new_value']:.4f}",
         "",
+        *_data_window(model, metrics),
+        *_features(model),
+        *_members(model),
+        *_metrics(metrics),
+        "## Known limits",
+        "",
+        *(f"- {limit}" for limit in KNOWN_LIMITS),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _data_window(model: ChurnEnsemble, metrics: Mapping[str, float]) -> list[str]:
+    """What the members and the calibration were fitted on; the test's size."""
+    periods = getattr(model, "periods_", {})
+    lines = [
         "## Data window",
         "",
         f"- Members fitted on: {_span(periods.get('member_fit'))}",
@@ -74,31 +87,45 @@ def model_card(
             f"- Out-of-time test: {int(metrics['test_rows'])} rows, churn rate "
             f"{100 * metrics['test_churn_rate']:.2f} %"
         )
-    lines += [
-        "",
+    return [*lines, ""]
+
+
+def _features(model: ChurnEnsemble) -> list[str]:
+    """The features the model reads, by kind."""
+    features = list(model.feature_names_in_)
+    return [
         "## Features",
         "",
         f"{len(features)} features ({len(model.numeric_features_)} numeric, "
         f"{len(model.categorical_features_)} categorical); definitions in "
         "`docs/features.md`: " + ", ".join(f"`{f}`" for f in features),
         "",
+    ]
+
+
+def _members(model: ChurnEnsemble) -> list[str]:
+    """Each member's weight and arguments, and the calibration."""
+    rows = []
+    for name, params in model.member_params().items():
+        arguments = ", ".join(f"{k}={v}" for k, v in sorted(params.items()))
+        rows.append(f"| {name} | {model.weights_[name]:.3f} | {arguments} |")
+    return [
         "## Members, weights and calibration",
         "",
         "| member | weight | arguments |",
         "|---|---|---|",
-    ]
-    for name, params in members.items():
-        arguments = ", ".join(f"{k}={v}" for k, v in sorted(params.items()))
-        lines.append(f"| {name} | {model.weights_[name]:.3f} | {arguments} |")
-    lines += [
+        *rows,
         "",
         f"Platt calibration of the blended log-odds: slope "
         f"{model.calibration_slope_:.4f}, intercept "
         f"{model.calibration_intercept_:.4f}. Class weight: {model.class_weight}.",
         "",
-        "## Metrics",
-        "",
     ]
+
+
+def _metrics(metrics: Mapping[str, float]) -> list[str]:
+    """Backtest or cross-validation spread, and the out-of-time test."""
+    lines = ["## Metrics", ""]
     spread = _spread_rows(metrics)
     if spread:
         lines += ["| metric | mean | sd |", "|---|---|---|", *spread, ""]
@@ -107,5 +134,4 @@ def model_card(
         lines += ["Out-of-time test (ensemble):", "", "| metric | value |", "|---|---|"]
         lines += [f"| {k} | {v:.4f} |" for k, v in sorted(test.items())]
         lines.append("")
-    lines += ["## Known limits", "", *(f"- {limit}" for limit in KNOWN_LIMITS), ""]
-    return "\n".join(lines)
+    return lines

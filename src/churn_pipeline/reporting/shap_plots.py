@@ -2,21 +2,42 @@
 
 All read an :class:`~churn_pipeline.models.Explanation` (contributions in
 log-odds, one-hot columns folded back to their feature) and the explained rows.
+The global views (summary, importance) speak in named drivers, the features that
+carry one signal summed (:meth:`Explanation.by_driver`), since overlapping
+features split and cancel each other's SHAP values; dependence and waterfall
+stay per feature.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.collections import PathCollection
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 
-from churn_pipeline.models import Explanation
+from churn_pipeline.features.specs import Driver
+from churn_pipeline.models import Explanation, driver_groups
 
 _SEED = 0  # jitter of the summary plot's dots: same data, same picture
+# One colour per driver theme in the importance chart (7 themes).
+_THEME_COLOURS = (
+    "tab:red",
+    "tab:orange",
+    "tab:purple",
+    "tab:green",
+    "tab:blue",
+    "tab:brown",
+    "tab:grey",
+)
 
 
 def top_features(explanation: Explanation, n: int) -> list[str]:
-    """The ``n`` features with the largest mean |SHAP|, largest first."""
+    """The ``n`` columns with the largest mean |SHAP|, largest first.
+
+    Columns are features, or drivers of :meth:`Explanation.by_driver`.
+    """
     importance = explanation.contributions.abs().mean()
     return list(importance.sort_values(ascending=False, kind="stable").index[:n])
 
@@ -29,57 +50,124 @@ def _colour_values(values: pd.Series) -> np.ndarray:
     return values.rank(pct=True).to_numpy(dtype=float)
 
 
+def _primary_column(driver: Driver, members: list[str]) -> str:
+    """The column that stands for a driver: its primary feature if present.
+
+    Else its first feature (a key feature's own counts may be absent).
+    """
+    return driver.primary if driver.primary in members else members[0]
+
+
 def plot_shap_summary(
-    explanation: Explanation, features: pd.DataFrame, *, n_features: int = 15
+    explanation: Explanation, features: pd.DataFrame, *, n_drivers: int = 15
 ) -> Figure:
-    """Beeswarm-style summary: each dot an account, coloured by its value.
+    """Beeswarm-style summary by driver: each dot an account.
+
+    A dot is the account's driver contribution (its features' SHAP values
+    summed); its colour is the rank of the driver's primary feature (named in
+    brackets), e.g. ``logins_30d`` for logins.
 
     Args:
-        explanation: SHAP contributions of ``features``' rows.
+        explanation: SHAP contributions of ``features``' rows, per feature.
         features: The explained rows (same order).
-        n_features: How many features to show, most important on top.
+        n_drivers: How many drivers to show, most important on top.
 
     Returns:
         The figure.
     """
-    names = top_features(explanation, n_features)
-    rng = np.random.default_rng(_SEED)
-    height = 0.9 + 0.38 * len(names)
-    figure = Figure(figsize=(8, height))
+    by_driver = explanation.by_driver()
+    groups = driver_groups(tuple(explanation.contributions.columns))
+    names = top_features(by_driver, n_drivers)
+    figure = Figure(figsize=(8.5, 0.9 + 0.38 * len(names)))
     axis = figure.subplots()
     rows = features.reset_index(drop=True)
-    contributions = explanation.contributions.reset_index(drop=True)
-    scatter = None
+    contributions = by_driver.contributions.reset_index(drop=True)
+    rng = np.random.default_rng(_SEED)
+    labels, scatter = [], None
     for position, name in enumerate(reversed(names)):
-        shap_values = contributions[name].to_numpy(dtype=float)
-        colour = _colour_values(rows[name])
-        jitter = rng.uniform(-0.3, 0.3, size=len(shap_values))
-        known = ~np.isnan(colour)
-        axis.scatter(
-            shap_values[~known],
-            position + jitter[~known],
-            s=6,
-            color="lightgrey",
-            alpha=0.7,
-        )
-        scatter = axis.scatter(
-            shap_values[known],
-            position + jitter[known],
-            c=colour[known],
-            cmap="coolwarm",
-            vmin=0.0,
-            vmax=1.0,
-            s=6,
-            alpha=0.7,
+        k = groups.names.index(name)
+        members = [groups.columns[j] for j in groups.features_of(k)]
+        primary = _primary_column(groups.drivers[k], members)
+        labels.append(f"{groups.drivers[k].label} ({primary})")
+        scatter = _swarm_row(
+            axis,
+            contributions[name].to_numpy(dtype=float),
+            _colour_values(rows[primary]),
+            position,
+            rng,
         )
     axis.axvline(0.0, color="grey", linewidth=0.8)
-    axis.set_yticks(range(len(names)), list(reversed(names)))
-    axis.set_xlabel("SHAP contribution to churn risk (log-odds); right = riskier")
+    axis.set_yticks(range(len(names)), labels)
+    axis.set_xlabel(
+        "driver contribution to churn risk (its features' SHAP summed, log-odds); "
+        "right = riskier",
+        fontsize=9,
+    )
     axis.set_title("What drives churn risk: one dot per scored account")
     if scatter is not None:
         bar = figure.colorbar(scatter, ax=axis, ticks=[0.0, 1.0], pad=0.01)
         bar.ax.set_yticklabels(["low", "high"])
-        bar.set_label("feature value (rank; grey = unknown)")
+        bar.set_label("value of the feature in brackets (rank; grey = unknown)")
+    figure.tight_layout()
+    return figure
+
+
+def _swarm_row(
+    axis: Axes,
+    shap_values: np.ndarray,
+    colour: np.ndarray,
+    position: int,
+    rng: np.random.Generator,
+) -> PathCollection:
+    """One row of the summary: jittered dots, grey where the colour is unknown."""
+    jitter = rng.uniform(-0.3, 0.3, size=len(shap_values))
+    known = ~np.isnan(colour)
+    axis.scatter(
+        shap_values[~known],
+        position + jitter[~known],
+        s=6,
+        color="lightgrey",
+        alpha=0.7,
+    )
+    return axis.scatter(
+        shap_values[known],
+        position + jitter[known],
+        c=colour[known],
+        cmap="coolwarm",
+        vmin=0.0,
+        vmax=1.0,
+        s=6,
+        alpha=0.7,
+    )
+
+
+def plot_driver_importance(importance: pd.DataFrame, *, top_n: int = 15) -> Figure:
+    """Horizontal bars of mean |driver contribution|, largest on top.
+
+    Args:
+        importance: One row per driver with ``label``, ``theme`` and
+            ``mean_abs_shap`` (see the explanation pipeline's table).
+        top_n: How many drivers to show.
+
+    Returns:
+        The figure; bars are coloured by theme (the playbook action it calls for).
+    """
+    shown = importance.sort_values("mean_abs_shap", kind="stable").tail(top_n)
+    themes = list(dict.fromkeys(importance["theme"]))
+    palette = dict(zip(themes, _THEME_COLOURS, strict=False))
+    figure = Figure(figsize=(7.5, 0.35 * len(shown) + 1.4))
+    axis = figure.subplots()
+    axis.barh(
+        shown["label"],
+        shown["mean_abs_shap"],
+        color=[palette.get(t, "tab:grey") for t in shown["theme"]],
+    )
+    handles = [Patch(color=palette[t], label=t) for t in themes if t in palette]
+    axis.legend(handles=handles, title="theme", fontsize=8, loc="lower right")
+    axis.set_xlabel(
+        "mean |driver contribution| (its features' SHAP summed, log-odds of churn)"
+    )
+    axis.set_title("What drives churn risk (scored accounts), by driver")
     figure.tight_layout()
     return figure
 

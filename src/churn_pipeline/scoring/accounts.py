@@ -7,20 +7,35 @@ score is the batch score for the same features.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from churn_pipeline.evaluation.checks import FloatArray
 from churn_pipeline.models import ChurnEnsemble, ChurnExplainer, Explanation
 from churn_pipeline.models.columns import Columns, column_values
+from churn_pipeline.scoring.context import (
+    account_context,
+    missing_context,
+    warranted_actions,
+    whole_health,
+)
 from churn_pipeline.scoring.playbook import evaluate_triggers, health_score, recommend
 from churn_pipeline.scoring.policy import (
-    MRR_COLUMN,
     ScoringPolicy,
+    expected_contact_profit,
     risk_band,
-    value_and_contact,
 )
 from churn_pipeline.scoring.reasons import ranked_reasons
+from churn_pipeline.scoring.value import (
+    account_clv,
+    check_typical_clv,
+    contact_profit,
+)
+
+logger = logging.getLogger(__name__)
 
 
 def score_accounts(
@@ -63,63 +78,202 @@ def score_columns(
             ``explanation`` is not given.
 
     Returns:
-        Column name -> one value per account, in the input's order:
-        ``account_id``, ``churn_probability``,
-        ``health_score`` (0-100), ``risk_band``, ``top_reasons`` (risk-raising)
-        and ``risk_lowering_reasons``; with a playbook, ``triggers`` (texts of
-        the rules that fired), one ``trigger_<name>`` flag per rule,
-        ``dominant_driver``, ``likely_churn_type``, ``recommended_action`` and
-        ``owner_role``; then ``account_clv``, ``expected_contact_profit`` and
-        ``contact``.
+        Column name -> one value per account, in the input's order, the way a
+        CS manager reads a row: who (``account_id``, then the
+        ``scoring.account_context`` columns the features have, of
+        ``account_owner``, ``plan``, ``mrr``, ``seats``, ``tenure_months``, and
+        ``currency``), how risky (``churn_probability``, ``health_score`` a
+        whole number 0-100, ``risk_band``), what to do (``contact``; with a
+        playbook ``recommended_action`` and ``owner_role``, the default action
+        where not warranted; ``expected_contact_profit`` and ``account_clv``),
+        then why (with a playbook ``dominant_driver`` and
+        ``likely_churn_type``; ``top_reasons`` and ``risk_lowering_reasons``;
+        with a playbook the ``triggers`` that fired and one
+        ``trigger_<name>`` flag per rule).
 
     Raises:
-        ValueError: If the ``"per_account"`` basis finds no ``mrr`` column, or an
+        ValueError: If the ``"per_account"`` basis finds no MRR column, or an
             MRR that is negative or missing, or ``explainer`` explains another
             model.
     """
-    if policy.clv_basis == "per_account" and MRR_COLUMN not in features:
+    if policy.clv_basis == "per_account" and policy.mrr_column not in features:
         raise ValueError(
-            f"clv_basis 'per_account' values accounts from the '{MRR_COLUMN}' "
-            "column, which the features do not have; use clv_basis 'fixed'"
+            f"clv_basis 'per_account' values accounts from the "
+            f"'{policy.mrr_column}' column (scoring.account_context.mrr), which "
+            "the features do not have; map mrr to a column or use basis 'fixed'"
         )
-    if explanation is None:
-        if explainer is None:
-            explainer = ChurnExplainer(model)
-        elif explainer.model is not model:
-            raise ValueError("explainer explains another model than model")
-        probability, explanation = explainer.predict_and_explain(features)
-    else:
-        probability = model.predict_proba(features)[:, 1]
+    probability, explanation = _predict(model, features, explanation, explainer)
+    band = risk_band(probability, policy)
     clv, profit, contact = value_and_contact(probability, features, policy)
     contributions = explanation.contributions.reset_index(drop=True)
     typical = getattr(model, "typical_values_", None)  # absent: models before it
-    scores: dict[str, Any] = {
+    reasons: dict[str, Any] = {
+        column: ranked_reasons(
+            contributions,
+            features,
+            policy.n_reasons,
+            direction=direction,
+            typical=typical,
+            context=policy.context_drivers,
+        )
+        for column, direction in (
+            ("top_reasons", "raising"),
+            ("risk_lowering_reasons", "lowering"),
+        )
+    }
+    actions, why, triggers = _playbook_columns(
+        policy, features, contributions, contact=contact, band=band
+    )
+    return {
         "account_id": column_values(features, "account_id"),
+        **account_context(features, policy.account_context),
+        "currency": np.full(len(probability), policy.currency, dtype=object),
         "churn_probability": probability,
-        "health_score": health_score(
-            probability, yellow_from=policy.yellow_from, red_from=policy.red_from
+        "health_score": whole_health(
+            health_score(
+                probability, yellow_from=policy.yellow_from, red_from=policy.red_from
+            ),
+            band,
         ),
-        "risk_band": risk_band(probability, policy),
-        **{
-            column: ranked_reasons(
-                contributions,
-                features,
-                policy.n_reasons,
-                direction=direction,
-                typical=typical,
-            )
-            for column, direction in (
-                ("top_reasons", "raising"),
-                ("risk_lowering_reasons", "lowering"),
-            )
-        },
-    }
-    if policy.playbook is not None:
-        fired, texts = evaluate_triggers(policy.playbook, features)
-        scores["triggers"] = texts
-        scores |= fired | recommend(policy.playbook, contributions)
-    return scores | {
-        "account_clv": clv,
-        "expected_contact_profit": profit,
+        "risk_band": band,
         "contact": contact,
+        **actions,
+        "expected_contact_profit": profit,
+        "account_clv": clv,
+        **why,
+        **reasons,
+        **triggers,
     }
+
+
+def _predict(
+    model: ChurnEnsemble,
+    features: Columns,
+    explanation: Explanation | None,
+    explainer: ChurnExplainer | None,
+) -> tuple[np.ndarray, Explanation]:
+    """Churn probabilities, and the explanation unless the caller has one."""
+    if explanation is not None:
+        return model.predict_proba(features)[:, 1], explanation
+    if explainer is None:
+        explainer = ChurnExplainer(model)
+    elif explainer.model is not model:
+        raise ValueError("explainer explains another model than model")
+    return explainer.predict_and_explain(features)
+
+
+def _playbook_columns(
+    policy: ScoringPolicy,
+    features: Columns,
+    contributions: pd.DataFrame,
+    *,
+    contact: np.ndarray,
+    band: np.ndarray,
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, Any]]:
+    """The playbook's columns: what to do, which driver, which rules fired.
+
+    Returns:
+        ``recommended_action`` and ``owner_role`` (the default action where
+        :func:`~churn_pipeline.scoring.context.warranted_actions` says so);
+        ``dominant_driver`` and ``likely_churn_type``; ``triggers`` and the
+        ``trigger_<name>`` flags. All empty without a playbook.
+    """
+    if policy.playbook is None:
+        return {}, {}, {}
+    fired, texts = evaluate_triggers(policy.playbook, features)
+    actions = recommend(policy.playbook, contributions, policy.context_drivers)
+    actions = warranted_actions(
+        actions,
+        contact=contact,
+        band=band,
+        default=policy.playbook.default_action,
+        act_bands=policy.untargeted_action_bands,
+    )
+    decision = {k: actions.pop(k) for k in ("recommended_action", "owner_role")}
+    return decision, actions, {"triggers": texts, **fired}
+
+
+def value_and_contact(
+    probability: np.ndarray, features: Columns, policy: ScoringPolicy
+) -> tuple[FloatArray, FloatArray, np.ndarray]:
+    """Each account's CLV, expected contact profit and contact decision.
+
+    With the ``"fixed"`` basis every account is worth ``policy.clv`` and is
+    contacted from ``policy.contact_threshold``. With ``"per_account"`` its CLV
+    comes from its MRR (:attr:`ScoringPolicy.mrr_column`), its incentive from
+    :meth:`ScoringPolicy.incentive`, and it is contacted when its expected
+    profit is > 0; an account worth no more than its incentive gets the same
+    formula, which is then never positive.
+
+    Args:
+        probability: Churn probability per account.
+        features: ``account_id`` and, for ``"per_account"``, the MRR column.
+        policy: The scoring policy.
+
+    Returns:
+        ``(clv, expected_contact_profit, contact)``, one value per account.
+    """
+    economics = policy.economics
+    if policy.clv_basis == "fixed":
+        profit = np.asarray(expected_contact_profit(probability, economics), float)
+        clv = np.full(len(probability), policy.clv, dtype=float)
+        return clv, profit, probability >= policy.contact_threshold
+    clv = account_clv(
+        pd.Series(
+            column_values(features, policy.mrr_column),
+            index=column_values(features, "account_id"),
+        ),
+        gross_margin=policy.gross_margin,
+        lifetime_months=policy.lifetime_months or 0.0,  # set: __post_init__
+    )
+    profit = contact_profit(
+        probability,
+        clv,
+        policy.incentive(clv),
+        accept_rate=economics.accept_rate,
+        contact_cost=economics.contact_cost,
+    )
+    return clv, profit, profit > 0
+
+
+def log_scored_list(
+    scores: pd.DataFrame, features: Columns, policy: ScoringPolicy
+) -> None:
+    """Log the contact rule, the actions by band and what the list left out.
+
+    With the ``"per_account"`` basis it also warns when ``profit.clv`` (what
+    EMPC values every account at) is far from the accounts' mean CLV
+    (:func:`~churn_pipeline.scoring.value.check_typical_clv`).
+
+    Args:
+        scores: :func:`score_accounts` output.
+        features: The scored features.
+        policy: The policy that scored them.
+    """
+    currency = policy.currency or "currency units"
+    if policy.clv_basis == "per_account":
+        mean = check_typical_clv(scores["account_clv"], policy.clv)
+        rule = (
+            f"expected profit > 0; CLV = MRR x {policy.gross_margin:g} x "
+            f"{policy.lifetime_months:.1f} months, mean {mean:,.0f} {currency}; "
+            f"{policy.incentive_basis} incentive"
+        )
+    else:
+        rule = f"threshold {policy.contact_threshold:.3f}, CLV {policy.clv:g}"
+    logger.info(
+        "%d of %d accounts to contact (%s); expected profit of those %s %s",
+        int(scores["contact"].sum()),
+        len(scores),
+        rule,
+        f"{scores.loc[scores['contact'], 'expected_contact_profit'].sum():,.0f}",
+        currency,
+    )
+    if "recommended_action" in scores:
+        action = scores["recommended_action"].str.split(":").str[0]
+        logger.info(
+            "Recommended actions by band: %s",
+            action.groupby(scores["risk_band"]).value_counts().to_dict(),
+        )
+    missing = missing_context(features, policy.account_context)
+    if missing:
+        logger.info("Account context not in the data, left out: %s", missing)

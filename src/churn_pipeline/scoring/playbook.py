@@ -2,28 +2,35 @@
 
 Next to the model's probability, a CS team wants the rules it already trusts
 ("no login for 10 days", "a ticket open for more than 5 days") as flags, and one
-action per account with an owner. The action follows the account's strongest
-risk-raising driver: each registry feature has a ``driver`` (usage, support,
-payment, ...), and the driver whose features add the most SHAP log-odds to the
-account's risk picks the action (a failed payment leads to payment recovery, a
-usage drop to re-engagement, ...).
+action per account with an owner. The action follows the account's dominant
+driver: each registry feature belongs to a named driver (logins, payments, nps,
+...), the actionable driver whose features add the most SHAP log-odds to the
+account's risk dominates, and its theme (usage, payment, sentiment, ...) picks
+the action (failed payments lead to payment recovery, a login drop to
+re-engagement, ...). Context drivers (``scoring.context_drivers``) and ``profile``
+ones (who the customer is) never dominate.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 import operator
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from churn_pipeline.features.specs import DRIVERS, FEATURES_BY_NAME
+from churn_pipeline.features.specs import (
+    DEFAULT_CONTEXT_DRIVERS,
+    DRIVERS_BY_NAME,
+    PROFILE,
+    THEMES,
+)
 from churn_pipeline.models.columns import Columns, column_names, column_values, n_rows
+from churn_pipeline.models.explanation import driver_groups
 
 logger = logging.getLogger(__name__)
 
@@ -34,10 +41,11 @@ OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
     "<": operator.lt,
     "==": operator.eq,
 }
-# Drivers that call for an action; ``profile`` (industry, country) does not.
-ACTIONABLE_DRIVERS = tuple(d for d in DRIVERS if d != "profile")
+# Driver themes that call for an action; ``profile`` (industry, country) does not.
+ACTIONABLE_THEMES = tuple(t for t in THEMES if t != PROFILE)
 NO_DRIVER = "none"
-PAYMENT_DRIVER = "payment"
+# Its dominance makes the churn involuntary (billing, not a decision).
+PAYMENT_DRIVER = "payments"
 # Health score anchors: 100 at probability 0, 70 where the yellow band starts,
 # 40 where red starts, 0 at 1; linear in between, so "health below 70" is
 # exactly "at risk" and the score is comparable across accounts and runs.
@@ -120,11 +128,11 @@ class Action:
 
 @dataclass(frozen=True)
 class Playbook:
-    """Rule triggers and the action per driver (``scoring.playbook`` parameters).
+    """Rule triggers and the action per driver theme (``scoring.playbook``).
 
     Attributes:
         triggers: Rule triggers shown next to the model score, in name order.
-        actions: Driver -> action, for every driver in ``ACTIONABLE_DRIVERS``.
+        actions: Theme -> action, for every theme in ``ACTIONABLE_THEMES``.
         default_action: The action when no actionable driver raises the risk.
     """
 
@@ -138,7 +146,7 @@ class Playbook:
 
         Raises:
             ValueError: On a malformed condition, a trigger without conditions, an
-                action for an unknown driver, or an actionable driver without one.
+                action for an unknown theme, or an actionable theme without one.
         """
         triggers = []
         # In name order: stored model metadata does not keep mapping order.
@@ -150,16 +158,16 @@ class Playbook:
                 )
             triggers.append(Trigger(str(name), str(spec["text"]), conditions))
         actions = dict(params.get("actions") or {})
-        unknown = sorted(set(actions) - set(ACTIONABLE_DRIVERS))
-        missing = [d for d in ACTIONABLE_DRIVERS if d not in actions]
+        unknown = sorted(set(actions) - set(ACTIONABLE_THEMES))
+        missing = [t for t in ACTIONABLE_THEMES if t not in actions]
         if unknown or missing:
             raise ValueError(
-                f"playbook.actions needs exactly the drivers {list(ACTIONABLE_DRIVERS)}"
+                f"playbook.actions needs exactly the themes {list(ACTIONABLE_THEMES)}"
                 f"; unknown: {unknown}, missing: {missing}"
             )
         return cls(
             triggers=tuple(triggers),
-            actions={d: Action(**actions[d]) for d in ACTIONABLE_DRIVERS},
+            actions={t: Action(**actions[t]) for t in ACTIONABLE_THEMES},
             default_action=Action(**params["default_action"]),
         )
 
@@ -228,53 +236,63 @@ def evaluate_triggers(
     return fired, [[texts[j] for j in np.flatnonzero(row)] for row in matrix]
 
 
-def driver_of(feature: str) -> str:
-    """The registry driver of a feature (``profile`` outside the registry)."""
-    spec = FEATURES_BY_NAME.get(feature)
-    return spec.driver if spec else "profile"
-
-
-def dominant_drivers(contributions: pd.DataFrame) -> np.ndarray:
+def dominant_drivers(
+    contributions: pd.DataFrame,
+    context: Collection[str] = DEFAULT_CONTEXT_DRIVERS,
+) -> np.ndarray:
     """Each account's actionable driver with the largest risk-raising SHAP sum.
+
+    A driver's sum adds its features' contributions, both signs: features that
+    carry one signal cancel where they disagree.
 
     Args:
         contributions: SHAP contributions per feature, one row per account.
+        context: Drivers that never dominate, next to every ``profile`` one.
 
     Returns:
-        The driver per account, or ``"none"`` when no actionable driver adds risk.
+        The driver name per account, ``"none"`` when no actionable driver adds
+        risk.
     """
-    raising = np.clip(contributions.to_numpy(dtype=float), 0.0, None)
-    values = raising @ _driver_membership(tuple(contributions.columns))
-    best = np.argmax(values, axis=1)
-    names = np.asarray(ACTIONABLE_DRIVERS, dtype=object)[best]
-    return np.where(values.max(axis=1) > 0.0, names, NO_DRIVER)
+    groups = driver_groups(tuple(contributions.columns))
+    actionable = np.asarray(
+        [d.theme != PROFILE and d.name not in context for d in groups.drivers],
+        dtype=bool,
+    )
+    sums = contributions.to_numpy(dtype=float) @ groups.membership
+    sums = np.where(actionable, sums, -np.inf)
+    if not actionable.any():  # e.g. a customer table: profile columns only
+        return np.full(len(sums), NO_DRIVER, dtype=object)
+    best = np.argmax(sums, axis=1)
+    raises = sums[np.arange(len(sums)), best] > 0.0
+    return np.where(raises, np.asarray(groups.names, dtype=object)[best], NO_DRIVER)
 
 
-# Built once per feature list (one per model): every served request asks again.
-@functools.lru_cache(maxsize=16)
-def _driver_membership(columns: tuple[str, ...]) -> np.ndarray:
-    """1.0 where a column belongs to a driver, ``(columns, ACTIONABLE_DRIVERS)``."""
-    drivers = np.asarray([driver_of(column) for column in columns], dtype=object)
-    actionable = np.asarray(ACTIONABLE_DRIVERS, dtype=object)
-    membership = (drivers[:, None] == actionable[None, :]).astype(float)
-    membership.flags.writeable = False  # shared by every caller
-    return membership
-
-
-def recommend(playbook: Playbook, contributions: pd.DataFrame) -> dict[str, np.ndarray]:
+def recommend(
+    playbook: Playbook,
+    contributions: pd.DataFrame,
+    context: Collection[str] = DEFAULT_CONTEXT_DRIVERS,
+) -> dict[str, np.ndarray]:
     """Dominant driver, likely churn type, recommended action and its owner.
 
     Args:
         playbook: The playbook.
         contributions: SHAP contributions per feature, one row per account.
+        context: Drivers that never dominate (``scoring.context_drivers``).
 
     Returns:
         Arrays ``dominant_driver``, ``likely_churn_type`` (``involuntary`` when
-        payment problems dominate, else ``voluntary``), ``recommended_action``
-        and ``owner_role``, one value per account.
+        the payments driver dominates, else ``voluntary``),
+        ``recommended_action`` (the action of the dominant driver's theme) and
+        ``owner_role``, one value per account.
     """
-    drivers = dominant_drivers(contributions)
-    chosen = [playbook.actions.get(d, playbook.default_action) for d in drivers]
+    drivers = dominant_drivers(contributions, context)
+    # Only registry drivers are actionable: a dominant one is always registered.
+    chosen = [
+        playbook.actions[DRIVERS_BY_NAME[d].theme]
+        if d != NO_DRIVER
+        else playbook.default_action
+        for d in drivers
+    ]
     return {
         "dominant_driver": drivers,
         "likely_churn_type": np.where(

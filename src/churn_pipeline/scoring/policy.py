@@ -9,26 +9,52 @@ is positive, i.e. from the break-even probability
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from functools import cached_property
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
 from churn_pipeline.evaluation.checks import FloatArray, float_array
 from churn_pipeline.evaluation.economics import DEFAULT_ECONOMICS, RetentionEconomics
-from churn_pipeline.models.columns import Columns, column_values
+from churn_pipeline.features.specs import DEFAULT_CONTEXT_DRIVERS
+from churn_pipeline.scoring.context import (
+    DEFAULT_UNTARGETED_ACTION_BANDS,
+    context_mapping,
+)
 from churn_pipeline.scoring.playbook import Playbook
-from churn_pipeline.scoring.value import account_clv, expected_lifetime_months
+from churn_pipeline.scoring.value import (
+    contact_profit,
+    lifetime_from_params,
+    lifetime_of,
+)
+
+__all__ = [
+    "CLV_BASES",
+    "INCENTIVE_BASES",
+    "MRR_COLUMN",
+    "RISK_BANDS",
+    "ScoringPolicy",
+    "cost_sensitive_threshold",
+    "expected_contact_profit",
+    # Defined in churn_pipeline.scoring.value; imported from here by callers.
+    "lifetime_from_params",
+    "lifetime_of",
+    "risk_band",
+]
 
 RISK_BANDS = ("green", "yellow", "red")
 # How the CLV of an account is valued: one fixed CLV for everyone, or MRR x gross
 # margin x expected lifetime per account (churn_pipeline.scoring.value).
 CLV_BASES = ("fixed", "per_account")
+# The per-account incentive: the same for every account, or incentive_cost scaled
+# by the account's CLV / the typical account's (profit.clv).
+INCENTIVE_BASES = ("fixed", "proportional")
 MRR_COLUMN = "mrr"
+_CURRENCY = re.compile(r"^[A-Z]{3}$")  # an ISO 4217 code, e.g. USD, EUR
 
 
 # --------------------------------------------------------------------------- #
@@ -55,18 +81,6 @@ def cost_sensitive_threshold(
     """
     d, f = economics.incentive_cost, economics.contact_cost
     return (d + f) / (economics.accept_rate * (economics.clv - d) + d)
-
-
-def _contact_profit(
-    probability: FloatArray, clv: FloatArray, economics: RetentionEconomics
-) -> FloatArray:
-    # The formula alone: also meaningful (never positive) where clv <= d.
-    d = economics.incentive_cost
-    return (
-        probability * economics.accept_rate * (clv - d)
-        - (1.0 - probability) * d
-        - economics.contact_cost
-    )
 
 
 def expected_contact_profit(
@@ -111,7 +125,13 @@ def expected_contact_profit(
             f"clv of shape {clv_arr.shape} does not broadcast with probability "
             f"of shape {p.shape}"
         ) from err
-    profit = _contact_profit(p, clv_arr, economics)
+    profit = contact_profit(
+        p,
+        clv_arr,
+        d,
+        accept_rate=economics.accept_rate,
+        contact_cost=economics.contact_cost,
+    )
     if profit.ndim == 0:
         return float(profit)
     return profit
@@ -147,6 +167,18 @@ class ScoringPolicy:
             ``"per_account"`` basis.
         playbook: Rule triggers and actions per driver; ``None`` (a customer
             table, or a policy stored before playbooks) scores without them.
+        context_drivers: Drivers that are never reasons nor pick an action
+            (who the customer is); policies stored before it use the default.
+        incentive_basis: ``"fixed"`` (every contacted account costs
+            ``incentive_cost``) or ``"proportional"`` (per-account basis only:
+            ``incentive_cost x account CLV / clv``, the offer scales with what
+            the account pays). Policies stored before it load as ``"fixed"``.
+        currency: ISO 4217 code of every amount (MRR, CLV, costs, profit);
+            ``None`` (policies stored before it): not stated.
+        account_context: List field -> feature column of the context the list
+            and the API carry (:mod:`churn_pipeline.scoring.context`).
+        untargeted_action_bands: Bands whose accounts keep their driver's
+            action when not worth contacting; the others get the default.
     """
 
     yellow_from: float
@@ -161,6 +193,18 @@ class ScoringPolicy:
     gross_margin: float = 0.8
     lifetime_months: float | None = None
     playbook: Playbook | None = None
+    # A list, as stored in (and read back from) the model's YAML metadata.
+    context_drivers: list[str] = field(
+        default_factory=lambda: list(DEFAULT_CONTEXT_DRIVERS)
+    )
+    incentive_basis: str = "fixed"
+    currency: str | None = None
+    account_context: dict[str, str | None] = field(
+        default_factory=lambda: context_mapping(None)
+    )
+    untargeted_action_bands: list[str] = field(
+        default_factory=lambda: list(DEFAULT_UNTARGETED_ACTION_BANDS)
+    )
 
     def __post_init__(self) -> None:
         if not 0.0 < self.yellow_from < self.red_from < 1.0:
@@ -192,8 +236,43 @@ class ScoringPolicy:
             raise ValueError(
                 f"lifetime_months must be finite and > 0, got {self.lifetime_months}"
             )
+        self._check_list_fields()
         # Check the costs now rather than when the first account is scored.
         _ = self.economics
+
+    def _check_list_fields(self) -> None:
+        """Check the incentive basis, currency, context and action bands."""
+        if self.incentive_basis not in INCENTIVE_BASES:
+            raise ValueError(
+                f"incentive_basis must be one of {list(INCENTIVE_BASES)}, got "
+                f"{self.incentive_basis!r}"
+            )
+        if self.currency is not None and not _CURRENCY.match(str(self.currency)):
+            raise ValueError(
+                "currency must be a 3-letter ISO 4217 code such as USD or EUR, "
+                f"got {self.currency!r}"
+            )
+        unknown = sorted(set(self.untargeted_action_bands) - set(RISK_BANDS))
+        if unknown:
+            raise ValueError(
+                f"untargeted_action_bands must be among {list(RISK_BANDS)}, got "
+                f"unknown {unknown}"
+            )
+        # Frozen: store the completed mapping (stored policies may lack fields).
+        object.__setattr__(
+            self, "account_context", context_mapping(self.account_context)
+        )
+
+    @property
+    def mrr_column(self) -> str:
+        """The feature column the ``"per_account"`` basis reads MRR from."""
+        return self.account_context.get("mrr") or MRR_COLUMN
+
+    def incentive(self, clv: FloatArray) -> FloatArray:
+        """The incentive per account: fixed, or scaled by its CLV."""
+        if self.incentive_basis == "proportional":
+            return self.incentive_cost * np.asarray(clv, dtype=float) / self.clv
+        return np.full(np.shape(clv), self.incentive_cost, dtype=float)
 
     @cached_property
     def economics(self) -> RetentionEconomics:
@@ -259,6 +338,10 @@ class ScoringPolicy:
                 if scoring.get("playbook")
                 else None
             ),
+            context_drivers=list(
+                scoring.get("context_drivers", DEFAULT_CONTEXT_DRIVERS)
+            ),
+            **_list_fields(scoring),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -278,6 +361,19 @@ class ScoringPolicy:
         )
 
 
+def _list_fields(scoring: Mapping[str, Any]) -> dict[str, Any]:
+    """The policy fields about the list: incentive basis, currency, context."""
+    value = scoring.get("value") or {}
+    return {
+        "incentive_basis": str(value.get("incentive", "fixed")),
+        "currency": scoring.get("currency"),
+        "account_context": context_mapping(scoring.get("account_context")),
+        "untargeted_action_bands": list(
+            scoring.get("untargeted_action_bands", DEFAULT_UNTARGETED_ACTION_BANDS)
+        ),
+    }
+
+
 def _check_per_account(threshold: object, lifetime_months: float | None) -> None:
     """Refuse a per-account basis without a lifetime, or with a fixed threshold."""
     if lifetime_months is None:
@@ -293,44 +389,6 @@ def _check_per_account(threshold: object, lifetime_months: float | None) -> None
         )
 
 
-def lifetime_from_params(
-    scoring: Mapping[str, Any], labels: np.ndarray | pd.Series
-) -> float | None:
-    """Expected lifetime for :meth:`ScoringPolicy.from_params`, or None.
-
-    Args:
-        scoring: ``scoring`` parameters; ``scoring["value"]`` gives the basis,
-            ``horizon_days`` (the label window) and ``max_lifetime_months``.
-        labels: 0/1 labels of labelled snapshots.
-
-    Returns:
-        :func:`~churn_pipeline.scoring.value.expected_lifetime_months` of ``labels`` for
-        the ``"per_account"`` basis; None for ``"fixed"`` (no lifetime needed).
-    """
-    value = scoring.get("value") or {}
-    if value.get("basis", "fixed") != "per_account":
-        return None
-    return lifetime_of(value, labels)
-
-
-def lifetime_of(value: Mapping[str, Any], labels: np.ndarray | pd.Series) -> float:
-    """Expected lifetime in months from a ``scoring.value`` block, any basis.
-
-    Args:
-        value: ``scoring.value`` parameters (``horizon_days``,
-            ``max_lifetime_months``).
-        labels: 0/1 labels of labelled snapshots.
-
-    Returns:
-        :func:`~churn_pipeline.scoring.value.expected_lifetime_months` of ``labels``.
-    """
-    return expected_lifetime_months(
-        labels,
-        horizon_days=int(value["horizon_days"]),
-        max_months=float(value["max_lifetime_months"]),
-    )
-
-
 # --------------------------------------------------------------------------- #
 # Applying the policy
 # --------------------------------------------------------------------------- #
@@ -342,39 +400,3 @@ def risk_band(probability: np.ndarray, policy: ScoringPolicy) -> np.ndarray:
         [policy.yellow_from, policy.red_from], probability, side="right"
     )
     return np.asarray(RISK_BANDS, dtype=object)[index]
-
-
-def value_and_contact(
-    probability: np.ndarray, features: Columns, policy: ScoringPolicy
-) -> tuple[FloatArray, FloatArray, np.ndarray]:
-    """Each account's CLV, expected contact profit and contact decision.
-
-    With the ``"fixed"`` basis every account is worth ``policy.clv`` and is
-    contacted from ``policy.contact_threshold``. With ``"per_account"`` its CLV
-    comes from the ``mrr`` column and it is contacted when its expected profit is
-    > 0; an account worth no more than the incentive gets the same formula, which
-    is then never positive.
-
-    Args:
-        probability: Churn probability per account.
-        features: ``account_id`` and, for ``"per_account"``, ``mrr``.
-        policy: The scoring policy.
-
-    Returns:
-        ``(clv, expected_contact_profit, contact)``, one value per account.
-    """
-    economics = policy.economics
-    if policy.clv_basis == "fixed":
-        profit = np.asarray(expected_contact_profit(probability, economics), float)
-        clv = np.full(len(probability), policy.clv, dtype=float)
-        return clv, profit, probability >= policy.contact_threshold
-    clv = account_clv(
-        pd.Series(
-            column_values(features, MRR_COLUMN),
-            index=column_values(features, "account_id"),
-        ),
-        gross_margin=policy.gross_margin,
-        lifetime_months=policy.lifetime_months or 0.0,  # set: __post_init__
-    )
-    profit = _contact_profit(probability, clv, economics)
-    return clv, profit, profit > 0

@@ -20,13 +20,21 @@ the account stays, and the model supplies the chance that it leaves.
 
 from __future__ import annotations
 
+import logging
 import math
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+logger = logging.getLogger(__name__)
+
 DAYS_PER_MONTH = 30.4375  # 365.25 / 12
+# How far the accounts' mean CLV may stray from profit.clv (the typical account
+# EMPC values everyone at) before the run warns that the two disagree.
+TYPICAL_CLV_FACTOR = 2.0
 _N_EXAMPLES = 5
 
 
@@ -123,3 +131,107 @@ def account_clv(
             f"accounts are not (e.g. {_examples(series, bad)})"
         )
     return values * gross_margin * lifetime
+
+
+def contact_profit(
+    probability: npt.ArrayLike,
+    clv: npt.ArrayLike,
+    incentive: npt.ArrayLike,
+    *,
+    accept_rate: float,
+    contact_cost: float,
+) -> np.ndarray:
+    """Expected profit of contacting each account, the formula alone.
+
+    ``E = p gamma (clv - d) - (1 - p) d - f``: a churner who accepts the offer
+    is kept for ``clv - d``; a non-churner takes it anyway and costs ``d``;
+    every contact costs ``f``. Never positive where ``clv <= d``. Inputs are
+    broadcast; checks are the callers'.
+
+    Args:
+        probability: Calibrated churn probability ``p`` per account.
+        clv: CLV per account (or one for all).
+        incentive: Incentive ``d`` per account (or one for all).
+        accept_rate: Share ``gamma`` of contacted churners the offer keeps.
+        contact_cost: Cost ``f`` of one contact.
+
+    Returns:
+        The expected profit per account, in the currency of ``clv``.
+    """
+    p = np.asarray(probability, dtype=float)
+    d = np.asarray(incentive, dtype=float)
+    return (
+        p * accept_rate * (np.asarray(clv, dtype=float) - d)
+        - (1.0 - p) * d
+        - (contact_cost)
+    )
+
+
+def lifetime_from_params(
+    scoring: Mapping[str, Any], labels: np.ndarray | pd.Series
+) -> float | None:
+    """Expected lifetime for ``ScoringPolicy.from_params``, or None.
+
+    Args:
+        scoring: ``scoring`` parameters; ``scoring["value"]`` gives the basis,
+            ``horizon_days`` (the label window) and ``max_lifetime_months``.
+        labels: 0/1 labels of labelled snapshots.
+
+    Returns:
+        :func:`expected_lifetime_months` of ``labels`` for
+        the ``"per_account"`` basis; None for ``"fixed"`` (no lifetime needed).
+    """
+    value = scoring.get("value") or {}
+    if value.get("basis", "fixed") != "per_account":
+        return None
+    return lifetime_of(value, labels)
+
+
+def lifetime_of(value: Mapping[str, Any], labels: np.ndarray | pd.Series) -> float:
+    """Expected lifetime in months from a ``scoring.value`` block, any basis.
+
+    Args:
+        value: ``scoring.value`` parameters (``horizon_days``,
+            ``max_lifetime_months``).
+        labels: 0/1 labels of labelled snapshots.
+
+    Returns:
+        :func:`expected_lifetime_months` of ``labels``.
+    """
+    return expected_lifetime_months(
+        labels,
+        horizon_days=int(value["horizon_days"]),
+        max_months=float(value["max_lifetime_months"]),
+    )
+
+
+def check_typical_clv(clv: npt.ArrayLike, typical: float) -> float:
+    """Warn when the accounts' mean CLV is far from the configured typical CLV.
+
+    EMPC (model selection) values every account at ``profit.clv``; the scored
+    list values each at MRR x margin x lifetime. Both describe one business
+    only while ``profit.clv`` is close to the accounts' mean CLV.
+
+    Args:
+        clv: CLV per scored account.
+        typical: ``profit.clv``.
+
+    Returns:
+        The mean CLV (NaN without accounts).
+    """
+    values = np.asarray(clv, dtype=float)
+    mean = float(values.mean()) if values.size else math.nan
+    ratio = mean / typical if typical > 0 else math.inf
+    if values.size and not 1 / TYPICAL_CLV_FACTOR <= ratio <= TYPICAL_CLV_FACTOR:
+        logger.warning(
+            "profit.clv is %s but the %d scored accounts are worth %s on average "
+            "(MRR x margin x lifetime, %.1fx): EMPC and the contact decisions "
+            "describe different businesses. Set profit.clv near %s and scale "
+            "incentive_cost and contact_cost with it (docs/model.md).",
+            f"{typical:,.0f}",
+            values.size,
+            f"{mean:,.0f}",
+            ratio,
+            f"{mean:,.0f}",
+        )
+    return mean

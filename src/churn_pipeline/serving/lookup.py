@@ -17,12 +17,19 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    create_model,
+    model_validator,
+)
 from pydantic.fields import FieldInfo
 
 from churn_pipeline.models.design import design_of
 from churn_pipeline.models.preprocessing import normalise_category
-from churn_pipeline.serving.schema import MAX_ACCOUNT_ID_LENGTH
+from churn_pipeline.serving.schema import MAX_ACCOUNT_ID_LENGTH, consistency_check
 
 
 class UnknownAccountsError(LookupError):
@@ -73,7 +80,9 @@ def account_request_model(features_model: type[BaseModel]) -> type[BaseModel]:
 
     Returns:
         ``AccountRequest``: the same fields, types and bounds, every feature
-        optional; which ones a caller sent is ``model_fields_set``.
+        optional; which ones a caller sent is ``model_fields_set``. The values
+        sent must keep the consistency rules among themselves
+        (:func:`churn_pipeline.serving.schema.consistency_check`).
     """
     fields: dict[str, Any] = {}
     for name, info in features_model.model_fields.items():
@@ -84,11 +93,13 @@ def account_request_model(features_model: type[BaseModel]) -> type[BaseModel]:
             annotation = annotation | None
         # The same constraints, description and examples; absent means "stored".
         fields[name] = (annotation, FieldInfo.merge_field_infos(info, default=None))
+    check = consistency_check(fields)
     return create_model(
         "AccountRequest",
         __base__=_RequestBase,
         __doc__="One account: its id, and any feature values that override the "
         "stored ones (all of them for an account the store does not hold).",
+        __validators__={"_consistent": model_validator(mode="after")(check)},
         **fields,
     )
 

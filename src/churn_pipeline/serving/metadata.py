@@ -1,19 +1,24 @@
 """What ``GET /metadata`` answers, and the example request of the API docs.
 
 Run ``python -m churn_pipeline.serving.metadata > serving/example_request.json``
-to regenerate the example file after the registry changes.
+to regenerate the example file after the registry or the demo business changes
+(:mod:`churn_pipeline.serving.example` tells how its accounts are chosen).
 """
 
 from __future__ import annotations
 
+import copy
+import functools
 import json
+import logging
 import sys
 from typing import Any
 
 from pydantic import BaseModel, Field
 
-from churn_pipeline.features.specs import FEATURES, FEATURES_BY_NAME
+from churn_pipeline.features.specs import FEATURES_BY_NAME
 from churn_pipeline.model_registry.mlflow_store import ServedModel
+from churn_pipeline.serving.example import build_example_request
 from churn_pipeline.serving.schema import MAX_ACCOUNTS_PER_REQUEST
 
 
@@ -86,38 +91,22 @@ def model_metadata(
     )
 
 
-# A second example account showing the warning signs, next to the typical one.
-_AT_RISK_EXAMPLE = {
-    "account_id": "A000456",
-    "tenure_days": 45.0,
-    "tenure_months": 1.0,
-    "in_first_90_days": 1.0,
-    "logins_7d": 0.0,
-    "logins_30d": 6.0,
-    "logins_trend_30d": -0.7,
-    "active_days_30d": 3.0,
-    "active_users_per_seat_30d": 0.1,
-    "key_feature_uses_30d": 4.0,
-    "days_since_last_login": 12.0,
-    "tickets_30d": 3.0,
-    "tickets_open": 2.0,
-    "tickets_open_over_5d": 2.0,
-    "oldest_open_ticket_days": 9.0,
-    "failed_payments_30d": 1.0,
-    "failed_payments_90d": 1.0,
-    "last_nps": 4.0,
-    "nps_detractor": 1.0,
-    "plan": "basic",
-}
+@functools.cache
+def _example_request() -> dict[str, list[dict[str, Any]]]:
+    return build_example_request()
 
 
 def example_request() -> dict[str, list[dict[str, Any]]]:
-    """A valid request body: a typical account and one showing warning signs."""
-    typical: dict[str, Any] = {"account_id": "A000123"}
-    typical.update({spec.name: spec.example for spec in FEATURES})
-    return {"accounts": [typical, {**typical, **_AT_RISK_EXAMPLE}]}
+    """A valid request body: a healthy real account and one showing warning signs.
+
+    Built from the seeded demo business (seconds, once per process); each call
+    returns a fresh copy to change at will. The service reads the same body from
+    serving/example_request.json.
+    """
+    return copy.deepcopy(_example_request())
 
 
 if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr)
     json.dump(example_request(), sys.stdout, indent=2)
     sys.stdout.write("\n")

@@ -8,11 +8,14 @@ served model.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import math
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
+from pydantic_core import PydanticCustomError
 
+from churn_pipeline.features.consistency import rules_for, violations
 from churn_pipeline.features.specs import (
     CATEGORICAL_FEATURES,
     FEATURES_BY_NAME,
@@ -113,6 +116,39 @@ def account_features_model(
 
 
 AccountFeatures = account_features_model(NUMERIC_FEATURES, CATEGORICAL_FEATURES)
+INCONSISTENT = "inconsistent_features"
+
+
+def consistency_check(features: Iterable[str]) -> Callable[[BaseModel], BaseModel]:
+    """An after-validator refusing values that break a consistency rule.
+
+    Only the fields a request sent are checked against each other (all of them
+    for a complete vector): a caller's override (a failed payment just seen)
+    may be newer than the stored values it is merged with.
+
+    Args:
+        features: The model's feature names; rules over other features are
+            skipped (:func:`churn_pipeline.features.consistency.rules_for`).
+
+    Returns:
+        A function for ``model_validator(mode="after")``; it raises a
+        validation error of type ``inconsistent_features`` naming each broken
+        rule with the fields and their values.
+    """
+    rules = rules_for(features)
+
+    def check(account: BaseModel) -> BaseModel:
+        sent = account.model_fields_set
+        problems = violations({name: getattr(account, name) for name in sent}, rules)
+        if problems:
+            raise PydanticCustomError(
+                INCONSISTENT,
+                "inconsistent feature values: {problems}",
+                {"problems": "; ".join(problems)},
+            )
+        return account
+
+    return check
 
 
 class AccountPrediction(BaseModel):
@@ -127,13 +163,13 @@ class AccountPrediction(BaseModel):
         "model's horizon (30 days by default).",
         examples=[0.12],
     )
-    health_score: float = Field(
+    health_score: int = Field(
         ...,
-        ge=0.0,
-        le=100.0,
-        description="Health 0-100 (100 healthy): 70 where the yellow band starts, "
-        "40 where red starts.",
-        examples=[62.5],
+        ge=0,
+        le=100,
+        description="Health 0-100 (100 healthy), a whole number: 70 where the "
+        "yellow band starts, 40 where red starts.",
+        examples=[62],
     )
     risk_band: str = Field(
         ...,
@@ -181,3 +217,21 @@ class AccountPrediction(BaseModel):
     expected_contact_profit: float = Field(
         ..., description="Expected profit of a retention contact (currency units)."
     )
+    currency: str | None = Field(
+        None,
+        description="Currency of expected_contact_profit (ISO 4217); null when "
+        "the scoring policy names none.",
+        examples=["USD"],
+    )
+
+    @field_validator("health_score", mode="before")
+    @classmethod
+    def _whole_health(cls, value: Any) -> Any:
+        """A finite float health score, rounded to a whole number.
+
+        Half to even, as the scored list's export rounds; anything else is
+        validated as it is.
+        """
+        if isinstance(value, float) and math.isfinite(value):
+            return round(value)
+        return value

@@ -121,7 +121,15 @@ def _plan_change_while_cancelled(events: pd.DataFrame) -> pd.Series:
         )
         for inclusive in (False, True)
     ]
-    cancelled = cancelled[0] & cancelled[1]
+    # Cancelled before and after the day can still hide an active stretch within
+    # it (reactivated, changed plan, cancelled again): any lifecycle event that
+    # day means the account was not cancelled from start to end.
+    lifecycle = in_sequence[in_sequence["event_type"].isin(LIFECYCLE_EVENTS)]
+    lifecycle_days = pd.MultiIndex.from_frame(lifecycle[["account_id", "event_date"]])
+    same_day = pd.MultiIndex.from_frame(changes[["account_id", "event_date"]]).isin(
+        lifecycle_days
+    )
+    cancelled = cancelled[0] & cancelled[1] & ~same_day
     flagged = pd.Series(False, index=events.index)
     flagged[changes.index] = cancelled
     return flagged

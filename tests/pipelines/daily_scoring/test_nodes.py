@@ -18,6 +18,7 @@ from churn_pipeline.pipelines.daily_scoring.nodes import (
     score_current,
 )
 from churn_pipeline.pipelines.feature_engineering import create_pipeline
+from churn_pipeline.pipelines.scoring.nodes import export_scored_list
 from churn_pipeline.scoring.accounts import score_accounts
 from churn_pipeline.scoring.policy import ScoringPolicy
 
@@ -137,3 +138,41 @@ def test_history_partition_is_new_for_every_run(champion) -> None:
         "scored_at",
     ]
     assert len(rows) == 10
+
+
+def test_the_daily_list_carries_context_money_and_whole_health(raw_tables) -> None:
+    features = _current(raw_tables, "2024-03-10")
+    policy = ScoringPolicy.from_params(
+        {**synthetic.SCORING_PARAMS, "currency": "EUR"}, synthetic.PROFIT_PARAMS
+    )
+    champion = ServedModel(
+        model=synthetic.fitted_model(),
+        policy=policy,
+        uri="models:/churn-model@champion",
+        name="churn-model",
+        version="3",
+        alias="champion",
+        metrics={},
+    )
+
+    scores = score_current(champion, features)
+    exported = export_scored_list(scores)
+
+    assert list(exported.columns[:8]) == [
+        "account_id",
+        "as_of_date",
+        "plan",
+        "mrr",
+        "seats",
+        "tenure_months",
+        "currency",
+        "churn_probability",
+    ]
+    assert set(exported["currency"]) == {"EUR"}
+    assert exported["health_score"].dtype == np.int64
+    by_id = features.set_index("account_id")
+    listed = exported.set_index("account_id")
+    assert listed["plan"].to_dict() == by_id["plan"].loc[listed.index].to_dict()
+    np.testing.assert_array_equal(
+        listed["tenure_months"].astype(int), by_id["tenure_months"].loc[listed.index]
+    )

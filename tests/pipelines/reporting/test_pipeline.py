@@ -40,7 +40,14 @@ PARAMS = {
 }
 SCORING_PARAMS = {
     **synthetic.SCORING_PARAMS,
-    "value": {"gross_margin": 0.8, "max_lifetime_months": 36, "horizon_days": 30},
+    "value": {
+        "basis": "per_account",
+        "gross_margin": 0.8,
+        "max_lifetime_months": 36,
+        "horizon_days": 30,
+        "incentive": "proportional",
+    },
+    "currency": "USD",
 }
 
 
@@ -57,10 +64,15 @@ def scored() -> dict[str, object]:
     model = synthetic.fitted_model()
     scoring = synthetic.make_snapshots([END], 300, seed=31, labelled=False)
     explanation = model.explain(scoring)
-    scores = score_snapshot(
-        model, scoring, explanation, SCORING_PARAMS, synthetic.PROFIT_PARAMS
-    )
     labelled = synthetic.make_snapshots([END - pd.Timedelta(days=61)], 300, seed=32)
+    scores = score_snapshot(
+        model,
+        scoring,
+        explanation,
+        SCORING_PARAMS,
+        synthetic.PROFIT_PARAMS,
+        labelled,
+    )
     return {
         "scoring_snapshots": scoring,
         "scoring_explanation": explanation,
@@ -78,6 +90,7 @@ def run(business, scored, tmp_path_factory) -> Path:
         "nps_responses": MemoryDataset(business["nps_responses"]),
         "params:reporting": MemoryDataset(PARAMS),
         "params:scoring": MemoryDataset(SCORING_PARAMS),
+        "params:profit": MemoryDataset(synthetic.PROFIT_PARAMS),
         **{name: MemoryDataset(value) for name, value in scored.items()},
         **{
             name: ParquetDataset(filepath=str(out / f"{name}.parquet"))
@@ -151,3 +164,26 @@ def test_account_values_are_mrr_times_margin_times_lifetime(run: Path, scored) -
     lifetime = ratio.iloc[0]
     np.testing.assert_allclose(ratio, lifetime, rtol=1e-12)
     assert 1.0 <= lifetime <= 36.0
+
+
+def test_report_clv_is_the_scored_lists_clv(run: Path, scored) -> None:
+    values = pd.read_parquet(run / "account_values.parquet").set_index("account_id")
+    listed = scored["churn_scores"].set_index("account_id")
+
+    assert set(values.index) == set(listed.index)
+    for column in ("account_clv", "mrr"):
+        np.testing.assert_array_equal(
+            values[column], listed.loc[values.index, column], err_msg=column
+        )
+    assert set(values["currency"]) == {"USD"}
+
+
+def test_report_states_the_clv_basis_and_what_empc_assumes(run: Path) -> None:
+    html = (run / "report.html").read_text()
+    values = pd.read_parquet(run / "account_values.parquet")
+
+    assert "CLV = MRR x gross margin 0.8 x expected lifetime" in html
+    assert f"median {values['account_clv'].median():,.0f}" in html
+    clv = synthetic.PROFIT_PARAMS["clv"]
+    assert f"profit.clv = {clv:,.0f} USD" in html
+    assert "scaled to each account" in html

@@ -13,23 +13,29 @@ from churn_pipeline.scoring.accounts import score_accounts
 from churn_pipeline.scoring.policy import ScoringPolicy
 from churn_pipeline.scoring.value import expected_lifetime_months
 
+# Who, how risky, what to do, why.
 COLUMNS = [
     "account_id",
     "as_of_date",
+    "plan",
+    "mrr",
+    "seats",
+    "tenure_months",
+    "currency",
     "churn_probability",
     "health_score",
     "risk_band",
+    "contact",
+    "recommended_action",
+    "owner_role",
+    "expected_contact_profit",
+    "account_clv",
+    "dominant_driver",
+    "likely_churn_type",
     "top_reasons",
     "risk_lowering_reasons",
     "triggers",
     *(f"trigger_{name}" for name in sorted(synthetic.PLAYBOOK_PARAMS["triggers"])),
-    "dominant_driver",
-    "likely_churn_type",
-    "recommended_action",
-    "owner_role",
-    "account_clv",
-    "expected_contact_profit",
-    "contact",
 ]
 
 
@@ -62,6 +68,7 @@ PER_ACCOUNT = {
         "max_lifetime_months": 36,
         "horizon_days": 30,
     },
+    "currency": "USD",
 }
 
 
@@ -239,3 +246,57 @@ def test_export_round_trips_through_csv(scores: pd.DataFrame, tmp_path) -> None:
 
     assert len(reread) == len(scores)
     assert reread.columns[0] == "account_id"
+
+
+def test_export_reads_who_then_risk_then_decision_then_why(
+    model: ChurnEnsemble, scoring: pd.DataFrame, labelled: pd.DataFrame, tmp_path
+) -> None:
+    scores = score_snapshot(
+        model,
+        scoring,
+        model.explain(scoring),
+        PER_ACCOUNT,
+        synthetic.PROFIT_PARAMS,
+        labelled,
+    )
+    path = tmp_path / "scores.csv"
+    export_scored_list(scores).to_csv(path, index=False)
+
+    reread = pd.read_csv(path, keep_default_na=False)
+
+    assert list(reread.columns) == COLUMNS
+    assert set(reread["currency"]) == {"USD"}
+    for column in ("health_score", "seats", "tenure_months"):
+        assert reread[column].dtype == np.int64, column
+    row = reread.set_index("account_id").loc[scoring["account_id"].iloc[0]]
+    source = scoring.iloc[0]
+    assert (row["plan"], row["seats"], row["tenure_months"]) == (
+        source["plan"],
+        int(source["seats"]),
+        int(source["tenure_months"]),
+    )
+    assert row["mrr"] == pytest.approx(source["mrr"], abs=0.005)
+
+
+@pytest.mark.parametrize("params", ["fixed", "per_account"])
+def test_untargeted_green_accounts_are_monitored_in_the_list(
+    model: ChurnEnsemble, scoring: pd.DataFrame, labelled: pd.DataFrame, params: str
+) -> None:
+    scoring_params = synthetic.SCORING_PARAMS if params == "fixed" else PER_ACCOUNT
+    default = synthetic.PLAYBOOK_PARAMS["default_action"]
+
+    scores = score_snapshot(
+        model,
+        scoring,
+        model.explain(scoring),
+        scoring_params,
+        synthetic.PROFIT_PARAMS,
+        labelled,
+    )
+
+    green = scores[~scores["contact"] & (scores["risk_band"] == "green")]
+    assert len(green) > 0
+    assert (green["recommended_action"] == default["action"]).all()
+    assert (green["owner_role"] == default["owner"]).all()
+    contacted = scores[scores["contact"]]
+    assert (contacted["recommended_action"] != default["action"]).any()

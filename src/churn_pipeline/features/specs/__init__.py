@@ -2,7 +2,8 @@
 
 Documentation, reason texts and the serving schema all read from here, so a
 feature is described once. :mod:`.base` holds :class:`FeatureSpec` and the
-windows; one module per feature group holds its specs, in registry order.
+windows, :mod:`.drivers` the named drivers features are grouped into; one module
+per feature group holds its specs, in registry order.
 """
 
 from __future__ import annotations
@@ -12,13 +13,21 @@ from collections.abc import Collection, Mapping
 from churn_pipeline.features.specs.account import CATEGORIES, TENURE
 from churn_pipeline.features.specs.base import (
     DAYS_PER_MONTH,
-    DRIVERS,
     KEY_FEATURES,
     TICKET_WINDOWS,
     USAGE_WINDOWS,
     FeatureSpec,
 )
 from churn_pipeline.features.specs.billing import BILLING
+from churn_pipeline.features.specs.drivers import (
+    DEFAULT_CONTEXT_DRIVERS,
+    DRIVERS,
+    DRIVERS_BY_NAME,
+    PROFILE,
+    THEMES,
+    Driver,
+    column_driver,
+)
 from churn_pipeline.features.specs.nps import NPS
 from churn_pipeline.features.specs.tickets import TICKETS
 from churn_pipeline.features.specs.usage import USAGE
@@ -26,15 +35,22 @@ from churn_pipeline.features.specs.usage import USAGE
 __all__ = [
     "CATEGORICAL_FEATURES",
     "DAYS_PER_MONTH",
+    "DEFAULT_CONTEXT_DRIVERS",
     "DRIVERS",
+    "DRIVERS_BY_NAME",
     "FEATURES",
     "FEATURES_BY_NAME",
     "KEY_FEATURES",
     "NUMERIC_FEATURES",
+    "PROFILE",
+    "THEMES",
     "TICKET_WINDOWS",
     "USAGE_WINDOWS",
+    "Driver",
     "FeatureSpec",
     "available_features",
+    "driver_features",
+    "driver_of",
     "feature_names",
 ]
 
@@ -54,6 +70,21 @@ CATEGORICAL_FEATURES: tuple[str, ...] = tuple(
     f.name for f in FEATURES if f.kind == "categorical"
 )
 FEATURES_BY_NAME: dict[str, FeatureSpec] = {f.name: f for f in FEATURES}
+
+
+def driver_of(column: str) -> Driver:
+    """The driver of a model column.
+
+    A column outside the registry (a customer table's) is a driver of its own,
+    theme ``profile``.
+    """
+    spec = FEATURES_BY_NAME.get(column)
+    return DRIVERS_BY_NAME[spec.driver] if spec else column_driver(column)
+
+
+def driver_features(name: str) -> tuple[str, ...]:
+    """The registry features of a driver, in registry order."""
+    return tuple(f.name for f in FEATURES if f.driver == name)
 
 
 def feature_names() -> list[str]:

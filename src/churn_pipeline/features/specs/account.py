@@ -11,9 +11,9 @@ TENURE = (
         "days",
         "accounts",
         None,
-        "account is {value:.0f} days old",
+        "account is {value:.0f} day{s} old",
         120.0,
-        driver="onboarding",
+        driver="tenure",
     ),
     numeric(
         "tenure_months",
@@ -21,9 +21,10 @@ TENURE = (
         "months",
         "accounts",
         None,
-        "customer for {value:.0f} months",
+        "customer for {value:.0f} month{s}",
         4.0,
-        driver="onboarding",
+        zero_reason="customer for less than a month",
+        driver="tenure",
     ),
     numeric(
         "in_first_90_days",
@@ -34,7 +35,8 @@ TENURE = (
         "still in its first 90 days",
         0.0,
         maximum=1.0,
-        driver="onboarding",
+        zero_reason="past its first 90 days",
+        driver="tenure",
     ),
     numeric(
         "days_since_plan_change",
@@ -43,9 +45,10 @@ TENURE = (
         "days",
         "subscription_events",
         None,
-        "last plan change {value:.0f} days ago",
+        "last plan change {value:.0f} day{s} ago",
         90.0,
-        driver="price_value",
+        zero_reason="plan changed on the day scored",
+        driver="plan_and_price",
     ),
     numeric(
         "mrr",
@@ -55,7 +58,7 @@ TENURE = (
         None,
         "pays {value:,.0f} per month",
         450.0,
-        driver="price_value",
+        driver="plan_and_price",
     ),
     numeric(
         "mrr_change_90d",
@@ -67,7 +70,8 @@ TENURE = (
         "MRR changed by {value:+,.0f} in 90 days",
         0.0,
         minimum=None,
-        driver="price_value",
+        zero_reason="MRR unchanged in 90 days",
+        driver="plan_and_price",
     ),
     numeric(
         "seats",
@@ -75,9 +79,9 @@ TENURE = (
         "count",
         "subscription_events",
         None,
-        "{value:.0f} paid seats",
+        "{value:.0f} paid seat{s}",
         10.0,
-        driver="price_value",
+        driver="plan_and_price",
     ),
     numeric(
         "discount_pct",
@@ -88,7 +92,8 @@ TENURE = (
         "discount of {value:.0%}",
         0.1,
         maximum=1.0,
-        driver="price_value",
+        zero_reason="no discount",
+        driver="plan_and_price",
     ),
 )
 
@@ -99,7 +104,7 @@ CATEGORIES = (
         "subscription_events",
         "on the {value} plan",
         "pro",
-        driver="price_value",
+        driver="plan_and_price",
     ),
     categorical(
         "billing_cycle",
@@ -107,7 +112,7 @@ CATEGORIES = (
         "accounts",
         "billed {value}",
         "monthly",
-        driver="price_value",
+        driver="plan_and_price",
     ),
     categorical(
         "industry",
@@ -115,7 +120,7 @@ CATEGORIES = (
         "accounts",
         "industry {value}",
         "software",
-        driver="profile",
+        driver="industry",
     ),
     categorical(
         "acquisition_channel",
@@ -123,7 +128,7 @@ CATEGORIES = (
         "accounts",
         "acquired via {value}",
         "organic",
-        driver="profile",
+        driver="acquisition_channel",
     ),
     categorical(
         "country",
@@ -131,6 +136,6 @@ CATEGORIES = (
         "accounts",
         "based in {value}",
         "US",
-        driver="profile",
+        driver="country",
     ),
 )

@@ -7,8 +7,10 @@ assembles them into the registry.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
+
+from churn_pipeline.features.specs.drivers import DRIVERS_BY_NAME
 
 
 @dataclass(frozen=True)
@@ -22,8 +24,10 @@ class FeatureSpec:
         unit: Unit of a numeric value (``days``, ``count``, ``USD``, ...).
         source: Raw table it is computed from.
         window: Look-back window, if any (e.g. ``30d``).
-        reason: Template for a reason text; ``{value}`` is the account's value
-            and ``{change}`` reads a relative change as "down 62 %".
+        reason: Template for a reason text; ``{value}`` is the account's value,
+            ``{change}`` reads a relative change as "down 62 %", and ``{s}``
+            (or ``{s:retry|retries}``) is the plural ending, empty when the
+            value reads 1 (``{value:.0f} failed payment{s}``).
         example: A realistic value, used for API examples.
         minimum: Smallest valid value of a numeric feature (``None``: unbounded).
         maximum: Largest valid value of a numeric feature (``None``: unbounded).
@@ -31,8 +35,10 @@ class FeatureSpec:
         requires: Columns of the source table it needs beyond the contract's
             fixed ones (e.g. the usage count ``logins``); without them the
             feature is left out.
-        driver: The kind of churn risk it signals, one of ``DRIVERS``; the
-            playbook picks an account's action from its strongest driver.
+        zero_reason: Reason text when the value is 0, if the template reads
+            badly there ("no support ticket open", a flag that is off).
+        driver: Name of its :class:`Driver` (one of ``DRIVERS_BY_NAME``): the
+            features explained, ranked and acted on together.
     """
 
     name: str
@@ -47,27 +53,17 @@ class FeatureSpec:
     maximum: float | None = None
     nullable: bool = False
     requires: tuple[str, ...] = ()
-    driver: str = "profile"
+    zero_reason: str | None = None
+    driver: str = field(kw_only=True)
 
     def __post_init__(self) -> None:
-        if self.driver not in DRIVERS:
+        if self.driver not in DRIVERS_BY_NAME:
             raise ValueError(
-                f"Feature {self.name!r}: driver must be one of {list(DRIVERS)}, "
-                f"got {self.driver!r}"
+                f"Feature {self.name!r}: driver must be one of "
+                f"{list(DRIVERS_BY_NAME)}, got {self.driver!r}"
             )
 
 
-# What a feature's risk is about; each has a playbook action, except ``profile``
-# (industry, country, ...): who the customer is, which no action changes.
-DRIVERS = (
-    "usage",
-    "support",
-    "payment",
-    "price_value",
-    "onboarding",
-    "sentiment",
-    "profile",
-)
 # Look-back windows (days) of the windowed counts.
 USAGE_WINDOWS = (7, 14, 30, 90)
 TICKET_WINDOWS = (7, 10, 30, 90)
@@ -127,7 +123,11 @@ def windowed(
     source: str,
     **options: object,
 ) -> tuple[FeatureSpec, ...]:
-    """One count feature per look-back window: ``<stem>_<days>d``."""
+    """One count feature per look-back window: ``<stem>_<days>d``.
+
+    ``{days}`` in ``reason`` and in a ``zero_reason`` option is the window.
+    """
+    zero_reason = options.pop("zero_reason", None)
     return tuple(
         numeric(
             f"{stem}_{days}d",
@@ -137,6 +137,11 @@ def windowed(
             f"{days}d",
             reason.replace("{days}", str(days)),
             example,
+            zero_reason=(
+                None
+                if zero_reason is None
+                else str(zero_reason).replace("{days}", str(days))
+            ),
             **options,
         )
         for days, example in zip(windows, examples, strict=True)

@@ -13,12 +13,13 @@ USAGE = (
     *windowed(
         "logins",
         "Logins",
-        "{value:.0f} logins in the last {days} days",
+        "{value:.0f} login{s} in the last {days} days",
         USAGE_WINDOWS,
         (20.0, 40.0, 85.0, 250.0),
         "usage",
         requires=("logins",),
-        driver="usage",
+        zero_reason="no logins in the last {days} days",
+        driver="logins",
     ),
     numeric(
         "logins_trend_30d",
@@ -31,7 +32,7 @@ USAGE = (
         -0.2,
         minimum=-1.0,
         requires=("logins",),
-        driver="usage",
+        driver="logins",
     ),
     numeric(
         "logins_per_seat_30d",
@@ -42,7 +43,7 @@ USAGE = (
         "{value:.1f} logins per paid seat in the last 30 days",
         8.5,
         requires=("logins",),
-        driver="price_value",
+        driver="logins",
     ),
     numeric(
         "active_days_30d",
@@ -53,7 +54,8 @@ USAGE = (
         "active on {value:.0f} of the last 30 days",
         18.0,
         maximum=30.0,
-        driver="usage",
+        zero_reason="no active day in the last 30 days",
+        driver="activity",
     ),
     numeric(
         "active_days_90d",
@@ -64,7 +66,8 @@ USAGE = (
         "active on {value:.0f} of the last 90 days",
         55.0,
         maximum=90.0,
-        driver="usage",
+        zero_reason="no active day in the last 90 days",
+        driver="activity",
     ),
     numeric(
         "active_users_per_seat_30d",
@@ -76,7 +79,7 @@ USAGE = (
         "{value:.0%} of paid seats active on a typical day",
         0.45,
         requires=("active_users",),
-        driver="price_value",
+        driver="activity",
     ),
     numeric(
         "days_since_last_login",
@@ -85,18 +88,20 @@ USAGE = (
         "days",
         "usage",
         None,
-        "no login for {value:.0f} days",
+        "no login for {value:.0f} day{s}",
         2.0,
-        driver="usage",
+        zero_reason="logged in on the day scored",
+        driver="logins",
     ),
     *windowed(
         "key_feature_uses",
         "Uses of the key features (feature_engineering.key_feature_columns)",
-        "{value:.0f} key-feature uses in the last {days} days",
+        "{value:.0f} key-feature use{s} in the last {days} days",
         USAGE_WINDOWS,
         (30.0, 65.0, 140.0, 420.0),
         "usage",
-        driver="usage",
+        zero_reason="no key-feature use in the last {days} days",
+        driver="key_features",
     ),
     numeric(
         "key_feature_trend_30d",
@@ -108,7 +113,7 @@ USAGE = (
         "key-feature use {change} vs the previous 30 days",
         -0.1,
         minimum=-1.0,
-        driver="usage",
+        driver="key_features",
     ),
     numeric(
         "distinct_key_features_30d",
@@ -116,9 +121,10 @@ USAGE = (
         "count",
         "usage",
         "30d",
-        "used {value:.0f} key features in the last 30 days",
+        "used {value:.0f} key feature{s} in the last 30 days",
         3.0,
-        driver="usage",
+        zero_reason="used no key feature in the last 30 days",
+        driver="key_features",
     ),
     *(
         spec
@@ -126,12 +132,13 @@ USAGE = (
         for spec in windowed(
             f"uses_{feature}",
             f"Uses of the {feature} feature",
-            f"{{value:.0f}} uses of {feature} in the last {{days}} days",
+            f"{{value:.0f}} use{{s}} of {feature} in the last {{days}} days",
             USAGE_WINDOWS,
             (8.0, 16.0, 35.0, 105.0),
             "usage",
             requires=(f"uses_{feature}",),
-            driver="usage",
+            zero_reason=f"no use of {feature} in the last {{days}} days",
+            driver=feature,
         )
     ),
     numeric(
@@ -141,8 +148,9 @@ USAGE = (
         "count",
         "usage",
         None,
-        "adopted {value:.0f} key features in its first 30 days",
+        "adopted {value:.0f} key feature{s} in its first 30 days",
         3.0,
+        zero_reason="adopted no key feature in its first 30 days",
         driver="onboarding",
     ),
     numeric(
@@ -152,8 +160,9 @@ USAGE = (
         "count",
         "usage",
         None,
-        "adopted {value:.0f} key features in its first 90 days",
+        "adopted {value:.0f} key feature{s} in its first 90 days",
         4.0,
+        zero_reason="adopted no key feature in its first 90 days",
         driver="onboarding",
     ),
 )

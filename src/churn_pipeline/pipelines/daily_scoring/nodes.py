@@ -19,7 +19,7 @@ from churn_pipeline.features import engine, feature_names
 from churn_pipeline.features.build import TABLES, model_input, timeline
 from churn_pipeline.features.pit import KEYS
 from churn_pipeline.model_registry.mlflow_store import ServedModel
-from churn_pipeline.scoring.accounts import score_accounts
+from churn_pipeline.scoring.accounts import log_scored_list, score_accounts
 
 logger = logging.getLogger(__name__)
 
@@ -169,14 +169,14 @@ def score_current(
         scored_at=pd.Timestamp(datetime.now(UTC)),
     ).sort_values("churn_probability", ascending=False, ignore_index=True)
     logger.info(
-        "Scored %d accounts as of %s with %s v%s: %s; %d to contact",
+        "Scored %d accounts as of %s with %s v%s: %s",
         len(scores),
         pd.Timestamp(features["as_of_date"].max()).date() if len(features) else "-",
         champion.name,
         champion.version,
         scores["risk_band"].value_counts().to_dict(),
-        int(scores["contact"].sum()),
     )
+    log_scored_list(scores, features, champion.policy)
     return scores
 
 

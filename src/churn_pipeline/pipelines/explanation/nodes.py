@@ -5,8 +5,13 @@ from __future__ import annotations
 import pandas as pd
 from matplotlib.figure import Figure
 
-from churn_pipeline.models import ChurnEnsemble, ChurnExplainer, Explanation
-from churn_pipeline.reporting.plots import plot_importance
+from churn_pipeline.models import (
+    ChurnEnsemble,
+    ChurnExplainer,
+    Explanation,
+    driver_groups,
+)
+from churn_pipeline.reporting.shap_plots import plot_driver_importance
 
 
 def explain_scores(model: ChurnEnsemble, scoring: pd.DataFrame) -> Explanation:
@@ -22,24 +27,54 @@ def explain_scores(model: ChurnEnsemble, scoring: pd.DataFrame) -> Explanation:
     return ChurnExplainer(model).explain(scoring)
 
 
+def _importance(contributions: pd.DataFrame, key: str) -> pd.DataFrame:
+    """Mean |SHAP| and mean SHAP per column, largest mean |SHAP| first."""
+    return pd.DataFrame(
+        {
+            key: contributions.columns,
+            "mean_abs_shap": contributions.abs().mean().to_numpy(),
+            "mean_shap": contributions.mean().to_numpy(),
+        }
+    )
+
+
 def summarise_importance(
     explanation: Explanation,
-) -> tuple[pd.DataFrame, Figure]:
-    """Global importance: mean |SHAP| and mean SHAP per feature, and a bar plot.
+) -> tuple[pd.DataFrame, pd.DataFrame, Figure]:
+    """Global importance per feature and per driver, and the drivers' bar chart.
+
+    A driver's contribution is the sum of its features' (exact), so the driver
+    table is what the scored list's reasons rank; the feature table is for
+    analysts who want to look inside a driver.
 
     Args:
         explanation: SHAP contributions of the scored accounts.
 
     Returns:
-        The importance table (largest first) and its figure.
+        The feature table (``feature``, ``driver``, ``mean_abs_shap``,
+        ``mean_shap``), the driver table (``driver``, ``label``, ``theme``,
+        ``features``, ``mean_abs_shap``, ``mean_shap``), each largest mean
+        |SHAP| first, and the chart of the driver table.
     """
     contributions = explanation.contributions
-    importance = pd.DataFrame(
-        {
-            "feature": contributions.columns,
-            "mean_abs_shap": contributions.abs().mean().to_numpy(),
-            "mean_shap": contributions.mean().to_numpy(),
-        }
-    ).sort_values("mean_abs_shap", ascending=False, ignore_index=True)
-    figure = plot_importance(importance.set_index("feature")["mean_abs_shap"])
-    return importance, figure
+    groups = driver_groups(tuple(contributions.columns))
+    features = _importance(contributions, "feature")
+    features.insert(1, "driver", [groups.names[k] for k in groups.column_driver])
+    drivers = _importance(explanation.by_driver().contributions, "driver")
+    drivers.insert(1, "label", [d.label for d in groups.drivers])
+    drivers.insert(2, "theme", [d.theme for d in groups.drivers])
+    drivers.insert(
+        3,
+        "features",
+        [
+            ", ".join(groups.columns[j] for j in groups.features_of(k))
+            for k in range(len(groups.drivers))
+        ],
+    )
+    features, drivers = (
+        table.sort_values(
+            "mean_abs_shap", ascending=False, kind="stable", ignore_index=True
+        )
+        for table in (features, drivers)
+    )
+    return features, drivers, plot_driver_importance(drivers)

@@ -21,7 +21,11 @@ def create_pipeline(**kwargs: object) -> Pipeline:
             Node(
                 func=summarise_importance,
                 inputs="scoring_explanation",
-                outputs=["shap_importance", "shap_importance_plot"],
+                outputs=[
+                    "shap_importance",
+                    "shap_driver_importance",
+                    "shap_importance_plot",
+                ],
                 name="summarise_importance_node",
             ),
         ]

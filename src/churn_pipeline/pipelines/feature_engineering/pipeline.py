@@ -29,47 +29,7 @@ def create_pipeline(**kwargs: object) -> Pipeline:
                 outputs="spine",
                 name="build_spine_node",
             ),
-            Node(
-                func=build_account_features,
-                inputs=[
-                    "spine",
-                    "accounts",
-                    "subscription_events",
-                    "params:feature_engineering",
-                ],
-                outputs="account_features",
-                name="build_account_features_node",
-            ),
-            Node(
-                func=build_usage_features,
-                inputs=[
-                    "spine",
-                    "usage",
-                    "accounts",
-                    "account_features",
-                    "params:feature_engineering",
-                ],
-                outputs="usage_features",
-                name="build_usage_features_node",
-            ),
-            Node(
-                func=build_ticket_features,
-                inputs=["spine", "tickets", "params:feature_engineering"],
-                outputs="ticket_features",
-                name="build_ticket_features_node",
-            ),
-            Node(
-                func=build_billing_features,
-                inputs=["spine", "invoices", "params:feature_engineering"],
-                outputs="billing_features",
-                name="build_billing_features_node",
-            ),
-            Node(
-                func=build_nps_features,
-                inputs=["spine", "nps_responses", "params:feature_engineering"],
-                outputs="nps_features",
-                name="build_nps_features_node",
-            ),
+            *_source_nodes(),
             Node(
                 func=join_features,
                 inputs=[
@@ -85,3 +45,50 @@ def create_pipeline(**kwargs: object) -> Pipeline:
             ),
         ]
     )
+
+
+def _source_nodes() -> list[Node]:
+    """One node per source: its features for every spine row."""
+    return [
+        Node(
+            func=build_account_features,
+            inputs=[
+                "spine",
+                "accounts",
+                "subscription_events",
+                "params:feature_engineering",
+            ],
+            outputs="account_features",
+            name="build_account_features_node",
+        ),
+        Node(
+            func=build_usage_features,
+            inputs=[
+                "spine",
+                "usage",
+                "accounts",
+                "account_features",
+                "params:feature_engineering",
+            ],
+            outputs="usage_features",
+            name="build_usage_features_node",
+        ),
+        Node(
+            func=build_ticket_features,
+            inputs=["spine", "tickets", "params:feature_engineering"],
+            outputs="ticket_features",
+            name="build_ticket_features_node",
+        ),
+        Node(
+            func=build_billing_features,
+            inputs=["spine", "invoices", "params:feature_engineering"],
+            outputs="billing_features",
+            name="build_billing_features_node",
+        ),
+        Node(
+            func=build_nps_features,
+            inputs=["spine", "nps_responses", "params:feature_engineering"],
+            outputs="nps_features",
+            name="build_nps_features_node",
+        ),
+    ]

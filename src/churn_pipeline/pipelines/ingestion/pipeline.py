@@ -7,44 +7,9 @@ from churn_pipeline.pipelines.ingestion import nodes
 
 def create_pipeline(**kwargs: object) -> Pipeline:
     """Create the ingestion pipeline."""
-    params = ["params:ingestion", "params:data_validation"]
     return Pipeline(
         [
-            Node(
-                func=nodes.source_table_validator("subscriptions"),
-                inputs=["source_subscriptions", *params],
-                outputs=[
-                    "subscriptions",
-                    "rejected_subscriptions",
-                    "subscriptions_validation",
-                ],
-                name="validate_subscriptions_node",
-            ),
-            Node(
-                func=nodes.source_table_validator("churn_events"),
-                inputs=["source_churn_events", *params],
-                outputs=[
-                    "churn_events",
-                    "rejected_churn_events",
-                    "churn_events_validation",
-                ],
-                name="validate_churn_events_node",
-            ),
-            Node(
-                func=nodes.validate_usage_events,
-                inputs=[
-                    "source_usage_events",
-                    "subscriptions",
-                    "rejected_subscriptions",
-                    *params,
-                ],
-                outputs=[
-                    "usage_events",
-                    "rejected_usage_events",
-                    "usage_events_validation",
-                ],
-                name="validate_usage_events_node",
-            ),
+            *_validation_nodes(),
             Node(
                 func=nodes.derive_events,
                 inputs=["subscriptions", "churn_events", "params:data_validation"],
@@ -76,3 +41,45 @@ def create_pipeline(**kwargs: object) -> Pipeline:
             ),
         ]
     )
+
+
+def _validation_nodes() -> list[Node]:
+    """The source tables validated: accepted rows, rejected rows, a report each."""
+    params = ["params:ingestion", "params:data_validation"]
+    return [
+        Node(
+            func=nodes.source_table_validator("subscriptions"),
+            inputs=["source_subscriptions", *params],
+            outputs=[
+                "subscriptions",
+                "rejected_subscriptions",
+                "subscriptions_validation",
+            ],
+            name="validate_subscriptions_node",
+        ),
+        Node(
+            func=nodes.source_table_validator("churn_events"),
+            inputs=["source_churn_events", *params],
+            outputs=[
+                "churn_events",
+                "rejected_churn_events",
+                "churn_events_validation",
+            ],
+            name="validate_churn_events_node",
+        ),
+        Node(
+            func=nodes.validate_usage_events,
+            inputs=[
+                "source_usage_events",
+                "subscriptions",
+                "rejected_subscriptions",
+                *params,
+            ],
+            outputs=[
+                "usage_events",
+                "rejected_usage_events",
+                "usage_events_validation",
+            ],
+            name="validate_usage_events_node",
+        ),
+    ]

@@ -12,6 +12,7 @@ from churn_pipeline.evaluation.backtest import backtest_origins
 from churn_pipeline.evaluation.time_split import labels_known_by
 from churn_pipeline.features import available_features, feature_names
 from churn_pipeline.models import ChurnEnsemble
+from churn_pipeline.models.monotone import applicable_constraints
 from churn_pipeline.models.tuning import tune_members
 
 logger = logging.getLogger(__name__)
@@ -213,8 +214,8 @@ def build_ensemble(
 ) -> ChurnEnsemble:
     """An unfitted ensemble for these features, configured by ``params``.
 
-    Monotone constraints on features the model does not get are dropped, so one
-    set of domain priors serves every dataset.
+    Monotone constraint patterns no feature matches are dropped, with a log line,
+    so one set of domain priors serves every dataset.
 
     Args:
         numeric: Numeric feature columns.
@@ -224,11 +225,7 @@ def build_ensemble(
     Returns:
         The ensemble, ready to ``fit``.
     """
-    constraints = {
-        name: sign
-        for name, sign in (params["monotone_constraints"] or {}).items()
-        if name in numeric
-    }
+    constraints = applicable_constraints(params["monotone_constraints"], numeric)
     return ChurnEnsemble(
         numeric_features=numeric,
         categorical_features=categorical,

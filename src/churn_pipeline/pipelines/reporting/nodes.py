@@ -12,6 +12,7 @@ from matplotlib.figure import Figure
 from churn_pipeline.models import Explanation
 from churn_pipeline.reporting.churn_analytics import (
     churn_by_segment,
+    churn_record_start,
     cohort_retention,
     monthly_churn,
     net_promoter_score,
@@ -31,7 +32,6 @@ from churn_pipeline.reporting.shap_plots import (
     top_features,
 )
 from churn_pipeline.scoring.policy import lifetime_of
-from churn_pipeline.scoring.value import account_clv
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +53,15 @@ def _end(scoring: pd.DataFrame) -> pd.Timestamp:
     return pd.Timestamp(scoring["as_of_date"].max())
 
 
+def report_subtitle(monthly: pd.DataFrame, end: pd.Timestamp) -> str:
+    """The line under the title: data end and the months the charts show."""
+    first, last = monthly["month"].iloc[[0, -1]]
+    return (
+        f"Data up to {end:%Y-%m-%d}; {len(monthly)} complete months, "
+        f"{first:%b %Y} to {last:%b %Y}."
+    )
+
+
 def summarise_churn(
     accounts: pd.DataFrame,
     subscription_events: pd.DataFrame,
@@ -60,6 +69,9 @@ def summarise_churn(
     params: dict[str, Any],
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Monthly churn, churn by plan and by tenure band, and cohort retention.
+
+    Every table starts with the month of the first recorded cancellation
+    (``churn_record_start``): before it the data cannot show churn.
 
     Args:
         accounts: Validated accounts.
@@ -70,18 +82,22 @@ def summarise_churn(
     Returns:
         Monthly churn, churn by plan, churn by tenure band, cohort retention.
     """
-    end = _end(scoring)
-    monthly = monthly_churn(accounts, subscription_events, end=end)
-    by_plan = churn_by_segment(accounts, subscription_events, end=end, by="plan")
+    end, start = _end(scoring), churn_record_start(subscription_events)
+    window = {"end": end, "start": start}
+    monthly = monthly_churn(accounts, subscription_events, **window)
+    by_plan = churn_by_segment(accounts, subscription_events, by="plan", **window)
     by_tenure = churn_by_segment(
         accounts,
         subscription_events,
-        end=end,
         by="tenure",
         tenure_bands=tuple(params["tenure_bands_months"]),
+        **window,
     )
     cohorts = cohort_retention(
-        accounts, subscription_events, end=end, max_months=int(params["cohort_months"])
+        accounts,
+        subscription_events,
+        max_months=int(params["cohort_months"]),
+        **window,
     )
     return monthly, by_plan, by_tenure, cohorts
 
@@ -105,32 +121,88 @@ def summarise_nps(
 
 
 def value_accounts(
-    scoring: pd.DataFrame, labelled: pd.DataFrame, scoring_params: dict[str, Any]
-) -> pd.DataFrame:
-    """CLV of every scored account: MRR x margin x expected lifetime.
+    scoring: pd.DataFrame,
+    scores: pd.DataFrame,
+    labelled: pd.DataFrame,
+    scoring_params: dict[str, Any],
+    profit: dict[str, Any],
+) -> tuple[pd.DataFrame, str]:
+    """CLV of every scored account, as the scored list values it, and its basis.
 
-    The lifetime is the one the ``per_account`` value basis uses (constant
-    hazard from the labelled snapshots' churn rate), whatever basis scoring is
-    set to, so the report shows what accounts are worth either way.
+    The values are the scored list's own ``account_clv``, so the report, the
+    list and the API show one set of numbers; the text says how they were
+    computed and what model selection (EMPC) assumes instead.
 
     Args:
-        scoring: The scored snapshot (``account_id``, ``plan``, ``mrr``).
-        labelled: Labelled snapshots whose churn rate gives the lifetime.
-        scoring_params: ``scoring`` parameters (``value`` block).
+        scoring: The scored snapshot (``account_id``, ``plan``).
+        scores: The scored list (``account_clv``; ``mrr`` and ``currency``
+            when the policy carries them).
+        labelled: Labelled snapshots whose churn rate gave the lifetime.
+        scoring_params: ``scoring`` parameters (``value`` block, ``currency``).
+        profit: ``profit`` parameters (the typical account EMPC values).
 
     Returns:
-        ``account_id``, ``plan``, ``mrr`` and ``account_clv``.
+        ``account_id``, ``plan``, ``mrr``, ``account_clv`` and ``currency``
+        per scored account; and the report's sentence on the CLV basis.
     """
-    value = scoring_params["value"]
-    lifetime = lifetime_of(value, labelled["label"])
-    accounts = scoring[["account_id", "plan", "mrr"]].reset_index(drop=True)
-    clv = account_clv(
-        accounts.set_index("account_id")["mrr"],
-        gross_margin=float(value["gross_margin"]),
-        lifetime_months=lifetime,
+    plans = scoring[["account_id", "plan"]].drop_duplicates("account_id")
+    values = (
+        scores[["account_id", "account_clv"]]
+        .assign(
+            mrr=scores.get("mrr", np.nan),
+            currency=scores.get("currency", scoring_params.get("currency")),
+        )
+        .merge(plans, on="account_id", how="left", validate="1:1")
+    )[["account_id", "plan", "mrr", "account_clv", "currency"]]
+    note = _clv_note(values, labelled, scoring_params, profit)
+    logger.info("Account CLV: %s", note)
+    return values.reset_index(drop=True), note
+
+
+def _clv_note(
+    values: pd.DataFrame,
+    labelled: pd.DataFrame,
+    scoring_params: dict[str, Any],
+    profit: dict[str, Any],
+) -> str:
+    """How the list values accounts, and what EMPC assumes, with the numbers."""
+    value = scoring_params.get("value") or {}
+    currency = scoring_params.get("currency") or "currency units"
+    clv = values["account_clv"]
+    typical = float(profit["clv"])
+    costs = (
+        f"incentive {float(profit['incentive_cost']):,.0f} and contact cost "
+        f"{float(profit['contact_cost']):,.0f} {currency}"
     )
-    logger.info("Account CLV from an expected lifetime of %.1f months", lifetime)
-    return accounts.assign(account_clv=clv)
+    if value.get("basis", "fixed") != "per_account":
+        return (
+            f"Every account is worth profit.clv = {typical:,.0f} {currency} "
+            f"(scoring.value.basis fixed), in the list and in model selection "
+            f"(EMPC) alike; {costs}."
+        )
+    lifetime = lifetime_of(value, labelled["label"])
+    scaled = value.get("incentive", "fixed") == "proportional"
+    return (
+        f"CLV = MRR x gross margin {float(value['gross_margin']):g} x expected "
+        f"lifetime {lifetime:.1f} months (1 / monthly churn rate, capped at "
+        f"{float(value['max_lifetime_months']):g}), per scored account, in "
+        f"{currency}: median {clv.median():,.0f}, mean {clv.mean():,.0f}. These "
+        f"are the scored list's values. Model selection (EMPC) ranks accounts "
+        f"by score alone and so needs one CLV for every account: it uses "
+        f"profit.clv = {typical:,.0f} {currency}, the typical account's; "
+        f"{costs} for that account"
+        + (
+            ", the incentive scaled to each account's CLV in the list."
+            if scaled
+            else "."
+        )
+    )
+
+
+def _currency_suffix(scores: pd.DataFrame) -> str:
+    """`` USD`` when the scored list states its currency, else nothing."""
+    stated = scores["currency"].dropna() if "currency" in scores else ()
+    return f" {stated.iloc[0]}" if len(stated) else ""
 
 
 def _percent(value: float) -> str:
@@ -156,6 +228,7 @@ def _headline(
         "Worth contacting": f"{int(contact.sum()):,}",
         "Expected profit of those contacts": (
             f"{scores.loc[contact, 'expected_contact_profit'].sum():,.0f}"
+            f"{_currency_suffix(scores)}"
         ),
         "NPS, last 12 months": nps_text,
     }
@@ -198,6 +271,7 @@ def _sections(
     top: list[str],
     scores: pd.DataFrame,
     params: dict[str, Any],
+    clv_note: str,
 ) -> list[ReportSection]:
     """The report's sections, in reading order, around the built figures."""
     return [
@@ -228,15 +302,13 @@ def _sections(
             figures["nps_distribution_plot"],
         ),
         ReportSection(
-            "Customer lifetime value",
-            "CLV = MRR x gross margin x expected lifetime (1 / monthly churn "
-            "rate, capped), per scored account.",
-            figures["clv_distribution_plot"],
+            "Customer lifetime value", clv_note, figures["clv_distribution_plot"]
         ),
         ReportSection(
             "What drives churn risk",
             "SHAP contributions of the served model to each scored account's "
-            "risk (log-odds); red dots are high feature values.",
+            "risk (log-odds), per driver: the features that carry one signal "
+            "summed. Red dots are high values of the feature in brackets.",
             figures["shap_summary_plot"],
         ),
         ReportSection(
@@ -261,6 +333,7 @@ def build_report(
     cohorts: pd.DataFrame,
     nps: pd.DataFrame,
     values: pd.DataFrame,
+    clv_note: str,
     explanation: Explanation,
     scoring: pd.DataFrame,
     scores: pd.DataFrame,
@@ -274,7 +347,8 @@ def build_report(
         by_tenure: Monthly churn per tenure band.
         cohorts: Cohort retention.
         nps: NPS distribution.
-        values: Account CLV.
+        values: Account CLV (:func:`value_accounts`).
+        clv_note: How the CLV was computed (:func:`value_accounts`).
         explanation: SHAP contributions of the scored snapshot.
         scoring: The scored snapshot (the explained feature values).
         scores: The scored list.
@@ -296,14 +370,14 @@ def build_report(
         "nps_distribution_plot": plot_nps_distribution(nps),
         "clv_distribution_plot": plot_clv_distribution(values),
         "shap_summary_plot": plot_shap_summary(
-            explanation, scoring, n_features=int(params["summary_features"])
+            explanation, scoring, n_drivers=int(params["summary_features"])
         ),
         "shap_dependence_plot": plot_dependence(explanation, scoring, top),
     }
-    sections = _sections(monthly, figures, top, scores, params)
+    sections = _sections(monthly, figures, top, scores, params, clv_note)
     html = render_report(
         "Churn analytics report",
-        f"Data up to {_end(scoring):%Y-%m-%d}; {len(monthly)} complete months.",
+        report_subtitle(monthly, _end(scoring)),
         _headline(monthly, nps, scores),
         sections,
     )

@@ -39,8 +39,15 @@ def create_pipeline(**kwargs: object) -> Pipeline:
             ),
             Node(
                 func=value_accounts,
-                inputs=["scoring_snapshots", "test_snapshots", "params:scoring"],
-                outputs="account_values",
+                # The scored list's own CLV: report, list and API agree.
+                inputs=[
+                    "scoring_snapshots",
+                    "churn_scores",
+                    "test_snapshots",
+                    "params:scoring",
+                    "params:profit",
+                ],
+                outputs=["account_values", "clv_basis_note"],
                 name="value_accounts_node",
             ),
             Node(
@@ -52,6 +59,7 @@ def create_pipeline(**kwargs: object) -> Pipeline:
                     "cohort_retention",
                     "nps_distribution",
                     "account_values",
+                    "clv_basis_note",
                     "scoring_explanation",
                     "scoring_snapshots",
                     "churn_scores",

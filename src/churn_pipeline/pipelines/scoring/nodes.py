@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 
 from churn_pipeline.models import ChurnEnsemble, Explanation
-from churn_pipeline.scoring.accounts import score_accounts
+from churn_pipeline.scoring.accounts import log_scored_list, score_accounts
 from churn_pipeline.scoring.policy import ScoringPolicy, lifetime_from_params
 
 logger = logging.getLogger(__name__)
@@ -45,43 +45,18 @@ def score_snapshot(
     scores = score_accounts(model, scoring, policy, explanation)
     scores.insert(1, "as_of_date", scoring["as_of_date"].to_numpy())
     scores = scores.sort_values("churn_probability", ascending=False, ignore_index=True)
-    if policy.clv_basis == "per_account":
-        rule = (
-            f"expected profit > 0; CLV = MRR x {policy.gross_margin:g} x "
-            f"{policy.lifetime_months:.1f} months"
-        )
-    else:
-        rule = f"threshold {policy.contact_threshold:.3f}, CLV {policy.clv:g}"
     logger.info(
-        "Scored %d accounts: %s; %d to contact (%s)",
+        "Scored %d accounts: %s",
         len(scores),
         scores["risk_band"].value_counts().to_dict(),
-        int(scores["contact"].sum()),
-        rule,
     )
-    if "recommended_action" in scores:
-        logger.info(
-            "Actions for the accounts to contact: %s",
-            scores.loc[scores["contact"], "dominant_driver"].value_counts().to_dict(),
-        )
+    log_scored_list(scores, scoring, policy)
     return scores
 
 
-# The columns a CS team reads first, in that order; the rest follow as scored.
-_EXPORT_FIRST = (
-    "account_id",
-    "as_of_date",
-    "contact",
-    "expected_contact_profit",
-    "risk_band",
-    "health_score",
-    "churn_probability",
-    "recommended_action",
-    "owner_role",
-    "top_reasons",
-    "triggers",
-    "risk_lowering_reasons",
-)
+# The list keeps the scored order (who, how risky, what to do, why:
+# churn_pipeline.scoring.accounts.score_columns) with the as-of date after the id.
+_EXPORT_FIRST = ("account_id", "as_of_date")
 _LIST_SEPARATOR = "; "
 
 
@@ -94,7 +69,8 @@ def export_scored_list(scores: pd.DataFrame) -> pd.DataFrame:
     Returns:
         Accounts to contact first, each group by expected profit of acting
         (largest first); reason and trigger lists joined by ``"; "``; money to
-        cents, probabilities to 4 decimals, health to a whole number.
+        cents (in the ``currency`` column's currency), probabilities to 4
+        decimals. Health is already a whole number (rounded once, in scoring).
     """
     export = scores.sort_values(
         ["contact", "expected_contact_profit"],
@@ -105,12 +81,13 @@ def export_scored_list(scores: pd.DataFrame) -> pd.DataFrame:
     lists = [
         c for c in ("top_reasons", "risk_lowering_reasons", "triggers") if c in export
     ]
+    money = [
+        c for c in ("mrr", "expected_contact_profit", "account_clv") if c in export
+    ]
     export = export.assign(
         **{c: export[c].map(_LIST_SEPARATOR.join) for c in lists},
-        expected_contact_profit=export["expected_contact_profit"].round(2),
-        account_clv=export["account_clv"].round(2),
+        **{c: export[c].round(2) for c in money},
         churn_probability=export["churn_probability"].round(4),
-        health_score=export["health_score"].round().astype(int),
     )
     first = [c for c in _EXPORT_FIRST if c in export]
     return export[first + [c for c in export.columns if c not in first]]
