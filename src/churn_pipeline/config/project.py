@@ -10,8 +10,8 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from churn_pipeline.config.base import Block, one_of
+from churn_pipeline.config.customer_table import CustomerTableParameters
 from churn_pipeline.config.data import (
-    CustomerTableParameters,
     DataValidationParameters,
     DemoDataParameters,
     FeatureEngineeringParameters,
