@@ -236,8 +236,7 @@ class ChurnEnsemble(ClassifierMixin, BaseEstimator):
                 pd.to_datetime(pd.Series(np.asarray(periods), index=X.index))
             )
         for name, mask in (("member", is_member_fit), ("calibration", is_calibration)):
-            if len(np.unique(y[mask])) < 2:
-                raise ValueError(f"The {name} slice has a single class; add history")
+            _check_slice(name, y[mask], fit_slices, self.horizon_days)
         return is_member_fit, is_calibration, fit_slices
 
     def _time_split(
@@ -385,6 +384,27 @@ class ChurnEnsemble(ClassifierMixin, BaseEstimator):
         explain more than once (it tabulates the trees when built).
         """
         return ChurnExplainer(self).explain(X)
+
+
+def _check_slice(
+    name: str, y: np.ndarray, slices: Mapping[str, Any], horizon_days: int
+) -> None:
+    """Refuse an empty or one-class fitting slice, saying which and why."""
+    key = "member_fit" if name == "member" else name
+    where = slices[key]
+    dates = "random rows" if isinstance(where, str) else ", ".join(where) or "none"
+    if len(y) == 0:
+        raise ValueError(
+            f"The {name} slice is empty (its as-of dates: {dates}): the member "
+            f"slice needs dates whose {horizon_days}-day labels close before the "
+            f"calibration dates {', '.join(slices['calibration'])}; add history "
+            "or lower n_calibration_periods (model_training.n_calibration_snapshots)"
+        )
+    if len(np.unique(y)) < 2:
+        raise ValueError(
+            f"The {name} slice has a single class (all {int(y[0])}, {len(y)} rows, "
+            f"as-of dates: {dates}); add history with churners and non-churners"
+        )
 
 
 def _routes_of(members: Mapping[str, Any]) -> dict[str, MemberRoute]:

@@ -9,6 +9,7 @@ import pytest
 from tests.models import synthetic
 from threadpoolctl import threadpool_limits
 
+from churn_pipeline.evaluation.history import HistoryError
 from churn_pipeline.features import CATEGORICAL_FEATURES, NUMERIC_FEATURES
 from churn_pipeline.models import ChurnEnsemble
 from churn_pipeline.pipelines.model_training.nodes import (
@@ -120,8 +121,19 @@ def test_split_outputs_are_disjoint_with_fresh_indexes(
 
 @pytest.mark.parametrize("n_test", [9, 10, 20])
 def test_too_few_labelled_dates(model_input_table: pd.DataFrame, n_test: int) -> None:
-    with pytest.raises(ValueError, match=r"Need more than n_test_snapshots=.*got 9"):
+    with pytest.raises(
+        HistoryError, match=r"out-of-time test: EMPTY; it needs more than"
+    ):
         split_snapshots(model_input_table, _params(n_test_snapshots=n_test))
+
+
+def test_short_history_is_refused_before_any_fit(
+    model_input_table: pd.DataFrame,
+) -> None:
+    # Nine labelled month ends are enough for the split, not for a backtest
+    # over eight origins: the oldest origin would have no member-fit dates.
+    with pytest.raises(HistoryError, match=r"backtest origin 2023-09-30: member fit"):
+        split_snapshots(model_input_table, _params(), {"backtest_origins": 8})
 
 
 def test_train_ensemble_fits_on_the_training_slice() -> None:

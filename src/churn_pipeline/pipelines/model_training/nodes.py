@@ -9,6 +9,7 @@ import mlflow
 import pandas as pd
 
 from churn_pipeline.evaluation.backtest import backtest_origins
+from churn_pipeline.evaluation.history import check_history
 from churn_pipeline.evaluation.time_split import labels_known_by
 from churn_pipeline.features import available_features, feature_names
 from churn_pipeline.models import ChurnEnsemble
@@ -19,7 +20,9 @@ logger = logging.getLogger(__name__)
 
 
 def split_snapshots(
-    model_input_table: pd.DataFrame, params: dict[str, Any]
+    model_input_table: pd.DataFrame,
+    params: dict[str, Any],
+    evaluation: dict[str, Any] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Split the model input table into train, out-of-time test and scoring sets.
 
@@ -31,21 +34,21 @@ def split_snapshots(
     Args:
         model_input_table: Features and labels per (account, as-of date).
         params: ``model_training`` parameters.
+        evaluation: ``model_evaluation`` parameters: the backtest's and
+            tuning's slices are checked here too, before any fit (``None``:
+            only the split's own).
 
     Returns:
         ``train``, ``test`` and ``scoring`` tables.
 
     Raises:
-        ValueError: If there are too few labelled as-of dates.
+        HistoryError: If a training, test, backtest or tuning slice would be
+            empty; the message names each slice, its dates and its parameter.
     """
     labelled = model_input_table[model_input_table["is_labelled"]]
+    check_history(labelled, params, evaluation)
     dates = sorted(labelled["as_of_date"].unique())
     n_test = params["n_test_snapshots"]
-    if len(dates) <= n_test:
-        raise ValueError(
-            f"Need more than n_test_snapshots={n_test} labelled as-of dates, "
-            f"got {len(dates)}"
-        )
     test_start = pd.Timestamp(dates[-n_test])
     is_test = labelled["as_of_date"] >= test_start
     is_train = labels_known_by(
@@ -164,6 +167,10 @@ def tune_hyperparameters(
         Member -> best arguments; empty when ``n_trials`` is 0.
     """
     tuning = params["tuning"]
+    # The same check as the split's: whichever node runs first names the slices.
+    check_history(
+        model_input_table[model_input_table["is_labelled"]], params, evaluation
+    )
     rows = tuning_rows(
         model_input_table, evaluation["backtest_origins"], params["horizon_days"]
     )

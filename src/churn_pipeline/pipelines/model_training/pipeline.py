@@ -16,7 +16,11 @@ def create_pipeline(**kwargs: object) -> Pipeline:
         [
             Node(
                 func=split_snapshots,
-                inputs=["model_input_table", "params:model_training"],
+                inputs=[
+                    "model_input_table",
+                    "params:model_training",
+                    "params:model_evaluation",
+                ],
                 outputs=["train_snapshots", "test_snapshots", "scoring_snapshots"],
                 name="split_snapshots_node",
             ),
