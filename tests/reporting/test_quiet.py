@@ -88,20 +88,27 @@ def test_other_warnings_still_show(filename, category, message):
     assert _drop(WARNINGS_LOGGER).filter(_warning_record(filename, category, message))
 
 
-def test_known_mlflow_records_are_dropped_and_others_kept():
-    drop = _drop("mlflow.sklearn")
+def test_known_kedro_mlflow_records_are_dropped_and_others_kept():
+    name = "kedro_mlflow.framework.hooks.mlflow_hook"
+    drop = _drop(name)
 
     def record(message: str) -> logging.LogRecord:
-        return logging.LogRecord(
-            "mlflow.sklearn", logging.WARNING, "", 0, message, (), None
-        )
+        return logging.LogRecord(name, logging.WARNING, "", 0, message, (), None)
 
     assert not drop.filter(
         record(
-            "Saving scikit-learn models in the pickle or cloudpickle format requires"
+            "'model_training.monotone_constraints.logins_*' is not a valid name for "
+            "a mlflow paramter. It is renamed as "
+            "'model_training.monotone_constraints.logins__'"
         )
     )
-    assert drop.filter(record("Model logged without a signature"))
+    # Another parameter's renaming is news to the user: it stays.
+    assert drop.filter(
+        record(
+            "'scoring.risk_bands.yellow>' is not a valid name for a mlflow paramter. "
+            "It is renamed as 'scoring.risk_bands.yellow_'"
+        )
+    )
 
 
 @pytest.fixture

@@ -203,11 +203,6 @@ def model() -> ChurnEnsemble:
 
 
 @pytest.fixture
-def policy() -> ScoringPolicy:
-    return ScoringPolicy.from_params(synthetic.SCORING_PARAMS, synthetic.PROFIT_PARAMS)
-
-
-@pytest.fixture
 def rows() -> pd.DataFrame:
     """Later accounts, some without an NPS answer, some with an unseen plan."""
     table = synthetic.holdout_table().iloc[:120].reset_index(drop=True)
@@ -223,10 +218,10 @@ def _requests(rows: pd.DataFrame) -> list[Any]:
 
 
 def test_predict_accounts_equals_batch_scoring(
-    model: ChurnEnsemble, policy: ScoringPolicy, rows: pd.DataFrame
+    model: ChurnEnsemble, scoring_policy: ScoringPolicy, rows: pd.DataFrame
 ) -> None:
-    predictions = predict_accounts(model, policy, _requests(rows))
-    batch = score_accounts(model, rows, policy)
+    predictions = predict_accounts(model, scoring_policy, _requests(rows))
+    batch = score_accounts(model, rows, scoring_policy)
 
     assert all(isinstance(p, AccountPrediction) for p in predictions)
     served = pd.DataFrame([p.model_dump() for p in predictions])
@@ -248,28 +243,28 @@ def test_predict_accounts_equals_batch_scoring(
 
 
 def test_predict_accounts_keeps_request_order(
-    model: ChurnEnsemble, policy: ScoringPolicy, rows: pd.DataFrame
+    model: ChurnEnsemble, scoring_policy: ScoringPolicy, rows: pd.DataFrame
 ) -> None:
     requests = _requests(rows)[::-1]
 
-    predictions = predict_accounts(model, policy, requests)
+    predictions = predict_accounts(model, scoring_policy, requests)
 
     assert [p.account_id for p in predictions] == [r.account_id for r in requests]
 
 
 def test_predict_accounts_scores_the_example_request(
-    model: ChurnEnsemble, policy: ScoringPolicy
+    model: ChurnEnsemble, scoring_policy: ScoringPolicy
 ) -> None:
     accounts = example_request()["accounts"]
     request = [AccountFeatures.model_validate(a) for a in accounts]
 
-    predictions = predict_accounts(model, policy, request)
+    predictions = predict_accounts(model, scoring_policy, request)
 
     assert [p.account_id for p in predictions] == [a["account_id"] for a in accounts]
     for prediction in predictions:
         assert 0.0 < prediction.churn_probability < 1.0
         assert prediction.risk_band in {"green", "yellow", "red"}
-        assert len(prediction.top_reasons) <= policy.n_reasons
+        assert len(prediction.top_reasons) <= scoring_policy.n_reasons
     # The second example shows the most warning signs of the demo business
     # (churn_pipeline.serving.example); the model must rate it riskier.
     typical, at_risk = predictions[:2]
@@ -277,7 +272,7 @@ def test_predict_accounts_scores_the_example_request(
 
 
 def test_integer_json_values_score_like_floats(
-    model: ChurnEnsemble, policy: ScoringPolicy, rows: pd.DataFrame
+    model: ChurnEnsemble, scoring_policy: ScoringPolicy, rows: pd.DataFrame
 ) -> None:
     """JSON clients send 3, not 3.0; the model must see the same numbers."""
     (request,) = _requests(rows.iloc[[1]])
@@ -290,7 +285,7 @@ def test_integer_json_values_score_like_floats(
     }
     parsed = AccountFeatures.model_validate_json(json.dumps(as_ints))
 
-    (from_ints,) = predict_accounts(model, policy, [parsed])
-    (from_floats,) = predict_accounts(model, policy, [request])
+    (from_ints,) = predict_accounts(model, scoring_policy, [parsed])
+    (from_floats,) = predict_accounts(model, scoring_policy, [request])
 
     assert from_ints == from_floats

@@ -89,17 +89,6 @@ def plot_reliability(
     return figure
 
 
-def plot_importance(importance: pd.Series, *, top_n: int = 15) -> Figure:
-    """Horizontal bars of mean |SHAP| per feature, largest on top."""
-    shown = importance.sort_values(ascending=True).tail(top_n)
-    figure, axis = plt.subplots(figsize=(7, 0.35 * len(shown) + 1.2))
-    axis.barh(shown.index, shown.to_numpy(), color="tab:red")
-    axis.set(xlabel="Mean |SHAP value| (log-odds of churn)")
-    axis.set_title("What drives churn risk (scored accounts)")
-    figure.tight_layout()
-    return figure
-
-
 def plot_gains_and_lift(y_true: np.ndarray, scores: Mapping[str, np.ndarray]) -> Figure:
     """Cumulative gains (left) and lift (right) vs share of accounts targeted.
 

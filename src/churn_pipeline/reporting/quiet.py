@@ -70,10 +70,12 @@ KNOWN_NOISE: tuple[KnownNoise, ...] = (
         "with load_module; it fires when xgboost and lightgbm are imported.",
     ),
     KnownNoise(
-        "mlflow.sklearn",
-        r"^Saving scikit-learn models in the pickle or cloudpickle format",
-        "The ensemble is our own class, which skops loads only with a list of trusted "
-        "types; the registry holds only models this project trained.",
+        "kedro_mlflow.framework.hooks.mlflow_hook",
+        r"^'model_training\.monotone_constraints\.[^']*' is not a valid name for a "
+        r"mlflow paramter",
+        "Monotone constraint keys are fnmatch patterns (`logins_*`); MLflow param "
+        "names cannot hold `*`, so kedro-mlflow logs each with `_` in its place, "
+        "values unchanged, and warns once per pattern.",
     ),
     KnownNoise(
         "mlflow.utils.environment",

@@ -8,6 +8,7 @@ import pytest
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 from tests.models import synthetic
+from tests.scored_list import WHO_AND_RISK
 
 from churn_pipeline.features import feature_names
 from churn_pipeline.features.build import TABLES
@@ -158,16 +159,7 @@ def test_the_daily_list_carries_context_money_and_whole_health(raw_tables) -> No
     scores = score_current(champion, features)
     exported = export_scored_list(scores)
 
-    assert list(exported.columns[:8]) == [
-        "account_id",
-        "as_of_date",
-        "plan",
-        "mrr",
-        "seats",
-        "tenure_months",
-        "currency",
-        "churn_probability",
-    ]
+    assert tuple(exported.columns[: len(WHO_AND_RISK)]) == WHO_AND_RISK
     assert set(exported["currency"]) == {"EUR"}
     assert exported["health_score"].dtype == np.int64
     by_id = features.set_index("account_id")

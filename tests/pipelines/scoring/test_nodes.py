@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from tests.models import synthetic
+from tests.scored_list import list_columns
 
 from churn_pipeline.models import ChurnEnsemble
 from churn_pipeline.pipelines.scoring.nodes import export_scored_list, score_snapshot
@@ -13,30 +14,7 @@ from churn_pipeline.scoring.accounts import score_accounts
 from churn_pipeline.scoring.policy import ScoringPolicy
 from churn_pipeline.scoring.value import expected_lifetime_months
 
-# Who, how risky, what to do, why.
-COLUMNS = [
-    "account_id",
-    "as_of_date",
-    "plan",
-    "mrr",
-    "seats",
-    "tenure_months",
-    "currency",
-    "churn_probability",
-    "health_score",
-    "risk_band",
-    "contact",
-    "recommended_action",
-    "owner_role",
-    "expected_contact_profit",
-    "account_clv",
-    "dominant_driver",
-    "likely_churn_type",
-    "top_reasons",
-    "risk_lowering_reasons",
-    "triggers",
-    *(f"trigger_{name}" for name in sorted(synthetic.PLAYBOOK_PARAMS["triggers"])),
-]
+COLUMNS = list_columns(synthetic.PLAYBOOK_PARAMS["triggers"])
 
 
 @pytest.fixture(scope="module")
@@ -83,6 +61,21 @@ def scores(model: ChurnEnsemble, scoring: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+@pytest.fixture
+def per_account_scores(
+    model: ChurnEnsemble, scoring: pd.DataFrame, labelled: pd.DataFrame
+) -> pd.DataFrame:
+    """The list with per-account values (lifetime from the labelled churn rate)."""
+    return score_snapshot(
+        model,
+        scoring,
+        model.explain(scoring),
+        PER_ACCOUNT,
+        synthetic.PROFIT_PARAMS,
+        labelled,
+    )
+
+
 def test_columns_and_length(scores: pd.DataFrame, scoring: pd.DataFrame) -> None:
     assert list(scores.columns) == COLUMNS
     assert len(scores) == len(scoring)
@@ -126,17 +119,9 @@ def test_fixed_contact_threshold_is_used(
 
 
 def test_per_account_values_from_the_labelled_churn_rate(
-    model: ChurnEnsemble, scoring: pd.DataFrame, labelled: pd.DataFrame
+    per_account_scores: pd.DataFrame, scoring: pd.DataFrame, labelled: pd.DataFrame
 ) -> None:
-    scores = score_snapshot(
-        model,
-        scoring,
-        model.explain(scoring),
-        PER_ACCOUNT,
-        synthetic.PROFIT_PARAMS,
-        labelled,
-    )
-
+    scores = per_account_scores
     lifetime = expected_lifetime_months(
         labelled["label"], horizon_days=30, max_months=36
     )
@@ -155,17 +140,12 @@ def test_per_account_values_from_the_labelled_churn_rate(
 
 
 def test_per_account_matches_the_policy_built_from_the_same_labels(
-    model: ChurnEnsemble, scoring: pd.DataFrame, labelled: pd.DataFrame
+    model: ChurnEnsemble,
+    scoring: pd.DataFrame,
+    labelled: pd.DataFrame,
+    per_account_scores: pd.DataFrame,
 ) -> None:
     """What the registry stores (same labels) scores like the batch node."""
-    scores = score_snapshot(
-        model,
-        scoring,
-        model.explain(scoring),
-        PER_ACCOUNT,
-        synthetic.PROFIT_PARAMS,
-        labelled,
-    )
     lifetime = expected_lifetime_months(
         labelled["label"], horizon_days=30, max_months=36
     )
@@ -174,7 +154,7 @@ def test_per_account_matches_the_policy_built_from_the_same_labels(
     )
     expected = score_accounts(model, scoring, policy).set_index("account_id")
 
-    actual = scores.drop(columns="as_of_date").set_index("account_id")
+    actual = per_account_scores.drop(columns="as_of_date").set_index("account_id")
 
     pd.testing.assert_frame_equal(actual, expected.loc[actual.index])
 
@@ -249,18 +229,10 @@ def test_export_round_trips_through_csv(scores: pd.DataFrame, tmp_path) -> None:
 
 
 def test_export_reads_who_then_risk_then_decision_then_why(
-    model: ChurnEnsemble, scoring: pd.DataFrame, labelled: pd.DataFrame, tmp_path
+    per_account_scores: pd.DataFrame, scoring: pd.DataFrame, tmp_path
 ) -> None:
-    scores = score_snapshot(
-        model,
-        scoring,
-        model.explain(scoring),
-        PER_ACCOUNT,
-        synthetic.PROFIT_PARAMS,
-        labelled,
-    )
     path = tmp_path / "scores.csv"
-    export_scored_list(scores).to_csv(path, index=False)
+    export_scored_list(per_account_scores).to_csv(path, index=False)
 
     reread = pd.read_csv(path, keep_default_na=False)
 
