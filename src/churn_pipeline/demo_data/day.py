@@ -173,17 +173,7 @@ def _open_tickets(
     )
     world.book.add(day, tickets)
     if observed:
-        world.recorder.add(
-            "tickets",
-            {
-                "acc": tickets.acc,
-                "day": day,
-                "open_second": tickets.open_second,
-                "duration_seconds": tickets.duration_seconds,
-                "priority": tickets.priority,
-                "satisfaction": tickets.satisfaction,
-            },
-        )
+        world.recorder.add_draw("tickets", day, tickets)
 
 
 def _survey(world: World, day: int, idx: np.ndarray, observed: bool) -> None:
@@ -210,16 +200,7 @@ def _bill(world: World, day: int, idx: np.ndarray, observed: bool) -> None:
         world.timeline,
     )
     if observed:
-        world.recorder.add(
-            "invoices",
-            {
-                "acc": invoices.acc,
-                "day": day,
-                "amount": invoices.amount,
-                "failed": invoices.failed,
-                "attempts": invoices.attempts,
-            },
-        )
+        world.recorder.add_draw("invoices", day, invoices)
 
 
 def _change_plans(world: World, day: int, idx: np.ndarray) -> None:

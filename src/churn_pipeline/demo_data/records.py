@@ -68,6 +68,20 @@ class Recorder:
         }
         self._chunks[table].append(chunk)
 
+    def add_draw(self, table: str, day: int, draw: object) -> None:
+        """Append a day's draw whose attributes are named like the table's columns.
+
+        Args:
+            table: A table of :data:`SCHEMAS`.
+            day: The simulated day, for every row.
+            draw: A draw with ``acc`` and one array per other column of the table.
+        """
+        columns = {
+            name: day if name == "day" else getattr(draw, name)
+            for name in SCHEMAS[table]
+        }
+        self.add(table, columns)
+
     def pop_columns(self, table: str) -> dict[str, np.ndarray]:
         """Remove all rows of ``table`` and return them as one array per column.
 
