@@ -236,6 +236,13 @@ def test_predict_accounts_equals_batch_scoring(
     assert served["risk_band"].tolist() == batch["risk_band"].tolist()
     assert served["contact"].tolist() == batch["contact"].tolist()
     assert served["top_reasons"].tolist() == batch["top_reasons"].tolist()
+    # The account as the list shows it: plan, MRR, seats, tenure, its CLV.
+    for column in ("plan", "seats", "tenure_months", "currency"):
+        assert served[column].tolist() == batch[column].tolist(), column
+    for column in ("mrr", "account_clv"):
+        np.testing.assert_array_equal(served[column], batch[column])
+    assert served["seats"].notna().all()
+    assert served["account_owner"].isna().all()  # unmapped by default
     # The scored list's health score, as the whole number the API answers.
     assert served["health_score"].tolist() == [
         round(h) for h in batch["health_score"].tolist()

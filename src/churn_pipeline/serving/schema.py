@@ -155,6 +155,23 @@ class AccountPrediction(BaseModel):
     """The churn risk of one account."""
 
     account_id: str = Field(..., description="The account's identifier, as sent.")
+    # Who the account is, as on the scored list (scoring.account_context maps
+    # each to a feature column); null where the model has no such column.
+    account_owner: str | None = Field(
+        None,
+        description="The account's owner, when the features carry one.",
+        examples=[None],
+    )
+    plan: str | None = Field(None, description="The account's plan.", examples=["pro"])
+    mrr: float | None = Field(
+        None,
+        description="Monthly recurring revenue (currency units).",
+        examples=[420.0],
+    )
+    seats: int | None = Field(None, description="Paid seats.", examples=[12])
+    tenure_months: int | None = Field(
+        None, description="Whole months since signup.", examples=[17]
+    )
     churn_probability: float = Field(
         ...,
         ge=0.0,
@@ -217,10 +234,17 @@ class AccountPrediction(BaseModel):
     expected_contact_profit: float = Field(
         ..., description="Expected profit of a retention contact (currency units)."
     )
+    account_clv: float | None = Field(
+        None,
+        description="The account's lifetime value the contact decision used "
+        "(currency units): its MRR x margin x expected lifetime, or the policy's "
+        "fixed CLV.",
+        examples=[9408.0],
+    )
     currency: str | None = Field(
         None,
-        description="Currency of expected_contact_profit (ISO 4217); null when "
-        "the scoring policy names none.",
+        description="Currency of mrr, account_clv and expected_contact_profit "
+        "(ISO 4217); null when the scoring policy names none.",
         examples=["USD"],
     )
 
