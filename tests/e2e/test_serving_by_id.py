@@ -62,6 +62,13 @@ def _check_same_as_scored_list(response: httpx.Response, daily: pd.DataFrame):
     assert (served["overridden"].map(len) == 0).all()
     assert body["model_version"] == str(listed["model_version"].iloc[0])
     assert set(served["model_version"]) == {body["model_version"]}
+    # The account as the list shows it, for an application that knows only an id.
+    for column in ("plan", "seats", "tenure_months", "currency"):
+        assert served[column].tolist() == listed[column].tolist(), column
+    np.testing.assert_allclose(served["mrr"], listed["mrr"], rtol=0, atol=1e-9)
+    np.testing.assert_allclose(
+        served["account_clv"], listed["account_clv"], rtol=1e-12, atol=0
+    )
     return served
 
 
