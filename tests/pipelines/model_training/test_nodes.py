@@ -122,7 +122,7 @@ def test_split_outputs_are_disjoint_with_fresh_indexes(
 @pytest.mark.parametrize("n_test", [9, 10, 20])
 def test_too_few_labelled_dates(model_input_table: pd.DataFrame, n_test: int) -> None:
     with pytest.raises(
-        HistoryError, match=r"out-of-time test: EMPTY; it needs more than"
+        HistoryError, match=r"more than model_training.n_test_snapshots=.*got 9"
     ):
         split_snapshots(model_input_table, _params(n_test_snapshots=n_test))
 

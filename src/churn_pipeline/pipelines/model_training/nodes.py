@@ -9,7 +9,7 @@ import mlflow
 import pandas as pd
 
 from churn_pipeline.evaluation.backtest import backtest_origins
-from churn_pipeline.evaluation.history import check_history
+from churn_pipeline.evaluation.history import HistoryError, check_history
 from churn_pipeline.evaluation.time_split import labels_known_by
 from churn_pipeline.features import available_features, feature_names
 from churn_pipeline.models import ChurnEnsemble
@@ -34,9 +34,9 @@ def split_snapshots(
     Args:
         model_input_table: Features and labels per (account, as-of date).
         params: ``model_training`` parameters.
-        evaluation: ``model_evaluation`` parameters: the backtest's and
-            tuning's slices are checked here too, before any fit (``None``:
-            only the split's own).
+        evaluation: ``model_evaluation`` parameters: every slice the run will
+            fit or judge on is checked here, before any fit (``None``: only that
+            there are test dates).
 
     Returns:
         ``train``, ``test`` and ``scoring`` tables.
@@ -46,9 +46,15 @@ def split_snapshots(
             empty; the message names each slice, its dates and its parameter.
     """
     labelled = model_input_table[model_input_table["is_labelled"]]
-    check_history(labelled, params, evaluation)
     dates = sorted(labelled["as_of_date"].unique())
     n_test = params["n_test_snapshots"]
+    if evaluation is not None:
+        check_history(labelled, params, evaluation)
+    elif len(dates) <= n_test:
+        raise HistoryError(
+            f"Need more than model_training.n_test_snapshots={n_test} labelled "
+            f"as-of dates, got {len(dates)}"
+        )
     test_start = pd.Timestamp(dates[-n_test])
     is_test = labelled["as_of_date"] >= test_start
     is_train = labels_known_by(
