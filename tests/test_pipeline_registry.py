@@ -12,6 +12,8 @@ CUSTOMER_TABLE_OWN_NODES = {
     "cross_validate_node",
     "fit_customer_model_node",
     "select_current_customers_node",
+    "tune_customer_model_node",
+    "log_customer_tuned_params_node",
 }
 
 

@@ -39,7 +39,7 @@ class TrainedProject:
     tracking_uri: str
 
 
-def _copy_project(target: Path) -> None:
+def copy_project(target: Path) -> None:
     shutil.copytree(PROJECT_ROOT / "conf", target / "conf")
     shutil.copy(PROJECT_ROOT / "pyproject.toml", target / "pyproject.toml")
     shutil.copy(PROJECT_ROOT / ".telemetry", target / ".telemetry")
@@ -107,7 +107,7 @@ def trained_project(
 ) -> Iterator[TrainedProject]:
     """Generate the tiny business, then run the default pipeline twice."""
     project = tmp_path_factory.mktemp("project")
-    _copy_project(project)
+    copy_project(project)
     with inside(project) as trained:
         run_kedro(project, "demo_data")
         run_kedro(project)
@@ -121,7 +121,7 @@ def project_without_nps(
 ) -> Iterator[TrainedProject]:
     """One default run in an environment that declares the NPS table absent."""
     project = tmp_path_factory.mktemp("project_without_nps")
-    _copy_project(project)
+    copy_project(project)
     env = project / "conf/no_nps"
     env.mkdir()
     (env / "catalog.yml").write_text(
@@ -136,30 +136,34 @@ def project_without_nps(
 SHARED_DATASETS = PROJECT_ROOT.parent / "shared" / "datasets"
 
 
-def _run_on_shared_dataset(
-    tmp_path_factory: pytest.TempPathFactory, env: str, dataset: str, pipeline: str
+def run_on_shared_dataset(
+    tmp_path_factory: pytest.TempPathFactory,
+    env: str,
+    dataset: str,
+    pipeline: str,
+    params: dict | None = None,
 ) -> Iterator[TrainedProject]:
-    """`kedro run --env <env> --pipelines <pipeline>` reading ``../shared/datasets``."""
+    """`kedro run --env <env> --pipelines <pipeline> [--params]` on a shared dataset."""
     if not (SHARED_DATASETS / dataset).is_dir():
         pytest.skip(
             f"the shared datasets are not beside the project: {SHARED_DATASETS}"
         )
     project = tmp_path_factory.mktemp(f"project_{env}")
-    _copy_project(project)
+    copy_project(project)
     env_globals = project / f"conf/{env}/globals.yml"
     values = yaml.safe_load(env_globals.read_text())
     env_globals.write_text(
         yaml.safe_dump({**values, "datasets_dir": str(SHARED_DATASETS)})
     )
     with inside(project) as trained:
-        run_kedro(project, pipeline, env=env)
+        run_kedro(project, pipeline, env=env, params=params)
         yield trained
 
 
 @pytest.fixture(scope="session")
 def telco_project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TrainedProject]:
     """`kedro run --env telco --pipelines customer_table` on the shared Telco file."""
-    yield from _run_on_shared_dataset(
+    yield from run_on_shared_dataset(
         tmp_path_factory, "telco", "telco-customer-churn", "customer_table"
     )
 
@@ -169,6 +173,6 @@ def ravenstack_project(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[TrainedProject]:
     """`kedro run --env ravenstack --pipelines subscription_periods`."""
-    yield from _run_on_shared_dataset(
+    yield from run_on_shared_dataset(
         tmp_path_factory, "ravenstack", "ravenstack-saas", "subscription_periods"
     )

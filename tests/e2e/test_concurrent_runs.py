@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
-from tests.e2e.conftest import _copy_project
+from tests.e2e.conftest import copy_project
 
 from churn_pipeline.datasets import AtomicParquetDataset
 from churn_pipeline.runs import ABANDONED_TAG, LOCK_FILENAME, read_holder
@@ -123,7 +123,7 @@ def _open_gate_writer(project: Path):
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("concurrent")
-    _copy_project(path)
+    copy_project(path)
     generated = _kedro(path, "run", "--pipelines", "demo_data")
     assert generated.returncode == 0, generated.stderr[-4000:]
     # Kedro puts the project's src/ on the path of its runs.

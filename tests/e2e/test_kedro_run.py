@@ -17,6 +17,7 @@ from churn_pipeline.model_registry.tracking import (
     EXPERIMENT_KIND_TAG,
     MODEL_TRAINING_KIND,
 )
+from churn_pipeline.models.baseline import BASELINE
 from churn_pipeline.pipelines.reporting.nodes import REPORT_FIGURES
 
 pytestmark = pytest.mark.e2e
@@ -57,7 +58,7 @@ def test_each_run_tracks_ensemble_and_member_metrics(runs):
         metrics = run.data.metrics
         for name in TEST_METRICS:
             assert name in metrics
-            for member in ("xgboost", "lightgbm", "logistic_regression"):
+            for member in ("xgboost", "lightgbm", "logistic_regression", BASELINE):
                 assert f"{member}_{name}" in metrics
         assert 0.5 < metrics["test_roc_auc"] <= 1.0
         for table in ("accounts", "usage", "tickets"):
@@ -99,8 +100,19 @@ def test_backtest_is_on_the_parent_and_in_one_nested_run_per_model(runs, nested)
     for metric in ("roc_auc", "pr_auc", "top_decile_lift", "empc", "mpc", "brier"):
         assert f"backtest_{metric}_mean" in parent
         assert parent[f"backtest_{metric}_sd"] >= 0
+        assert parent[f"{BASELINE}_backtest_{metric}_sd"] >= 0
+    assert 0 <= parent["ensemble_single_member_share"] <= 1
     by_model = {run.data.tags["model"]: run for run in nested}
-    assert set(by_model) == {"ensemble", "xgboost", "lightgbm", "logistic_regression"}
+    assert set(by_model) == {
+        "ensemble",
+        "xgboost",
+        "lightgbm",
+        "logistic_regression",
+        BASELINE,
+    }
+    assert by_model[BASELINE].data.metrics["backtest_empc_mean"] == pytest.approx(
+        parent[f"{BASELINE}_backtest_empc_mean"], abs=1e-12
+    )
     assert by_model["ensemble"].data.metrics["backtest_empc_mean"] == pytest.approx(
         parent["backtest_empc_mean"], abs=1e-12
     )
@@ -153,6 +165,18 @@ def test_champion_alias_moves_only_when_not_worse(client, runs):
     )
     assert second.data.tags["champion_promoted"] == "true"
     assert "champion v1" in second.data.tags["champion_decision_reason"]
+    # The baseline gate ran on both, with the numbers in the reason.
+    for run in runs:
+        reason = run.data.tags["champion_decision_reason"]
+        baseline = run.data.metrics[f"{BASELINE}_backtest_empc_mean"]
+        assert reason.startswith("ensemble backtest_empc_mean ")
+        assert f"{BASELINE}'s {baseline:.4f}" in reason
+        assert run.data.tags["ensemble_single_member"] in {
+            "none",
+            "xgboost",
+            "lightgbm",
+            "logistic_regression",
+        }
     champion = client.get_model_version_by_alias("churn-model", "champion")
     assert str(champion.version) == "2"
     assert champion.run_id == second.info.run_id

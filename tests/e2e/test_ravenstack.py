@@ -106,3 +106,19 @@ def test_a_model_is_trained_evaluated_and_registered(ravenstack_project, run):
     assert "last_nps" not in features  # no NPS table
     assert "active_users_per_seat_30d" not in features  # no active-user counts
     assert "logins_30d" in features
+
+
+def test_configured_usage_columns_feed_the_model_features_of_their_own(run):
+    model, _ = load_model("models:/churn-model-ravenstack@champion")
+    numeric = set(model.numeric_features_)
+    configured = ("feature_uses", "features_used", "feature_seconds", "feature_errors")
+    for column in configured:
+        own = {
+            *(f"{column}_{days}d" for days in (7, 14, 30, 90)),
+            f"{column}_trend_30d",
+            f"days_since_{column}",
+            f"{column}_per_seat_30d",
+        }
+        assert own <= numeric, column
+    # feature_uses is also the key feature: it still feeds the summed counts.
+    assert "key_feature_uses_30d" in numeric

@@ -39,6 +39,26 @@ def test_cross_validated_auc_matches_the_published_reference(run):
     assert metrics["validation_customers_rows_rejected"] == 0
 
 
+def test_the_ensemble_is_not_worse_than_default_xgboost(run):
+    # Issue 23's bar: on the same (nested, tuned) folds, the ensemble's CV ROC
+    # AUC is not below the default-settings XGBoost's by more than its own sd.
+    metrics = run.data.metrics
+    ensemble = metrics["cv_roc_auc_mean"]
+    baseline = metrics["baseline_xgboost_cv_roc_auc_mean"]
+    assert ensemble >= baseline - metrics["cv_roc_auc_sd"]
+    assert metrics["baseline_xgboost_cv_roc_auc_sd"] > 0
+    assert 0 <= metrics["ensemble_single_member_share"] <= 1
+    # Telco has 22 rows that repeat another exactly (customerID aside); grouped
+    # folds keep them together and every customer stays.
+    assert metrics["customers_duplicate_rows"] == 22
+    assert metrics["validation_customers_rows_accepted"] == 7043
+
+
+def test_the_final_model_is_tuned_and_its_arguments_logged(run):
+    tuned = {k for k in run.data.params if k.startswith("tuned.")}
+    assert {"tuned.xgboost.max_depth", "tuned.lightgbm.num_leaves"} <= tuned
+
+
 def test_model_is_registered_and_scores_like_the_service(telco_project, run):
     mlflow.set_tracking_uri(telco_project.tracking_uri)
     assert run.data.tags["champion_promoted"] == "true"

@@ -14,12 +14,15 @@ from churn_pipeline.evaluation.backtest import (
     backtest_origins,
     comparison_markdown,
     rolling_origin_backtest,
+    score_metrics,
+    single_member_share,
     summarise_backtest,
 )
 from churn_pipeline.evaluation.time_split import labels_known_by
+from churn_pipeline.models.baseline import BASELINE, default_xgboost, single_member
 
 DATES = pd.date_range("2023-08-31", periods=9, freq="ME")
-MODELS = {ENSEMBLE, "xgboost", "lightgbm", "logistic_regression"}
+MODELS = {ENSEMBLE, "xgboost", "lightgbm", "logistic_regression", BASELINE}
 
 
 @pytest.fixture(scope="module")
@@ -74,6 +77,46 @@ def test_each_origin_trains_only_on_labels_closed_by_it(
         assert (rows["test_rows"] == (labelled["as_of_date"] == origin).sum()).all()
 
 
+def test_baseline_is_judged_beside_the_ensemble_on_the_same_rows(
+    results: pd.DataFrame,
+) -> None:
+    columns = ["origin", "train_rows", "test_rows", "churn_rate"]
+    ensemble = results[results["model"] == ENSEMBLE][columns].reset_index(drop=True)
+    baseline = results[results["model"] == BASELINE][columns].reset_index(drop=True)
+
+    pd.testing.assert_frame_equal(baseline, ensemble)
+
+
+def test_an_origin_refitted_by_hand_gives_the_same_baseline_and_blend(
+    labelled: pd.DataFrame, results: pd.DataFrame
+) -> None:
+    # Refit it by hand at the newest origin: every row whose label is known,
+    # no calibration slice held out, the ensemble's features and seed.
+    model = synthetic.make_model()
+    origin = DATES[-1]
+    train = labelled[
+        labels_known_by(labelled["as_of_date"], origin, synthetic.HORIZON_DAYS)
+    ]
+    test = labelled[labelled["as_of_date"] == origin]
+    fitted = synthetic.fit(model, train)
+    baseline = default_xgboost(
+        fitted.numeric_features_,
+        fitted.categorical_features_,
+        random_state=model.random_state,
+    ).fit(train, train["label"])
+    expected = score_metrics(
+        test["label"].to_numpy(dtype=int),
+        baseline.predict_proba(test)[:, 1],
+        synthetic.PROFIT_PARAMS,
+    )
+
+    row = results[(results["model"] == BASELINE) & (results["origin"] == origin)]
+    for metric in BACKTEST_METRICS:
+        assert row[metric].item() == pytest.approx(expected[metric], rel=1e-9)
+    at_origin = results[results["origin"] == origin]
+    assert set(at_origin["single_member"]) == {single_member(fitted.weights_) or ""}
+
+
 def test_later_rows_never_change_an_earlier_origin(
     labelled: pd.DataFrame, results: pd.DataFrame
 ) -> None:
@@ -112,6 +155,17 @@ def test_summary_is_mean_and_sample_sd_with_the_ensemble_first() -> None:
     summary = summarise_backtest(pd.DataFrame(rows))
 
     assert list(summary.index) == [ENSEMBLE, "xgboost"]
+    frame = pd.DataFrame(rows)
+    ordered = summarise_backtest(
+        pd.concat(
+            [
+                frame.replace({"model": {"xgboost": "lightgbm"}}),
+                frame[frame["model"] == "xgboost"].assign(model=BASELINE),
+            ]
+        )
+    )
+    # The baseline right after the ensemble, the members after it.
+    assert list(ordered.index) == [ENSEMBLE, BASELINE, "lightgbm"]
     assert summary.loc[ENSEMBLE, "empc_mean"] == pytest.approx(7 / 3)
     assert summary.loc[ENSEMBLE, "empc_sd"] == pytest.approx(np.std([1, 2, 4], ddof=1))
     assert summary.loc["xgboost", "empc_mean"] == pytest.approx(10 / 3)
@@ -129,7 +183,30 @@ def test_comparison_table_shows_mean_and_sd(results: pd.DataFrame) -> None:
 
     assert table[0] == "| model | " + " | ".join(BACKTEST_METRICS) + " |"
     assert len(table) == 2 + len(MODELS)
+    assert table[3].startswith(f"| {BASELINE} | ")
     ensemble = summary.loc[ENSEMBLE]
     assert table[2].startswith(
         f"| ensemble | {ensemble['roc_auc_mean']:.4f} ± {ensemble['roc_auc_sd']:.4f} |"
     )
+
+
+@pytest.mark.parametrize(
+    ("per_origin", "share", "members"),
+    [
+        (["", "", ""], 0.0, []),
+        (["xgboost", "", ""], 1 / 3, ["xgboost"]),
+        (["lightgbm", "xgboost", "xgboost"], 1.0, ["lightgbm", "xgboost"]),
+        # As read back from the CSV artifact: empty cells are NaN.
+        ([np.nan, "xgboost"], 0.5, ["xgboost"]),
+    ],
+)
+def test_single_member_share_counts_origins_not_rows(
+    per_origin: list[object], share: float, members: list[str]
+) -> None:
+    rows = [
+        {"origin": origin, "model": model, "single_member": only}
+        for origin, only in zip(DATES, per_origin, strict=False)
+        for model in (ENSEMBLE, "xgboost", BASELINE)
+    ]
+
+    assert single_member_share(pd.DataFrame(rows)) == (pytest.approx(share), members)

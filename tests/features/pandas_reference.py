@@ -1,7 +1,8 @@
 """A straightforward pandas implementation of the model input, the Ibis build's oracle.
 
 It computes what :func:`churn_pipeline.features.build.model_input` computes (the
-spine, the label and all 66 registry features) the way one would write it by
+spine, the label, all 66 registry features and those of configured usage
+columns) the way one would write it by
 hand in pandas: a loop over the as-of dates, boolean masks and ``groupby``. It
 is an independent oracle: ``tests/features/test_pandas_reference.py`` checks
 that it and the Ibis/DuckDB build give equal tables.
@@ -30,6 +31,7 @@ from tests.features.pandas_reference_activity import (
     usage_features,
     whole_days,
 )
+from tests.features.pandas_reference_configured import configured_features
 
 from churn_pipeline.features.specs import DAYS_PER_MONTH
 from churn_pipeline.validation.lifecycle import CANCELLATION, LIFECYCLE_EVENTS
@@ -75,6 +77,13 @@ def model_input(
             tables["accounts"],
             account,
             key_columns=key_columns,
+            history_start=usage_start,
+        ),
+        configured_features(
+            spine,
+            tables["usage"],
+            tables["accounts"],
+            account,
             history_start=usage_start,
         ),
         ticket_features(spine, tables["tickets"]),

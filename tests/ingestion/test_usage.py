@@ -67,8 +67,49 @@ def test_events_become_one_row_per_account_and_day():
         ({}, "No usage aggregations"),
         ({"x": {"op": "median", "column": "usage_count"}}, "allowed: \\['count'"),
         ({"x": {"op": "sum", "column": "minutes"}}, "source column 'minutes'"),
+        (
+            {"x": {"op": "count", "where": {"event_type": ["login"]}}},
+            "source column 'event_type'",
+        ),
     ],
 )
 def test_bad_aggregations_are_clear_errors(aggregations, message):
     with pytest.raises(ValueError, match=message):
         daily_usage(EVENTS, SUBSCRIPTIONS, aggregations)
+
+
+ACCOUNT_EVENTS = pd.DataFrame(
+    {
+        "account_id": ["A1", "A1", "A1", "A2", "A2"],
+        "usage_date": pd.to_datetime(
+            [
+                "2024-01-01 09:00",
+                "2024-01-01 23:59",
+                "2024-01-02 00:01",
+                "2024-01-01 12:00",
+                "2024-01-03 12:00",
+            ]
+        ),
+        "event_type": ["login", "export", "login", "export", "export"],
+    }
+)
+
+
+def test_events_of_an_account_are_filtered_by_type_per_column():
+    aggregations = {
+        "logins": {"op": "count", "where": {"event_type": ["login"]}},
+        "exports": {"op": "count", "where": {"event_type": ["export", "share"]}},
+        "event_types": {"op": "nunique", "column": "event_type"},
+    }
+    daily = daily_usage(ACCOUNT_EVENTS, SUBSCRIPTIONS.iloc[:0], aggregations)
+    assert daily.to_dict("list") == {
+        "account_id": ["A1", "A1", "A2", "A2"],
+        "usage_date": pd.to_datetime(
+            ["2024-01-01", "2024-01-02", "2024-01-01", "2024-01-03"]
+        ).tolist(),
+        # A day with events but none of a column's type is 0, not missing.
+        "logins": [1, 1, 0, 0],
+        "exports": [1, 0, 1, 1],
+        "event_types": [2, 1, 1, 1],
+    }
+    assert daily["logins"].sum() + daily["exports"].sum() == len(ACCOUNT_EVENTS)

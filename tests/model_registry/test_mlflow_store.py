@@ -16,7 +16,9 @@ from mlflow.tracking import MlflowClient
 from tests.models import synthetic
 
 from churn_pipeline.model_registry.mlflow_store import (
+    BaselineCheck,
     ChampionDecision,
+    check_against_baseline,
     load_model,
     load_served_model,
     promote_if_not_worse,
@@ -82,7 +84,11 @@ def _candidate(
 
 
 def _promote(
-    client: MlflowClient, name: str, version: str, value: float
+    client: MlflowClient,
+    name: str,
+    version: str,
+    value: float,
+    baseline: BaselineCheck | None = None,
 ) -> ChampionDecision:
     return promote_if_not_worse(
         client,
@@ -91,6 +97,7 @@ def _promote(
         version=version,
         metric=METRIC,
         new_value=value,
+        baseline=baseline,
     )
 
 
@@ -222,6 +229,134 @@ def test_decision_is_plain_json(
 
     assert json.loads(json.dumps(decision)) == decision
     assert set(decision) == decision_keys
+
+
+# --------------------------------------------------------------- baseline gate
+GATE = "backtest_empc_mean"
+
+
+@pytest.mark.parametrize(
+    ("value", "baseline", "sd", "tolerance", "passed"),
+    [
+        (28.1, 33.0, 2.1, 1.0, False),  # 4.9 behind, allowed 2.1
+        (31.0, 33.0, 2.0, 1.0, True),  # exactly at the tolerance
+        (30.75, 33.0, 2.0, 1.0, False),
+        (29.0, 33.0, 2.0, 2.0, True),  # allowed 4.0
+        (28.75, 33.0, 2.0, 2.0, False),
+        (33.0, 33.0, 2.1, 0.0, True),  # strictly: a tie passes
+        (32.9, 33.0, 2.1, 0.0, False),
+        (35.0, 33.0, 0.0, 1.0, True),  # ahead of the baseline
+        (-3.0, -1.0, 1.5, 1.0, False),  # negative profits compare the same way
+    ],
+)
+def test_baseline_check_allows_the_ensembles_own_spread(
+    value: float, baseline: float, sd: float, tolerance: float, passed: bool
+) -> None:
+    metrics = {
+        GATE: value,
+        "backtest_empc_sd": sd,
+        f"baseline_xgboost_{GATE}": baseline,
+        "baseline_xgboost_backtest_empc_sd": 99.0,  # the baseline's own: unused
+    }
+
+    check = check_against_baseline(metrics, GATE, tolerance)
+
+    assert check.passed is passed
+    compared = f"ensemble {GATE} {value:.4f}"
+    if value >= baseline:
+        assert check.reason == f"{compared} >= baseline_xgboost's {baseline:.4f}"
+    else:
+        rule = f"than {tolerance:g} x sd {sd:.4f}"
+        assert check.reason == (
+            f"{compared} is below baseline_xgboost's {baseline:.4f} by "
+            + (f"no more {rule}" if passed else f"more {rule}: not promoted")
+        )
+
+
+def test_a_single_value_metric_has_no_spread_to_allow() -> None:
+    metrics = {"test_empc": 2.9, "baseline_xgboost_test_empc": 3.0, "test_empc_sd": 5.0}
+
+    check = check_against_baseline(metrics, "test_empc", 10.0)
+
+    assert not check.passed
+    assert "by more than 10 x sd 0.0000: not promoted" in check.reason
+
+
+@pytest.mark.parametrize("baseline", [None, float("nan")], ids=["missing", "nan"])
+def test_without_a_baseline_the_check_passes_and_says_so(
+    baseline: float | None,
+) -> None:
+    metrics = {GATE: 1.0, "backtest_empc_sd": 0.1}
+    if baseline is not None:
+        metrics[f"baseline_xgboost_{GATE}"] = baseline
+
+    check = check_against_baseline(metrics, GATE, 1.0)
+
+    assert check == BaselineCheck(
+        True, f"no baseline_xgboost_{GATE} logged: baseline not checked"
+    )
+
+
+@pytest.mark.parametrize(
+    ("metrics", "tolerance", "match"),
+    [
+        ({"cv_empc_mean": 1.0}, 1.0, r"'backtest_empc_mean' is not among .*cv_empc"),
+        ({GATE: 1.0}, -0.5, "baseline_tolerance_sd must be >= 0, got -0.5"),
+    ],
+)
+def test_baseline_check_refuses_bad_input(
+    metrics: dict[str, float], tolerance: float, match: str
+) -> None:
+    with pytest.raises(ValueError, match=match):
+        check_against_baseline(metrics, GATE, tolerance)
+
+
+REFUSED = BaselineCheck(False, "ensemble is below baseline: not promoted")
+
+
+@pytest.mark.parametrize("has_champion", [False, True], ids=["first", "better"])
+def test_a_failed_baseline_check_refuses_promotion_but_keeps_the_version(
+    registered: Registered, client: MlflowClient, has_champion: bool
+) -> None:
+    name = f"baseline-refused-{has_champion}"
+    old = _candidate(client, registered.experiment_id, name, 1.0)
+    if has_champion:
+        _promote(client, name, old, 1.0)
+    new = _candidate(client, registered.experiment_id, name, 9.0)
+
+    decision = _promote(client, name, new, 9.0, baseline=REFUSED)
+
+    assert not decision.promoted
+    assert decision.reason.startswith(f"{REFUSED.reason}; ")
+    assert str(client.get_model_version(name, new).version) == new
+    if has_champion:
+        assert _champion(client, name) == old
+        assert decision.reason.endswith(f"9.0000 >= champion v{old}'s 1.0000")
+    else:
+        with pytest.raises(MlflowException):
+            client.get_model_version_by_alias(name, "champion")
+
+
+def test_a_passed_baseline_check_leaves_the_champion_rule_to_decide(
+    registered: Registered, client: MlflowClient
+) -> None:
+    name = "baseline-passed"
+    old = _candidate(client, registered.experiment_id, name, 5.0)
+    _promote(client, name, old, 5.0)
+    passed = BaselineCheck(True, "ensemble is not below baseline")
+    worse = _candidate(client, registered.experiment_id, name, 4.0)
+    better = _candidate(client, registered.experiment_id, name, 6.0)
+
+    refused = _promote(client, name, worse, 4.0, baseline=passed)
+    promoted = _promote(client, name, better, 6.0, baseline=passed)
+
+    assert not refused.promoted
+    assert promoted.promoted
+    assert (
+        promoted.reason
+        == f"{passed.reason}; {METRIC} 6.0000 >= champion v{old}'s 5.0000"
+    )
+    assert _champion(client, name) == better
 
 
 # -------------------------------------------------------------------- serving

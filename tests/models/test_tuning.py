@@ -1,4 +1,4 @@
-"""Optuna tuning on a time-ordered validation slice."""
+"""Optuna tuning on a time-ordered validation slice, or over CV splits."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from sklearn.model_selection import StratifiedKFold
 from tests.models import synthetic
 from threadpoolctl import threadpool_limits
 
-from churn_pipeline.models.tuning import tune_members
+from churn_pipeline.models.tuning import tune_members, tune_members_cv
 
 BAD_TYPE = {"type": "cat", "low": 1, "high": 2}
 SPACE = {
@@ -72,3 +73,51 @@ def test_no_trials_means_no_tuning() -> None:
 def test_bad_settings_are_named(overrides: dict[str, Any], match: str) -> None:
     with pytest.raises(ValueError, match=match):
         _tune(synthetic.training_table(), **overrides)
+
+
+# ---- tune_members_cv: a table without a time axis, mean EMPC over CV splits
+
+
+def _tune_cv(**overrides: Any) -> dict[str, dict[str, Any]]:
+    table = synthetic.training_table()
+    rows = table[table["as_of_date"] == synthetic.FIT_DATES[-1]].reset_index(drop=True)
+    y = rows["label"].to_numpy(dtype=int)
+    folds = StratifiedKFold(n_splits=2, shuffle=True, random_state=0)
+    arguments: dict[str, Any] = {
+        "search_space": SPACE,
+        "n_trials": 2,
+        "splits": list(folds.split(rows, y)),
+        "profit": synthetic.PROFIT_PARAMS,
+    }
+    arguments.update(overrides)
+    with threadpool_limits(limits=1, user_api="blas"):
+        return tune_members_cv(rows, y, synthetic.make_model(), **arguments)
+
+
+@pytest.fixture(scope="module")
+def tuned_cv() -> dict[str, dict[str, Any]]:
+    return _tune_cv()
+
+
+def test_cv_tuning_chooses_within_the_space_and_repeats(tuned_cv) -> None:
+    assert set(tuned_cv) == {"xgboost"}
+    assert 2 <= tuned_cv["xgboost"]["max_depth"] <= 4
+    assert 0.05 <= tuned_cv["xgboost"]["learning_rate"] <= 0.3
+    assert _tune_cv() == tuned_cv
+
+
+@pytest.mark.parametrize(
+    ("overrides", "match"),
+    [
+        ({"splits": []}, "at least one split"),
+        ({"search_space": {"catboost": {}}}, r"unknown members \['catboost'\]"),
+        ({"n_trials": -1}, "n_trials must be >= 0"),
+    ],
+)
+def test_cv_tuning_names_bad_settings(overrides: dict[str, Any], match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        _tune_cv(**overrides)
+
+
+def test_cv_tuning_with_no_trials_is_off() -> None:
+    assert _tune_cv(n_trials=0) == {}

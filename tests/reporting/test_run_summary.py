@@ -35,6 +35,13 @@ EVENT_HISTORY_METRICS = {
     "backtest_top_decile_lift_mean": 4.4856,
     "backtest_top_decile_lift_sd": 0.5482,
     "xgboost_test_roc_auc": 0.78,
+    "baseline_xgboost_backtest_empc_mean": 0.19,
+    "baseline_xgboost_backtest_empc_sd": 0.05,
+    "baseline_xgboost_backtest_roc_auc_mean": 0.7712,
+    "baseline_xgboost_backtest_roc_auc_sd": 0.04,
+    "baseline_xgboost_test_roc_auc": 0.7701,
+    "baseline_xgboost_test_empc": 0.1402,
+    "ensemble_single_member_share": 0.0,
 }
 CUSTOMER_TABLE_METRICS = {
     "cv_folds": 5.0,
@@ -123,8 +130,11 @@ def test_full_run_names_metrics_decision_and_where_to_look(tmp_path, caplog):
         f"({tmp_path / 'validation_report.json'})",
         "Backtest (mean ± sd over origins): EMPC 0.211 ± 0.067, "
         "ROC AUC 0.789 ± 0.037, top-decile lift 4.486 ± 0.548",
+        "Baseline (default XGBoost), backtest: EMPC 0.190 ± 0.050, "
+        "ROC AUC 0.771 ± 0.040",
         "Out-of-time test: EMPC 0.157, ROC AUC 0.789, top-decile lift 4.666, "
         "Brier 0.025 (5,579 rows)",
+        "Baseline (default XGBoost), out-of-time test: EMPC 0.140, ROC AUC 0.770",
         "Champion: churn-model v3 not promoted; v2 stays @champion "
         "(backtest_empc_mean 0.2113 < champion v2's 0.2500)",
         # The day's list, which the endpoint answers, over the training run's.
@@ -160,6 +170,65 @@ def test_customer_table_run_has_cross_validation_and_its_own_model(tmp_path):
     )
     assert lines[-1].startswith(
         "Endpoint: make serve MODEL_URI=models:/churn-model-telco@champion, then"
+    )
+
+
+@pytest.mark.parametrize(
+    ("metrics", "expected"),
+    [
+        (
+            {**EVENT_HISTORY_METRICS, "ensemble_single_member_share": 0.75},
+            "Ensemble: one member alone in 75% of the backtest origins",
+        ),
+        (
+            {**CUSTOMER_TABLE_METRICS, "ensemble_single_member_share": 0.2},
+            "Ensemble: one member alone in 20% of the cross-validation folds",
+        ),
+    ],
+)
+def test_a_blend_of_one_member_is_said(tmp_path, metrics, expected):
+    _write(tmp_path, evaluation_metrics=metrics)
+
+    lines = summary_lines(collect_outputs(_catalog(tmp_path), {"evaluation_metrics"}))
+
+    [line] = [line for line in lines if line.startswith("Ensemble:")]
+    assert line.startswith(expected)
+
+
+def test_customer_table_baseline_follows_the_cross_validation(tmp_path):
+    metrics = {
+        **CUSTOMER_TABLE_METRICS,
+        "baseline_xgboost_cv_roc_auc_mean": 0.8391,
+        "baseline_xgboost_cv_roc_auc_sd": 0.011,
+        "xgboost_cv_roc_auc_mean": 0.84,
+    }
+    _write(tmp_path, evaluation_metrics=metrics)
+
+    lines = summary_lines(collect_outputs(_catalog(tmp_path), {"evaluation_metrics"}))
+
+    assert lines[:2] == [
+        "Cross-validation (5 folds): EMPC 10.380 ± 0.260, ROC AUC 0.847 ± 0.013, "
+        "top-decile lift 2.900 ± 0.100",
+        "Baseline (default XGBoost), cross-validation: ROC AUC 0.839 ± 0.011",
+    ]
+
+
+def test_a_first_version_refused_says_no_version_is_served(tmp_path):
+    decision = {
+        **_decision(),
+        "version": "1",
+        "promoted": False,
+        "champion_version": None,
+        "champion_value": None,
+        "reason": "ensemble backtest_empc_mean 0.2113 is below ...: not promoted",
+    }
+    _write(tmp_path, champion_decision=decision)
+
+    lines = summary_lines(collect_outputs(_catalog(tmp_path), {"champion_decision"}))
+
+    assert lines[0] == (
+        "Champion: churn-model v1 not promoted; no version holds @champion "
+        "(ensemble backtest_empc_mean 0.2113 is below ...: not promoted)"
     )
 
 

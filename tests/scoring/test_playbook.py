@@ -308,3 +308,19 @@ def test_health_score_falls_as_risk_rises():
     score = health_score(probability, yellow_from=0.05, red_from=0.15)
 
     assert (np.diff(score) < 0).all()
+
+
+def test_a_configured_usage_column_dominates_with_the_usage_action(playbook):
+    # feature_errors is no registry column: its features share a usage driver.
+    contributions = pd.DataFrame(
+        {
+            "feature_errors_30d": [0.4],
+            "days_since_feature_errors": [0.3],
+            "failed_payments_30d": [0.5],
+        }
+    )
+
+    advice = recommend(playbook, contributions)
+
+    assert advice["dominant_driver"].tolist() == ["feature_errors"]
+    assert advice["recommended_action"][0] == playbook.actions["usage"].action

@@ -345,3 +345,9 @@ def test_the_api_columns_give_the_batch_reasons(explained):
     assert ranked_reasons(contributions, columns, 3, typical=typical) == (
         ranked_reasons(contributions, accounts, 3, typical=typical)
     )
+
+
+def test_a_configured_usage_feature_reads_as_a_sentence():
+    assert describe("days_since_feature_errors", 12.0, 2.0) == (
+        "no feature errors for 12 days (typical retained account: 2)"
+    )

@@ -17,7 +17,11 @@ from churn_pipeline.scoring.accounts import score_accounts
 from churn_pipeline.scoring.policy import ScoringPolicy
 from churn_pipeline.serving.metadata import example_request
 from churn_pipeline.serving.predict import predict_accounts
-from churn_pipeline.serving.schema import AccountFeatures, AccountPrediction
+from churn_pipeline.serving.schema import (
+    AccountFeatures,
+    AccountPrediction,
+    account_features_model,
+)
 
 COUNT_FEATURES = [spec.name for spec in FEATURES if spec.unit == "count"]
 
@@ -296,3 +300,12 @@ def test_integer_json_values_score_like_floats(
     (from_floats,) = predict_accounts(model, scoring_policy, [request])
 
     assert from_ints == from_floats
+
+
+def test_a_configured_usage_feature_gets_its_description_and_bounds() -> None:
+    model = account_features_model(["logins_30d", "feature_errors_30d"])
+    field = model.model_fields["feature_errors_30d"]
+
+    assert field.description.startswith("Sum of the usage column `feature_errors`")
+    with pytest.raises(ValidationError, match="feature_errors_30d"):
+        model.model_validate({"logins_30d": 1.0, "feature_errors_30d": -1.0})

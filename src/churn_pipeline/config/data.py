@@ -20,6 +20,7 @@ from churn_pipeline.config.base import (
 )
 from churn_pipeline.demo_data import DemoDataConfig
 from churn_pipeline.features.engine import BACKENDS
+from churn_pipeline.ingestion.gaps import CHURN_SOURCES
 from churn_pipeline.ingestion.schemas import SOURCE_TABLES
 from churn_pipeline.ingestion.usage import AGGREGATIONS
 from churn_pipeline.validation import MODES, RAW_TABLES
@@ -65,6 +66,10 @@ class UsageAggregation(Block):
 
     op: Annotated[str, one_of(AGGREGATIONS)]
     column: NonEmptyStr | None = None
+    # Only the events whose column holds one of the listed values count.
+    where: dict[NonEmptyStr, Annotated[list[Any], Field(min_length=1)]] = Field(
+        default_factory=dict
+    )
 
     @model_validator(mode="after")
     def _column_unless_count(self) -> UsageAggregation:
@@ -73,11 +78,30 @@ class UsageAggregation(Block):
         return self
 
 
+class ChurnDefinition(Block):
+    """``ingestion.churn``: where the churn events come from.
+
+    ``events``: the source churn-events table. ``gap``: derived from the
+    periods; an account churns when its continuous subscription ends and no
+    period starts within ``gap_days`` (see ingestion/gaps.py).
+    """
+
+    source: Annotated[str, one_of(CHURN_SOURCES)] = "events"
+    gap_days: NonNegativeInt = 30
+    # A period without an end date: open (active) unless a term per billing
+    # cycle is given, e.g. {monthly: 30, annual: 365} (exports of paid terms).
+    term_days: dict[NonEmptyStr, PositiveInt] | None = None
+    # The contract wants a type and a reason per cancellation; gaps say neither.
+    churn_type: NonEmptyStr = "voluntary"
+    reason: NonEmptyStr = "other"
+
+
 class IngestionParameters(Block):
     """``conf/*/parameters_ingestion.yml``: reshaping of foreign source tables."""
 
     mappings: dict[SourceTable, TableMapping] = Field(default_factory=dict)
     usage_aggregations: dict[NonEmptyStr, UsageAggregation] = Field(min_length=1)
+    churn: ChurnDefinition = ChurnDefinition()
 
 
 class DataValidationParameters(Block):

@@ -77,3 +77,6 @@ class ModelRegistryParameters(Block):
     # A metric the run logs (higher is better).
     champion_metric: NonEmptyStr
     n_input_example_rows: PositiveInt
+    # How many of the ensemble's own sds of champion_metric the default-XGBoost
+    # baseline may lead by before promotion is refused (0: strictly not below).
+    baseline_tolerance_sd: float = Field(default=1.0, ge=0.0)

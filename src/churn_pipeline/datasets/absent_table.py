@@ -8,11 +8,13 @@ from kedro.io import AbstractDataset, DatasetError
 
 
 class AbsentTableDataset(AbstractDataset[None, None]):
-    """Declares that an optional raw table does not exist in this environment.
+    """Declares that an optional table does not exist in this environment.
 
     Loading returns ``None``; the validation step turns that into an empty table
-    and records it as absent, and no features are computed from it. Saving is an
-    error: an absent table is an input, never an output.
+    and records it as absent, and no features are computed from it. Of the
+    ingestion's source tables, the accounts may be absent (derived from the
+    periods) and the churn events when ``ingestion.churn.source`` is ``gap``.
+    Saving is an error: an absent table is an input, never an output.
     """
 
     def load(self) -> None:

@@ -39,11 +39,11 @@ class OnlineFeatureStoreDataset(AbstractDataset[Any, Any]):
             write_feature_repo,
             write_online,
         )
-        from churn_pipeline.features import FEATURES_BY_NAME  # noqa: PLC0415
+        from churn_pipeline.features import spec_of  # noqa: PLC0415
 
-        columns = [c for c in data.columns if c in FEATURES_BY_NAME]
-        numeric = [c for c in columns if FEATURES_BY_NAME[c].kind == "numeric"]
-        categorical = [c for c in columns if FEATURES_BY_NAME[c].kind != "numeric"]
+        specs = {c: spec for c in data.columns if (spec := spec_of(c))}
+        numeric = [c for c, spec in specs.items() if spec.kind == "numeric"]
+        categorical = [c for c, spec in specs.items() if spec.kind != "numeric"]
         self.filepath.parent.mkdir(parents=True, exist_ok=True)
         # Written beside, then renamed: a reader never sees half a file.
         partial = self.filepath.with_suffix(".partial")

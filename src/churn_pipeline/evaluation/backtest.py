@@ -17,6 +17,7 @@ from churn_pipeline.evaluation.profit import empc, mpc
 from churn_pipeline.evaluation.ranking import lift_score
 from churn_pipeline.evaluation.time_split import labels_known_by
 from churn_pipeline.models import ChurnEnsemble
+from churn_pipeline.models.baseline import BASELINE, default_xgboost, single_member
 
 logger = logging.getLogger(__name__)
 
@@ -86,11 +87,13 @@ def rolling_origin_backtest(
     horizon_days: int,
     profit: Mapping[str, Any],
 ) -> pd.DataFrame:
-    """Refit ``model`` before each origin and judge it and its members there.
+    """Refit ``model`` and the baseline before each origin and judge them there.
 
     At each of the newest ``n_origins`` as-of dates, a fresh copy of the model
-    is fitted on the rows whose label window closes by that date (so no label
-    from the origin or later is seen) and scored on the origin's rows.
+    and a default-settings XGBoost (:mod:`churn_pipeline.models.baseline`, on
+    the ensemble's features) are fitted on the rows whose label window closes
+    by that date (so no label from the origin or later is seen) and scored on
+    the origin's rows.
 
     Args:
         labelled: Labelled snapshots: ``as_of_date``, ``label`` and features.
@@ -100,46 +103,92 @@ def rolling_origin_backtest(
         profit: ``profit`` parameters.
 
     Returns:
-        One row per origin and model (each member and ``ensemble``):
-        ``origin``, ``model``, ``train_rows``, ``test_rows``, ``churn_rate``
-        and the metrics of ``BACKTEST_METRICS``.
+        One row per origin and model (``ensemble``, each member and
+        ``baseline_xgboost``): ``origin``, ``model``, ``train_rows``,
+        ``test_rows``, ``churn_rate``, the metrics of ``BACKTEST_METRICS`` and
+        ``single_member`` (the member the origin's fitted blend gives all the
+        weight, else empty; the same on every row of the origin).
     """
     origins = backtest_origins(labelled["as_of_date"], n_origins)
-    rows = []
+    frames = []
     for step, origin in enumerate(origins, start=1):
         known = labels_known_by(labelled["as_of_date"], origin, horizon_days)
         train = labelled[known]
         test = labelled[labelled["as_of_date"] == origin]
-        fitted = clone(model).fit(train, train["label"], periods=train["as_of_date"])
-        y_true = test["label"].to_numpy(dtype=int)
-        scores = {
-            ENSEMBLE: fitted.predict_proba(test)[:, 1],
-            **fitted.member_probabilities(test),
-        }
-        for name, score in scores.items():
-            metrics = score_metrics(y_true, score, profit)
-            rows.append(
-                {
-                    "origin": origin,
-                    "model": name,
-                    "train_rows": len(train),
-                    "test_rows": len(test),
-                    "churn_rate": float(y_true.mean()),
-                    **{metric: metrics[metric] for metric in BACKTEST_METRICS},
-                }
-            )
+        frame = _judge_origin(train, test, model, profit).assign(origin=origin)
+        by_model = frame.set_index("model")
         logger.info(
-            "Backtest origin %d/%d (%s): trained on %d rows, ensemble EMPC %.3f, "
-            "ROC AUC %.3f on %d rows",
+            "Backtest origin %d/%d (%s): trained on %d rows, ensemble EMPC %.3f "
+            "(baseline %.3f), ROC AUC %.3f (baseline %.3f) on %d rows",
             step,
             len(origins),
             origin.date(),
             len(train),
-            rows[-len(scores)]["empc"],
-            rows[-len(scores)]["roc_auc"],
+            by_model.loc[ENSEMBLE, "empc"],
+            by_model.loc[BASELINE, "empc"],
+            by_model.loc[ENSEMBLE, "roc_auc"],
+            by_model.loc[BASELINE, "roc_auc"],
             len(test),
         )
-    return pd.DataFrame(rows)
+        frames.append(frame)
+    columns = ["origin", "model", "train_rows", "test_rows", "churn_rate"]
+    results = pd.concat(frames, ignore_index=True)
+    return results[[*columns, *BACKTEST_METRICS, "single_member"]]
+
+
+def _judge_origin(
+    train: pd.DataFrame,
+    test: pd.DataFrame,
+    model: ChurnEnsemble,
+    profit: Mapping[str, Any],
+) -> pd.DataFrame:
+    """Fit the ensemble and the baseline on ``train``; one row per model on ``test``."""
+    fitted = clone(model).fit(train, train["label"], periods=train["as_of_date"])
+    # The baseline sees every training row: it has no calibration slice.
+    baseline = default_xgboost(
+        fitted.numeric_features_,
+        fitted.categorical_features_,
+        random_state=model.random_state,
+    ).fit(train, train["label"])
+    y_true = test["label"].to_numpy(dtype=int)
+    scores = {
+        ENSEMBLE: fitted.predict_proba(test)[:, 1],
+        **fitted.member_probabilities(test),
+        BASELINE: baseline.predict_proba(test)[:, 1],
+    }
+    only = single_member(fitted.weights_)
+    return pd.DataFrame(
+        [
+            {
+                "model": name,
+                "train_rows": len(train),
+                "test_rows": len(test),
+                "churn_rate": float(y_true.mean()),
+                **{
+                    metric: value
+                    for metric, value in score_metrics(y_true, score, profit).items()
+                    if metric in BACKTEST_METRICS
+                },
+                "single_member": only or "",
+            }
+            for name, score in scores.items()
+        ]
+    )
+
+
+def single_member_share(results: pd.DataFrame) -> tuple[float, list[str]]:
+    """How often the backtest's fitted blend was one member alone, and which.
+
+    Args:
+        results: Output of :func:`rolling_origin_backtest`.
+
+    Returns:
+        The share of origins whose blend gave one member all the weight, and
+        those members (sorted, each once).
+    """
+    per_origin = results.groupby("origin")["single_member"].first().fillna("")
+    members = sorted({name for name in per_origin if name})
+    return float((per_origin != "").mean()), members
 
 
 def summarise_backtest(
@@ -152,15 +201,16 @@ def summarise_backtest(
         metrics: Metric columns to summarise.
 
     Returns:
-        Index ``model`` (ensemble first), columns ``<metric>_mean`` and
-        ``<metric>_sd`` (``ddof=1``; 0 with a single origin).
+        Index ``model`` (ensemble first, then the baseline, then the
+        members), columns ``<metric>_mean`` and ``<metric>_sd`` (``ddof=1``;
+        0 with a single origin).
     """
     grouped = results.groupby("model", sort=False)[list(metrics)]
     means = grouped.mean().add_suffix("_mean")
     sds = grouped.std(ddof=1).fillna(0.0).add_suffix("_sd")
     columns = [f"{m}_{s}" for m in metrics for s in ("mean", "sd")]
     summary = means.join(sds)[columns]
-    order = [ENSEMBLE, *sorted(set(summary.index) - {ENSEMBLE})]
+    order = [ENSEMBLE, BASELINE, *sorted(set(summary.index) - {ENSEMBLE, BASELINE})]
     return summary.reindex([m for m in order if m in summary.index])
 
 

@@ -8,6 +8,8 @@ from churn_pipeline.features.specs import (
     FeatureSpec,
     available_features,
     feature_names,
+    feature_specs,
+    spec_of,
 )
 
 __all__ = [
@@ -18,4 +20,6 @@ __all__ = [
     "FeatureSpec",
     "available_features",
     "feature_names",
+    "feature_specs",
+    "spec_of",
 ]

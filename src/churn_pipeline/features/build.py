@@ -131,7 +131,8 @@ def model_input(
         usage_start: First usage day (``None`` without usage).
 
     Returns:
-        Keys, ``label``, ``is_labelled`` and the feature columns.
+        Keys, ``label``, ``is_labelled`` and the feature columns (the configured
+        usage columns' after the usage features).
     """
     rows = spine(
         tables["accounts"],

@@ -10,6 +10,10 @@ API refuses it. ``tests/features/test_consistency.py`` builds the features of a
 generated business and checks every rule on every row, so a rule that does not
 hold by construction fails there.
 
+The features of configured usage columns (``<column>_<days>d``, ...) get the
+same window-order rules, plus recency and age rules, built from their names
+when a model has them (:func:`rules_for`).
+
 Each rule names its fields in a template (``{logins_14d} must not exceed
 {logins_30d}``): the same text documents the rule and, with the values filled
 in, reports a vector that breaks it.
@@ -26,7 +30,14 @@ from string import Formatter
 from typing import Any
 
 from churn_pipeline.features.nps import DETRACTOR_BELOW
-from churn_pipeline.features.specs import DAYS_PER_MONTH, FEATURES, FeatureSpec
+from churn_pipeline.features.specs import (
+    DAYS_PER_MONTH,
+    FEATURES,
+    USAGE_WINDOWS,
+    FeatureSpec,
+    configured_usage_specs,
+    usage_columns_of,
+)
 from churn_pipeline.features.tickets import BURST_TICKETS, OPEN_TOO_LONG_DAYS
 
 Values = Mapping[str, Any]
@@ -307,10 +318,45 @@ def all_rules() -> tuple[Rule, ...]:
 RULES: tuple[Rule, ...] = all_rules()
 
 
+def configured_rules(columns: Collection[str]) -> tuple[Rule, ...]:
+    """The rules of configured usage columns' features.
+
+    Per column: a shorter window never sums more than a longer one; a positive
+    sum in a window puts the last positive day inside it (not the other way
+    round: without any, recency counts from signup); and that day is never
+    before signup.
+    """
+    specs = configured_usage_specs(columns)
+    return (
+        *(_not_above(short, long) for short, long in window_pairs(specs)),
+        *(
+            Rule(
+                f"{{days_since_{c}}} must be below {d} when {{{c}_{d}d}} is above 0",
+                lambda v, c=c, d=d: (
+                    v[f"{c}_{d}d"] is None
+                    or v[f"{c}_{d}d"] <= 0
+                    or (v[f"days_since_{c}"] is not None and v[f"days_since_{c}"] < d)
+                ),
+            )
+            for c in dict.fromkeys(spec.requires[0] for spec in specs)
+            for d in USAGE_WINDOWS
+        ),
+        *(
+            _not_above(f"days_since_{c}", "tenure_days")
+            for c in dict.fromkeys(spec.requires[0] for spec in specs)
+        ),
+    )
+
+
 def rules_for(features: Collection[str]) -> tuple[Rule, ...]:
-    """The rules whose features are all among ``features`` (the model's)."""
+    """The rules whose features are all among ``features`` (the model's).
+
+    The registry's, and those of the configured usage columns whose features
+    ``features`` holds.
+    """
     present = set(features)
-    return tuple(rule for rule in RULES if set(rule.fields) <= present)
+    extra = configured_rules(usage_columns_of(features))
+    return tuple(rule for rule in (*RULES, *extra) if set(rule.fields) <= present)
 
 
 def violations(values: Values, rules: Iterable[Rule] = RULES) -> list[str]:

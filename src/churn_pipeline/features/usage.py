@@ -1,4 +1,9 @@
-"""Usage level, trend, breadth, per-seat intensity, recency and onboarding."""
+"""Usage level, trend, breadth, per-seat intensity, recency and onboarding.
+
+Besides the registry's usage features, every configured usage column outside
+the contract's (``churn_pipeline.features.specs.configured``) gets its own
+windowed sums, trend, recency and per-seat ratio, in the same pass.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ from collections.abc import Sequence
 
 import ibis
 import pandas as pd
-from ibis.expr.types import NumericValue, Table
+from ibis.expr.types import NumericValue, Table, Value
 
 from churn_pipeline.features.pit import (
     KEYS,
@@ -16,61 +21,15 @@ from churn_pipeline.features.pit import (
     pick,
     sorted_dates,
 )
-from churn_pipeline.features.specs import KEY_FEATURES, USAGE_WINDOWS
+from churn_pipeline.features.specs import (
+    KEY_FEATURES,
+    USAGE_WINDOWS,
+    configured_usage_columns,
+    configured_usage_specs,
+)
+from churn_pipeline.features.usage_segments import ONE_DAY, segments
 
 ONBOARDING_DAYS = (30, 90)
-_LONGEST = max(USAGE_WINDOWS)
-# Window edges before each as-of date: the windows and the 30 days before the
-# last 30 (for the trends).
-_EDGES = (0, *sorted({*USAGE_WINDOWS, 60}))
-_ONE_DAY = pd.Timedelta(days=1)
-
-
-def _cuts(dates: Sequence[pd.Timestamp]) -> list[pd.Timestamp]:
-    """Every window edge of every as-of date, sorted (days at midnight)."""
-    ends = [t + _ONE_DAY for t in dates]
-    return sorted({end - pd.Timedelta(days=e) for end in ends for e in _EDGES})
-
-
-def _segments(
-    dates: Sequence[pd.Timestamp], history_start: pd.Timestamp | None
-) -> tuple[Table, Table]:
-    """A calendar of segments between window edges, and which windows hold each.
-
-    Returns:
-        ``day -> segment`` for every day from the start of the history (or the
-        earliest window start) to the last as-of date, days before every
-        window in segment -1; and ``segment, as_of_date, in_<w>d...,
-        in_prev_30d`` for each as-of date whose longest window holds the
-        segment.
-    """
-    cuts = _cuts(dates)
-    first = cuts[0]
-    if history_start is not None:
-        first = min(first, pd.Timestamp(history_start).normalize())
-    days = pd.date_range(first, cuts[-1] - _ONE_DAY, freq="D")
-    segment = pd.Series(cuts[1:]).searchsorted(days, side="right")
-    segment[days < cuts[0]] = -1
-    calendar = ibis.memtable(
-        pd.DataFrame({"day": days.date, "segment": segment.astype("int64")}),
-        schema={"day": "date", "segment": "int64"},
-    )
-    rows = []
-    for index, start in enumerate(cuts[:-1]):
-        for t in dates:
-            end = t + _ONE_DAY
-            back = (end - start).days
-            if 0 < back <= _LONGEST:
-                rows.append(
-                    {
-                        "segment": index,
-                        "as_of_date": t,
-                        **{f"in_{w}d": back <= w for w in USAGE_WINDOWS},
-                        "in_prev_30d": 30 < back <= 60,
-                    }
-                )
-    lanes = pd.DataFrame(rows).astype({"as_of_date": "datetime64[ns]"})
-    return calendar, ibis.memtable(lanes)
 
 
 def _trend(last: NumericValue, previous: NumericValue) -> NumericValue:
@@ -83,8 +42,14 @@ def _window_totals(
     lanes: Table,
     key_columns: Sequence[str],
     per_feature: Sequence[str],
+    configured: Sequence[str],
 ) -> Table:
-    """Per spine row, the usage sums of each window from the per-segment sums."""
+    """Per spine row, the usage sums of each window from the per-segment sums.
+
+    A usage column's per-segment sum is ``_n_<column>``; the configured
+    columns' totals are ``_w_<column>_<days>d`` and ``_w_<column>_prev_30d``
+    (underscored: no usage column's name can clash with them).
+    """
     paired = per_segment.join(lanes, "segment")
 
     def total(column: str, flag: str) -> NumericValue:
@@ -102,11 +67,16 @@ def _window_totals(
         },
         "key_prev_30d": total("key_uses", "in_prev_30d"),
         **{
-            f"{c}_{d}d": total(c, f"in_{d}d")
+            f"{c}_{d}d": total(f"_n_{c}", f"in_{d}d")
             for c in per_feature
             for d in USAGE_WINDOWS
         },
-        **{f"used_{c}_30d": total(c, "in_30d") for c in key_columns},
+        **{f"_used_{c}_30d": total(f"_n_{c}", "in_30d") for c in key_columns},
+        **{
+            f"_w_{c}_{window}": total(f"_n_{c}", f"in_{window}")
+            for c in configured
+            for window in (*(f"{d}d" for d in USAGE_WINDOWS), "prev_30d")
+        },
     }
     return paired.group_by(KEYS).aggregate(**metrics)
 
@@ -141,28 +111,50 @@ def usage_features(
     has = set(usage.columns)
     dates = sorted_dates(dates)
     per_feature = [f"uses_{f}" for f in KEY_FEATURES if f"uses_{f}" in has]
-    calendar, lanes = _segments(dates, history_start)
-    per_segment = _per_segment(usage, dates, calendar, key_columns, per_feature)
+    configured_usage_specs(usage.columns)  # refuses clashing names up front
+    configured = configured_usage_columns(usage.columns)
+    counted = (*key_columns, *per_feature, *configured)
+    calendar, lanes = segments(dates, history_start)
+    per_segment = _per_segment(usage, dates, calendar, key_columns, counted)
     # 2. Add the segments up per as-of date and window (segments never straddle
     # a window edge, so each lies wholly inside or outside every window).
-    counts = _window_totals(per_segment, lanes, key_columns, per_feature)
+    counts = _window_totals(per_segment, lanes, key_columns, per_feature, configured)
     # 3. Per account, from the same segments: the last active day known at
-    # each date (a segment is known whole or not at all) and first uses.
+    # each date (a segment is known whole or not at all), the last day each
+    # configured column was positive, and first uses.
     per_account = per_segment.group_by("account_id").aggregate(
         **known_maxima(per_segment.last_day, per_segment.last_day, dates, "_last_"),
-        **{f"first_{c}": per_segment[f"first_{c}"].min() for c in key_columns},
+        **{
+            name: value
+            for c in configured
+            for name, value in known_maxima(
+                per_segment[f"_last_{c}"],
+                per_segment[f"_last_{c}"],
+                dates,
+                f"_last_{c}_",
+            ).items()
+        },
+        **{f"_first_{c}": per_segment[f"_first_{c}"].min() for c in key_columns},
     )
     joined = _per_spine_row(spine, counts, per_account, account_features, accounts)
     joined = joined.mutate(
-        last_active_date=pick(joined, [f"_last_{k}" for k in range(len(dates))], dates)
+        last_active_date=pick(joined, [f"_last_{k}" for k in range(len(dates))], dates),
+        **{
+            f"_last_{c}": pick(
+                joined, [f"_last_{c}_{k}" for k in range(len(dates))], dates
+            )
+            for c in configured
+        },
     )
+    seen_from = _seen_from(joined, history_start)
     return joined.select(
         "account_id",
         "as_of_date",
         **_login_features(joined, has),
-        **_activity_features(joined, has, history_start),
+        **_activity_features(joined, has, seen_from),
         **_key_feature_features(joined, key_columns, per_feature),
         **_onboarding(joined, key_columns),
+        **_configured_features(joined, configured, seen_from),
     )
 
 
@@ -171,22 +163,24 @@ def _per_segment(
     dates: Sequence[pd.Timestamp],
     calendar: Table,
     key_columns: Sequence[str],
-    per_feature: Sequence[str],
+    counted: Sequence[str],
 ) -> Table:
     """1. One pass over the usage rows known at the last as-of date.
 
     Per account and segment (segments run between window edges; -1 holds the
-    days before every window): the sums, the last active day and the first use
-    of each key feature. Counts a usage export lacks are zero here; the features
-    needing them come out null.
+    days before every window): the sums (``_n_<column>`` for each counted
+    usage column), the last active day, the last day each configured column
+    was positive and the first use of each key feature. Counts a usage export
+    lacks are zero here; the features needing them come out null.
     """
     has = set(usage.columns)
     zero = ibis.literal(0)
     key_uses = sum((usage[c] for c in key_columns), start=zero)
     logins = usage["logins"] if "logins" in has else zero
     users = usage["active_users"] if "active_users" in has else zero
-    counted = sorted({*key_columns, *per_feature})
-    known = usage.filter(usage.usage_date < ibis.literal(dates[-1] + _ONE_DAY))
+    counted = sorted(set(counted))
+    configured = configured_usage_columns(usage.columns)
+    known = usage.filter(usage.usage_date < ibis.literal(dates[-1] + ONE_DAY))
     days = known.select(
         "account_id",
         "usage_date",
@@ -194,19 +188,22 @@ def _per_segment(
         logins=logins,
         active_users=users,
         key_uses=key_uses,
-        **{c: known[c] for c in counted},
+        **{f"_n_{c}": known[c] for c in counted},
     ).join(calendar, "day")
-    sums = ["logins", "active_users", "key_uses", *counted]
+
+    def first_or_last_positive(column: str, which: str) -> Value:
+        when = ibis.ifelse(days[f"_n_{column}"] > 0, days.usage_date, None)
+        return getattr(when, which)()
+
+    sums = ["logins", "active_users", "key_uses", *(f"_n_{c}" for c in counted)]
     # Float sums (exact for counts below 2**53): DuckDB sums integers as
     # 128-bit integers, several times slower to add up again in step 2.
     return days.group_by(["account_id", "segment"]).aggregate(
         days=days.count().cast("float64"),
         last_day=days.usage_date.max(),
         **{c: days[c].cast("float64").sum() for c in sums},
-        **{
-            f"first_{c}": ibis.ifelse(days[c] > 0, days.usage_date, None).min()
-            for c in key_columns
-        },
+        **{f"_first_{c}": first_or_last_positive(c, "min") for c in key_columns},
+        **{f"_last_{c}": first_or_last_positive(c, "max") for c in configured},
     )
 
 
@@ -262,20 +259,24 @@ def _login_features(t: Table, has: set[str]) -> dict[str, NumericValue]:
     }
 
 
+def _seen_from(t: Table, history_start: pd.Timestamp | None) -> Value:
+    """Where recency counts from without activity: signup or history start.
+
+    Whichever is later: an account's days before the usage history are unknown.
+    """
+    signup = t.signup_date
+    if history_start is None:
+        return signup
+    return ibis.greatest(signup, ibis.literal(history_start))
+
+
 def _activity_features(
-    t: Table, has: set[str], history_start: pd.Timestamp | None
+    t: Table, has: set[str], seen_from: Value
 ) -> dict[str, NumericValue]:
     """Active days, active users per seat, and days since the last active day.
 
-    Without any activity, recency counts from signup or from the start of the
-    usage history, whichever is later.
+    Without any activity, recency counts from ``seen_from`` (:func:`_seen_from`).
     """
-    signup = t.signup_date
-    seen_from = (
-        ibis.greatest(signup, ibis.literal(history_start))
-        if history_start is not None
-        else signup
-    )
     active_days_30 = _count(t, "active_days_30d")
     users_per_seat = ibis.ifelse(
         active_days_30 > 0, _count(t, "users_30d") / active_days_30 / t.seats, 0.0
@@ -306,7 +307,7 @@ def _key_feature_features(
         ),
         "distinct_key_features_30d": sum(
             (
-                ibis.ifelse(_count(t, f"used_{c}_30d") > 0, 1.0, 0.0)
+                ibis.ifelse(_count(t, f"_used_{c}_30d") > 0, 1.0, 0.0)
                 for c in key_columns
             ),
             start=ibis.literal(0.0),
@@ -328,8 +329,8 @@ def _onboarding(t: Table, key_columns: Sequence[str]) -> dict[str, NumericValue]
         f"onboarding_features_{days}d": sum(
             (
                 ibis.ifelse(
-                    known_at(t[f"first_{c}"], t.as_of_date)
-                    & (t[f"first_{c}"] < signup + ibis.interval(days=days)),
+                    known_at(t[f"_first_{c}"], t.as_of_date)
+                    & (t[f"_first_{c}"] < signup + ibis.interval(days=days)),
                     1.0,
                     0.0,
                 )
@@ -339,3 +340,23 @@ def _onboarding(t: Table, key_columns: Sequence[str]) -> dict[str, NumericValue]
         )
         for days in ONBOARDING_DAYS
     }
+
+
+def _configured_features(
+    t: Table, configured: Sequence[str], seen_from: Value
+) -> dict[str, NumericValue]:
+    """Each configured usage column's sums, trend, recency and per-seat ratio.
+
+    Recency counts like ``days_since_last_login``: from the last day the column
+    was positive, else from ``seen_from``.
+    """
+    features: dict[str, NumericValue] = {}
+    for c in configured:
+        features |= {f"{c}_{d}d": _count(t, f"_w_{c}_{d}d") for d in USAGE_WINDOWS}
+        last_30d = _count(t, f"_w_{c}_30d")
+        features[f"{c}_trend_30d"] = _trend(last_30d, _count(t, f"_w_{c}_prev_30d"))
+        features[f"days_since_{c}"] = days_between(
+            t.as_of_date, t[f"_last_{c}"].fill_null(seen_from)
+        ).cast("float64")
+        features[f"{c}_per_seat_30d"] = last_30d / t.seats
+    return features

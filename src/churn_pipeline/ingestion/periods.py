@@ -19,8 +19,10 @@ here, account by account in date order, starting active:
 Every churn event yields exactly one contract event (with its id), so the
 contract's own rules judge it: a second cancellation without a reactivation in
 between is rejected there as out of sequence, never dropped here. Period end
-dates are not read as churn: exports often leave periods open after a
-cancellation, and the churn events say when customers left.
+dates are not read as churn here: exports often leave periods open after a
+cancellation, and the churn events say when customers left. With
+``ingestion.churn.source: gap`` the churn events are themselves derived from
+the periods' ends first (gaps.py).
 """
 
 from __future__ import annotations

@@ -22,6 +22,9 @@ SOURCE_TABLES: dict[str, tuple[str, ...]] = {
     "usage_events": ("usage_id",),
 }
 
+# Usage events belong to a subscription, or directly to an account.
+USAGE_OWNERS = ("subscription_id", "account_id")
+
 SOURCE_DESCRIPTIONS: dict[str, str] = {
     "subscriptions": "Subscription periods: plan, seats and MRR from a start date.",
     "churn_events": "Dated cancellations, some flagged as reactivations.",
@@ -84,25 +87,43 @@ def _churn_events(allowed: Mapping[str, Sequence[str]]) -> pa.DataFrameSchema:
     )
 
 
-def _usage_events(subscription_ids: Collection[str]) -> pa.DataFrameSchema:
-    known = pd.Index(list(subscription_ids))
+def _usage_events(owner: str, owner_ids: Collection[str]) -> pa.DataFrameSchema:
+    known = pd.Index(list(owner_ids))
+    table = "subscriptions" if owner == "subscription_id" else "subscriptions' accounts"
     return pa.DataFrameSchema(
         {
             "usage_id": _key(),
-            "subscription_id": pa.Column(
+            owner: pa.Column(
                 str,
                 pa.Check(
                     lambda s: s.isin(known),
-                    name="foreign key: subscription_id exists in subscriptions",
+                    name=f"foreign key: {owner} exists in {table}",
                 ),
             ),
             "usage_date": pa.Column("datetime64[ns]"),
-            "feature": pa.Column(str),
+            # Optional: event-level exports may have an event type instead.
+            "feature": pa.Column(str, required=False),
         },
-        # Further columns (counts, durations) are whatever the aggregations use.
+        # Further columns (event type, counts) are whatever the aggregations use.
         name="usage_events",
         strict=False,
         coerce=True,
+    )
+
+
+def usage_owner(columns: Collection[str]) -> str:
+    """Whom usage events belong to: ``subscription_id`` if given, else ``account_id``.
+
+    Raises:
+        ValueError: If the events have neither column.
+    """
+    for owner in USAGE_OWNERS:
+        if owner in columns:
+            return owner
+    raise ValueError(
+        f"Source table 'usage_events' needs one of {list(USAGE_OWNERS)} (map a "
+        f"column to it in ingestion.mappings.usage_events.columns); it has "
+        f"{sorted(columns)}"
     )
 
 
@@ -110,7 +131,8 @@ def build_source_schema(
     table: str,
     *,
     allowed_values: Mapping[str, Sequence[str]],
-    subscription_ids: Collection[str] = (),
+    owner_ids: Collection[str] = (),
+    owner_column: str = "subscription_id",
     max_date: pd.Timestamp | None = None,
 ) -> pa.DataFrameSchema:
     """Build the schema of one source table.
@@ -118,7 +140,9 @@ def build_source_schema(
     Args:
         table: One of ``SOURCE_TABLES``.
         allowed_values: Allowed values per categorical field (the contract's).
-        subscription_ids: Accepted subscriptions (usage events' foreign key).
+        owner_ids: Accepted subscriptions, or their accounts (usage events'
+            foreign key).
+        owner_column: The usage events' foreign key column (``USAGE_OWNERS``).
         max_date: If given, no date column may hold a later value.
 
     Returns:
@@ -130,7 +154,7 @@ def build_source_schema(
     builders = {
         "subscriptions": lambda: _subscriptions(allowed_values),
         "churn_events": lambda: _churn_events(allowed_values),
-        "usage_events": lambda: _usage_events(subscription_ids),
+        "usage_events": lambda: _usage_events(owner_column, owner_ids),
     }
     if table not in builders:
         raise ValueError(

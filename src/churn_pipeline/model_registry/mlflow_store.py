@@ -6,6 +6,7 @@ import logging
 import math
 import os
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
@@ -21,6 +22,7 @@ from churn_pipeline.model_registry.pyfunc import (
     save_ensemble,
 )
 from churn_pipeline.models import ChurnEnsemble, ChurnExplainer
+from churn_pipeline.models.baseline import BASELINE
 from churn_pipeline.scoring.policy import ScoringPolicy
 
 logger = logging.getLogger(__name__)
@@ -104,6 +106,70 @@ def log_and_register(
     return version
 
 
+@dataclass(frozen=True)
+class BaselineCheck:
+    """Whether the candidate is not worse than the default-XGBoost baseline.
+
+    Attributes:
+        passed: ``False`` only when the baseline is ahead beyond the tolerance;
+            ``True`` also when the run logged no baseline to compare with.
+        reason: The numbers and the rule, for the decision's reason.
+    """
+
+    passed: bool
+    reason: str
+
+
+def _usable(value: float | None) -> bool:
+    return value is not None and not math.isnan(value)
+
+
+def check_against_baseline(
+    metrics: Mapping[str, float], metric: str, tolerance_sd: float
+) -> BaselineCheck:
+    """Compare the candidate's ``metric`` with the baseline's, allowing for noise.
+
+    The candidate fails when ``metrics[metric]`` is below
+    ``metrics["baseline_xgboost_" + metric]`` by more than ``tolerance_sd``
+    times the candidate's own standard deviation of the metric (its ``_sd``
+    twin when ``metric`` ends in ``_mean``; 0 otherwise, a single value).
+
+    Args:
+        metrics: The run's evaluation metrics (higher is better for ``metric``).
+        metric: The champion metric.
+        tolerance_sd: How many of the candidate's sds the baseline may lead by.
+
+    Returns:
+        The check; it passes, saying so, when the baseline's metric is missing.
+
+    Raises:
+        ValueError: If ``metric`` itself is missing or ``tolerance_sd`` < 0.
+    """
+    if tolerance_sd < 0:
+        raise ValueError(f"baseline_tolerance_sd must be >= 0, got {tolerance_sd}")
+    if metric not in metrics:
+        raise ValueError(
+            f"The champion metric {metric!r} is not among the run's metrics: "
+            f"{sorted(metrics)}"
+        )
+    value, baseline_name = float(metrics[metric]), f"{BASELINE}_{metric}"
+    baseline = metrics.get(baseline_name)
+    if not _usable(baseline):
+        return BaselineCheck(True, f"no {baseline_name} logged: baseline not checked")
+    sd_name = metric.removesuffix("_mean") + "_sd" if metric.endswith("_mean") else None
+    sd = float(metrics.get(sd_name, 0.0)) if sd_name else 0.0
+    sd = sd if _usable(sd) else 0.0
+    compared = f"ensemble {metric} {value:.4f}"
+    if value >= baseline:
+        return BaselineCheck(True, f"{compared} >= {BASELINE}'s {baseline:.4f}")
+    passed = value >= baseline - tolerance_sd * sd
+    reason = (
+        f"{compared} is below {BASELINE}'s {baseline:.4f} by "
+        f"{'no more' if passed else 'more'} than {tolerance_sd:g} x sd {sd:.4f}"
+    )
+    return BaselineCheck(passed, reason if passed else f"{reason}: not promoted")
+
+
 def promote_if_not_worse(
     client: MlflowClient,
     *,
@@ -112,8 +178,9 @@ def promote_if_not_worse(
     version: str,
     metric: str,
     new_value: float,
+    baseline: BaselineCheck | None = None,
 ) -> ChampionDecision:
-    """Move ``alias`` to ``version`` unless the current holder scores higher.
+    """Move ``alias`` to ``version`` unless it is worse than the champion or baseline.
 
     Args:
         client: MLflow client on the tracking/registry store.
@@ -122,9 +189,13 @@ def promote_if_not_worse(
         version: The candidate version.
         metric: Run metric compared (higher is better).
         new_value: The candidate's value of ``metric``.
+        baseline: The candidate against the default-XGBoost baseline
+            (:func:`check_against_baseline`); a failed check refuses promotion
+            whatever the champion scores. ``None``: not checked.
 
     Returns:
-        The decision with the numbers it used.
+        The decision with the numbers it used; its reason starts with the
+        baseline check's when one was made.
     """
     try:
         current = client.get_model_version_by_alias(model_name, alias)
@@ -147,6 +218,9 @@ def promote_if_not_worse(
                 f"{metric} {new_value:.4f} {comparison} champion v{old_version}'s "
                 f"{old_value:.4f}"
             )
+    if baseline is not None:
+        promoted = promoted and baseline.passed
+        reason = f"{baseline.reason}; {reason}"
     if promoted:
         client.set_registered_model_alias(model_name, alias, version)
     decision = ChampionDecision(
@@ -159,7 +233,8 @@ def promote_if_not_worse(
         champion_value=None if old_value is None else float(old_value),
         reason=reason,
     )
-    logger.info(
+    log = logger.info if baseline is None or baseline.passed else logger.warning
+    log(
         "%s v%s %s: %s",
         model_name,
         version,

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from churn_pipeline.models import ChurnEnsemble
+from churn_pipeline.models.baseline import BASELINE, single_member
 
 KNOWN_LIMITS = (
     "Probabilities are calibrated on the newest training periods; a shift in the "
@@ -25,9 +26,21 @@ def _span(dates: object) -> str:
     return f"{dates[0]} .. {dates[-1]} ({len(dates)} as-of dates)"
 
 
+# The kinds of evaluation a run may log: metric-name prefix, title, mean ± sd?
+_EVALUATIONS = (
+    ("backtest_", "Rolling-origin backtest (mean ± sd over origins)", True),
+    ("cv_", "Cross-validation (mean ± sd over folds)", True),
+    ("test_", "Out-of-time test", False),
+)
+_COMPARED = ("roc_auc", "pr_auc", "top_decile_lift", "empc", "mpc", "brier", "ece")
+
+
 def _spread_rows(metrics: Mapping[str, float]) -> list[str]:
     rows = []
     for name in sorted(metrics):
+        # The ensemble's own; the baseline's and members' are in the comparison.
+        if not name.startswith(tuple(prefix for prefix, _, _ in _EVALUATIONS)):
+            continue
         if name.endswith("_mean") and name.removesuffix("_mean") + "_sd" in metrics:
             base = name.removesuffix("_mean")
             rows.append(
@@ -59,11 +72,12 @@ def model_card(
         f"- Promoted: **{'yes' if decision['promoted'] else 'no'}** "
         f"({decision['reason']})",
         f"- Gate metric: `{decision['metric']}` = {decision['new_value']:.4f}",
+        *_baseline_line(metrics, decision["metric"]),
         "",
         *_data_window(model, metrics),
         *_features(model),
-        *_members(model),
-        *_metrics(metrics),
+        *_members(model, metrics),
+        *_metrics(model, metrics),
         "## Known limits",
         "",
         *(f"- {limit}" for limit in KNOWN_LIMITS),
@@ -103,8 +117,36 @@ def _features(model: ChurnEnsemble) -> list[str]:
     ]
 
 
-def _members(model: ChurnEnsemble) -> list[str]:
-    """Each member's weight and arguments, and the calibration."""
+def _baseline_line(metrics: Mapping[str, float], metric: str) -> list[str]:
+    """The baseline's value of the gate metric, when the run logged it."""
+    name = f"{BASELINE}_{metric}"
+    if name not in metrics:
+        return [f"- Baseline: `{name}` not logged, so not checked"]
+    return [f"- Baseline (default XGBoost): `{name}` = {metrics[name]:.4f}"]
+
+
+def _single_member_lines(
+    model: ChurnEnsemble, metrics: Mapping[str, float]
+) -> list[str]:
+    """Whether the blend is one member alone, here and across the evaluation."""
+    lines = []
+    only = single_member(model.weights_)
+    if only is not None:
+        lines.append(
+            f"The fitted blend gives all its weight to **{only}**: this model is "
+            f"{only} alone, recalibrated."
+        )
+    share = metrics.get("ensemble_single_member_share")
+    if share:
+        where = "backtest origins" if "backtest_empc_mean" in metrics else "CV folds"
+        lines.append(
+            f"The blend was one member alone in {100 * share:.0f}% of the {where}."
+        )
+    return [*lines, ""] if lines else []
+
+
+def _members(model: ChurnEnsemble, metrics: Mapping[str, float]) -> list[str]:
+    """Each member's weight and arguments, the calibration, any lone member."""
     rows = []
     for name, params in model.member_params().items():
         arguments = ", ".join(f"{k}={v}" for k, v in sorted(params.items()))
@@ -120,15 +162,65 @@ def _members(model: ChurnEnsemble) -> list[str]:
         f"{model.calibration_slope_:.4f}, intercept "
         f"{model.calibration_intercept_:.4f}. Class weight: {model.class_weight}.",
         "",
+        *_single_member_lines(model, metrics),
     ]
 
 
-def _metrics(metrics: Mapping[str, float]) -> list[str]:
-    """Backtest or cross-validation spread, and the out-of-time test."""
+def _comparison(
+    model: ChurnEnsemble, metrics: Mapping[str, float], prefix: str, spread: bool
+) -> list[str]:
+    """Ensemble, baseline and members side by side on one kind of evaluation."""
+    models = [("ensemble", ""), (BASELINE, f"{BASELINE}_")]
+    models += [(name, f"{name}_") for name in model.weights_]
+    columns = [
+        m
+        for m in _COMPARED
+        if any(
+            f"{p}{prefix}{m}" in metrics or f"{p}{prefix}{m}_mean" in metrics
+            for _, p in models
+        )
+    ]
+
+    def cell(key: str) -> str | None:
+        if spread and f"{key}_mean" in metrics:
+            return f"{metrics[f'{key}_mean']:.4f} ± {metrics.get(f'{key}_sd', 0.0):.4f}"
+        if not spread and key in metrics:
+            return f"{metrics[key]:.4f}"
+        return None
+
+    rows = []
+    for name, model_prefix in models:
+        cells = [cell(f"{model_prefix}{prefix}{m}") for m in columns]
+        if any(c is not None for c in cells):
+            rows.append(f"| {name} | " + " | ".join(c or "n/a" for c in cells) + " |")
+    if not rows:
+        return []
+    return [
+        "| model | " + " | ".join(columns) + " |",
+        "|---|" + "---|" * len(columns),
+        *rows,
+        "",
+    ]
+
+
+def _metrics(model: ChurnEnsemble, metrics: Mapping[str, float]) -> list[str]:
+    """Ensemble vs baseline vs members, then the ensemble's full spread and test."""
     lines = ["## Metrics", ""]
-    spread = _spread_rows(metrics)
-    if spread:
-        lines += ["| metric | mean | sd |", "|---|---|---|", *spread, ""]
+    for prefix, title, spread in _EVALUATIONS:
+        table = _comparison(model, metrics, prefix, spread)
+        if table:
+            lines += [f"{title}:", "", *table]
+        if table and prefix == "backtest_":
+            # The members' backtest is not among the run's metrics.
+            lines += [
+                "Each member's backtest: `backtest_comparison.md` and the nested "
+                "runs `backtest-<model>`.",
+                "",
+            ]
+    spread_rows = _spread_rows(metrics)
+    if spread_rows:
+        lines += ["Ensemble, every metric with a spread:", ""]
+        lines += ["| metric | mean | sd |", "|---|---|---|", *spread_rows, ""]
     test = {k: v for k, v in metrics.items() if k.startswith("test_")}
     if test:
         lines += ["Out-of-time test (ensemble):", "", "| metric | value |", "|---|---|"]

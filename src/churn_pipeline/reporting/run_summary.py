@@ -75,36 +75,61 @@ _HEADLINE = (
 )
 
 
+_BASELINE = "baseline_xgboost_"
+_BASELINE_LABEL = "Baseline (default XGBoost)"
+
+
+def _values(metrics: Mapping[str, float], prefix: str) -> str:
+    return ", ".join(
+        f"{label} {metrics[f'{prefix}{key}']:.3f}"
+        for label, key in (*_HEADLINE, ("Brier", "brier"))
+        if f"{prefix}{key}" in metrics
+    )
+
+
 def metric_lines(metrics: Mapping[str, float]) -> list[str]:
-    """Headline metrics of the ensemble, one line per kind of evaluation.
+    """Headline metrics of the ensemble and the baseline, per kind of evaluation.
 
     Args:
         metrics: The run's ``evaluation_metrics``.
 
     Returns:
         Lines for the backtest, the out-of-time test and the cross-validation,
-        each only if the metrics hold it.
+        each only if the metrics hold it, each followed by the default-XGBoost
+        baseline's when logged; and a line when the fitted blend was one
+        member alone somewhere (``ensemble_single_member_share``).
     """
     lines = []
     backtest = _mean_sd(metrics, "backtest_", _HEADLINE)
     if backtest:
         lines.append(f"Backtest (mean ± sd over origins): {backtest}")
+        baseline = _mean_sd(metrics, f"{_BASELINE}backtest_", _HEADLINE)
+        if baseline:
+            lines.append(f"{_BASELINE_LABEL}, backtest: {baseline}")
     if "test_roc_auc" in metrics:
-        test = ", ".join(
-            f"{label} {metrics[f'test_{key}']:.3f}"
-            for label, key in (*_HEADLINE, ("Brier", "brier"))
-            if f"test_{key}" in metrics
-        )
         rows = metrics.get("test_rows")
         lines.append(
-            f"Out-of-time test: {test}"
+            f"Out-of-time test: {_values(metrics, 'test_')}"
             + ("" if rows is None else f" ({rows:,.0f} rows)")
         )
+        baseline = _values(metrics, f"{_BASELINE}test_")
+        if baseline:
+            lines.append(f"{_BASELINE_LABEL}, out-of-time test: {baseline}")
     cross_validation = _mean_sd(metrics, "cv_", _HEADLINE)
     if cross_validation:
         folds = metrics.get("cv_folds")
         label = "Cross-validation" + ("" if folds is None else f" ({folds:.0f} folds)")
         lines.append(f"{label}: {cross_validation}")
+        baseline = _mean_sd(metrics, f"{_BASELINE}cv_", _HEADLINE)
+        if baseline:
+            lines.append(f"{_BASELINE_LABEL}, cross-validation: {baseline}")
+    share = metrics.get("ensemble_single_member_share")
+    if share:
+        where = "backtest origins" if backtest else "cross-validation folds"
+        lines.append(
+            f"Ensemble: one member alone in {100 * share:.0f}% of the {where} "
+            "(the log's WARNING names it)"
+        )
     return lines
 
 
@@ -121,8 +146,11 @@ def decision_line(decision: Mapping[str, Any], alias: str) -> str:
     model = f"{decision['model_name']} v{decision['version']}"
     if decision.get("promoted"):
         verdict = f"promoted to @{alias}"
+    elif decision.get("champion_version") is None:
+        # Refused on the first run (e.g. by the baseline gate): nothing to serve.
+        verdict = f"not promoted; no version holds @{alias}"
     else:
-        verdict = f"not promoted; v{decision.get('champion_version')} stays @{alias}"
+        verdict = f"not promoted; v{decision['champion_version']} stays @{alias}"
     return f"Champion: {model} {verdict} ({decision.get('reason', '')})"
 
 

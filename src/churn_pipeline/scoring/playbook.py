@@ -25,7 +25,6 @@ import pandas as pd
 
 from churn_pipeline.features.specs import (
     DEFAULT_CONTEXT_DRIVERS,
-    DRIVERS_BY_NAME,
     PROFILE,
     THEMES,
 )
@@ -286,11 +285,13 @@ def recommend(
         ``owner_role``, one value per account.
     """
     drivers = dominant_drivers(contributions, context)
-    # Only registry drivers are actionable: a dominant one is always registered.
+    # A dominant driver is one of the columns' (a configured usage column's
+    # driver is in no fixed registry): its theme comes from their groups.
+    themes = {
+        d.name: d.theme for d in driver_groups(tuple(contributions.columns)).drivers
+    }
     chosen = [
-        playbook.actions[DRIVERS_BY_NAME[d].theme]
-        if d != NO_DRIVER
-        else playbook.default_action
+        playbook.actions[themes[d]] if d != NO_DRIVER else playbook.default_action
         for d in drivers
     ]
     return {

@@ -22,7 +22,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from churn_pipeline.features.specs import DEFAULT_CONTEXT_DRIVERS, FEATURES_BY_NAME
+from churn_pipeline.features.specs import DEFAULT_CONTEXT_DRIVERS, spec_of
 from churn_pipeline.models.columns import Columns, column_values, is_missing, n_rows
 from churn_pipeline.models.explanation import DriverGroups, driver_groups
 
@@ -100,7 +100,7 @@ def describe(feature: str, value: object, typical: float | None = None) -> str:
     Returns:
         The sentence, e.g. "no login for 23 days (typical retained account: 1)".
     """
-    spec = FEATURES_BY_NAME.get(feature)
+    spec = spec_of(feature)
     if is_missing(value):
         # The description's first clause: the rest says when it is empty.
         name = spec.description.split(";")[0].rstrip(".") if spec else feature
@@ -232,7 +232,7 @@ def _nullable(columns: tuple[str, ...]) -> tuple[int, ...]:
     return tuple(
         j
         for j, column in enumerate(columns)
-        if column not in FEATURES_BY_NAME or FEATURES_BY_NAME[column].nullable
+        if (spec := spec_of(column)) is None or spec.nullable
     )
 
 

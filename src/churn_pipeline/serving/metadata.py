@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from churn_pipeline.features.specs import FEATURES_BY_NAME
+from churn_pipeline.features.specs import spec_of
 from churn_pipeline.model_registry.mlflow_store import ServedModel
 from churn_pipeline.serving.example import build_example_request
 from churn_pipeline.serving.schema import MAX_ACCOUNTS_PER_REQUEST
@@ -65,7 +65,7 @@ def model_metadata(
     kinds |= {name: "categorical" for name in model.categorical_features_}
     features = []
     for name, kind in kinds.items():
-        spec = FEATURES_BY_NAME.get(name)
+        spec = spec_of(name)
         features.append(
             FeatureField(
                 name=name,

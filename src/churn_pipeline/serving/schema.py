@@ -18,9 +18,9 @@ from pydantic_core import PydanticCustomError
 from churn_pipeline.features.consistency import rules_for, violations
 from churn_pipeline.features.specs import (
     CATEGORICAL_FEATURES,
-    FEATURES_BY_NAME,
     NUMERIC_FEATURES,
     FeatureSpec,
+    spec_of,
 )
 from churn_pipeline.scoring.policy import RISK_BANDS
 
@@ -102,9 +102,7 @@ def account_features_model(
     kinds = {name: "numeric" for name in numeric}
     kinds |= {name: "categorical" for name in categorical}
     fields = {
-        name: _field(FEATURES_BY_NAME[name])
-        if name in FEATURES_BY_NAME
-        else _generic_field(kind, name)
+        name: _field(spec) if (spec := spec_of(name)) else _generic_field(kind, name)
         for name, kind in kinds.items()
     }
     return create_model(

@@ -1,9 +1,8 @@
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import pytest
-from tests.models import synthetic
+from tests.pipelines.customer_table.tables import PARAMS, PROFIT, TRAINING, make_raw
 from threadpoolctl import threadpool_limits
 
 from churn_pipeline.pipelines.customer_table.nodes import (
@@ -11,58 +10,9 @@ from churn_pipeline.pipelines.customer_table.nodes import (
     fit_customer_model,
     prepare_customer_table,
     select_current_customers,
+    tune_customer_model,
 )
 from churn_pipeline.validation import REJECTED_RULES_COLUMN, DataValidationError
-
-PARAMS = {
-    "id_column": "cust",
-    "label_column": "left",
-    "positive_labels": ["Y"],
-    "negative_labels": ["N"],
-    "numeric_columns": ["months", "charges"],
-    "categorical_columns": ["contract"],
-    "drop_columns": ["notes"],
-    "blank_as_missing": True,
-    "mode": "strict",
-    "cv_folds": 3,
-    "as_of_date": "2024-06-30",
-}
-TRAINING = {
-    "random_state": 7,
-    "horizon_days": 30,
-    "n_calibration_snapshots": 2,
-    "calibration_fraction": 0.25,
-    "members": {
-        "xgboost": {"n_estimators": 30, "max_depth": 2, "n_jobs": 1},
-        "lightgbm": {"n_estimators": 30, "num_leaves": 4, "n_jobs": 1},
-        "logistic_regression": {"C": 1.0, "max_iter": 1000},
-    },
-    "monotone_constraints": {"logins_30d": -1},
-}
-PROFIT = synthetic.PROFIT_PARAMS
-
-
-@pytest.fixture
-def raw() -> pd.DataFrame:
-    """A text export like a CSV read with dtype=str: short contracts churn more."""
-    rng = np.random.default_rng(3)
-    n = 400
-    months = rng.integers(1, 72, n)
-    contract = rng.choice(["monthly", "yearly"], n)
-    risk = 1 / (1 + np.exp(-(1.0 - 0.05 * months + 1.5 * (contract == "monthly"))))
-    left = np.where(rng.random(n) < risk, "Y", "N")
-    charges = (months * rng.uniform(20, 90, n)).round(2).astype(str)
-    charges[:3] = " "  # blank: unknown, like Telco's TotalCharges
-    return pd.DataFrame(
-        {
-            "cust": [f"C{i:04d}" for i in range(n)],
-            "months": months.astype(str),
-            "charges": charges,
-            "contract": contract,
-            "notes": "x",
-            "left": left,
-        }
-    )
 
 
 def test_prepare_gives_the_model_layout(raw):
@@ -109,17 +59,53 @@ def test_an_unlisted_column_stops_a_strict_run(raw):
         prepare_customer_table(raw.assign(surprise=1), PARAMS)
 
 
-def test_cross_validation_reports_mean_and_sd_per_scorer(raw):
-    customers, _, _ = prepare_customer_table(raw, PARAMS)
+@pytest.fixture(scope="module")
+def cv_metrics() -> dict[str, float]:
+    raw = make_raw()
+    customers, _, report = prepare_customer_table(raw, PARAMS)
     with threadpool_limits(limits=1, user_api="blas"):
-        metrics = cross_validate(customers, PARAMS, TRAINING, PROFIT)
+        return cross_validate(customers, report, PARAMS, TRAINING, PROFIT)
+
+
+def test_cross_validation_reports_mean_and_sd_per_scorer(cv_metrics):
+    metrics = cv_metrics
     assert metrics["cv_folds"] == 3
-    for prefix in ("cv_", "xgboost_cv_", "lightgbm_cv_", "logistic_regression_cv_"):
+    prefixes = ["cv_", "xgboost_cv_", "lightgbm_cv_", "logistic_regression_cv_"]
+    for prefix in [*prefixes, "baseline_xgboost_cv_"]:
         for metric in ("roc_auc", "empc", "brier"):
             assert f"{prefix}{metric}_mean" in metrics
             assert metrics[f"{prefix}{metric}_sd"] >= 0
     # The signal is real and the folds are unseen: well above chance, not perfect.
     assert 0.65 < metrics["cv_roc_auc_mean"] < 0.95
+    assert 0.6 < metrics["baseline_xgboost_cv_roc_auc_mean"] < 0.95
+    assert metrics["customers_duplicate_rows"] == 0
+    # A fraction of the 3 folds.
+    assert metrics["ensemble_single_member_share"] in {0.0, 1 / 3, 2 / 3, 1.0}
+
+
+def test_nested_tuning_logs_each_fold_and_tunes_the_final_model(raw, caplog):
+    params = {**PARAMS, "tuning": {"n_trials": 1, "inner_folds": 2}}
+    customers, _, report = prepare_customer_table(raw, params)
+    with threadpool_limits(limits=1, user_api="blas"), caplog.at_level("INFO"):
+        metrics = cross_validate(customers, report, params, TRAINING, PROFIT)
+        tuned = tune_customer_model(customers, params, TRAINING, PROFIT)
+        model = fit_customer_model(customers, params, TRAINING, tuned)
+    messages = [record.getMessage() for record in caplog.records]
+    folds = [message for message in messages if message.startswith("Fold")]
+    assert len(folds) == 3
+    assert all("tuned {'xgboost': {'max_depth':" in line for line in folds)
+    assert "2-fold CV EMPC" in caplog.text  # the inner folds of each outer fold
+    assert set(tuned) == {"xgboost"}
+    assert tuned["xgboost"]["max_depth"] in {2, 3}
+    chosen = tuned["xgboost"]["max_depth"]
+    assert model.member_params()["xgboost"]["max_depth"] == chosen
+    assert "baseline_xgboost_cv_roc_auc_mean" in metrics
+    assert "Cross-validated ensemble vs default XGBoost" in caplog.text
+
+
+def test_without_trials_nothing_is_tuned(raw):
+    customers, _, _ = prepare_customer_table(raw, PARAMS)
+    assert tune_customer_model(customers, PARAMS, TRAINING, PROFIT) == {}
 
 
 def test_final_model_and_scoring_set(raw):

@@ -193,3 +193,32 @@ def test_cancellation_on_the_as_of_date_makes_the_account_inactive(raw_tables):
     keys = set(zip(table["account_id"], table["as_of_date"], strict=True))
     assert ("A2", pd.Timestamp("2024-02-15")) not in keys
     assert ("A2", pd.Timestamp("2024-01-15")) in keys
+
+
+def test_a_configured_usage_column_gets_its_own_features(raw_tables):
+    # A1 uses the product on 01-05, 02-10, 02-25 and 03-01; errors on the first
+    # two days only. A2 (01-20) never errs.
+    usage = raw_tables["usage"].assign(feature_errors=[2, 3, 0, 0, 0])
+    table = _run({**raw_tables, "usage": usage}, PARAMS).set_index(
+        ["account_id", "as_of_date"]
+    )
+    configured = [n for n in table.columns if "feature_errors" in n]
+    assert list(table.columns) == [
+        *feature_names(["feature_errors"]),
+        "label",
+        "is_labelled",
+    ]
+    assert len(configured) == 7
+    a1 = _row(table, "A1", "2024-03-15")  # 12 seats since 02-01
+    assert (a1["feature_errors_14d"], a1["feature_errors_30d"]) == (0, 0)
+    assert a1["feature_errors_90d"] == 5
+    assert a1["days_since_feature_errors"] == 34  # 02-10
+    assert a1["feature_errors_trend_30d"] == pytest.approx((0 + 1) / (3 + 1) - 1)
+    before = _row(table, "A1", "2024-02-15")  # 02-10 in the last 7 days
+    assert (before["feature_errors_7d"], before["days_since_feature_errors"]) == (3, 5)
+    assert before["feature_errors_per_seat_30d"] == pytest.approx(3 / 12)
+    # No error ever: counted from the usage history's start (01-05), which is
+    # after A2's signup (2023-12-01), like days_since_last_login.
+    a2 = _row(table, "A2", "2024-02-15")
+    assert a2["days_since_feature_errors"] == 41
+    assert a2["feature_errors_90d"] == 0

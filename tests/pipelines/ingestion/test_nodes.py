@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pandas as pd
@@ -9,14 +10,16 @@ import pytest
 
 from churn_pipeline.pipelines.ingestion.nodes import (
     CASCADE_RULE,
+    complete_accounts,
+    derive_events,
     source_table_validator,
     summarise_ingestion,
+    validate_churn_events,
     validate_usage_events,
 )
 from churn_pipeline.validation import DataValidationError
 
 validate_subscriptions = source_table_validator("subscriptions")
-validate_churn_events = source_table_validator("churn_events")
 
 # An export in its own names, mapped by configuration as conf/ravenstack does.
 INGESTION = {
@@ -178,7 +181,7 @@ def test_summary_has_the_accounting_as_mlflow_metrics():
         "rows_rejected": 1,
         "rejected_by_rule": {"usage_id: field_uniqueness": 1},
     }
-    report, metrics = summarise_ingestion({"periods_first": 2}, counts)
+    report, metrics = summarise_ingestion({"periods_first": 2}, {}, counts)
     assert report["derived"] == {"periods_first": 2}
     assert metrics == {
         "source_usage_events_rows_in": {"value": 4.0, "step": 0},
@@ -190,3 +193,141 @@ def test_summary_has_the_accounting_as_mlflow_metrics():
         },
         "source_derived_periods_first": {"value": 2.0, "step": 0},
     }
+
+
+GAP = {**INGESTION, "churn": {"source": "gap", "gap_days": 30}}
+
+
+def test_absent_churn_events_with_churn_from_events_name_the_parameter(quarantine):
+    with pytest.raises(
+        ValueError,
+        match=r"'churn_events' is declared absent.*ingestion.churn.source is "
+        r"'events'.*ingestion.churn.source: gap",
+    ):
+        validate_churn_events(None, INGESTION, quarantine)
+
+
+@pytest.mark.parametrize("present", [True, False])
+def test_churn_from_gaps_needs_no_churn_events_and_ignores_them(
+    churn_events, quarantine, caplog, present
+):
+    raw = churn_events if present else None
+    with caplog.at_level(logging.INFO):
+        accepted, rejected, counts = validate_churn_events(raw, GAP, quarantine)
+    assert accepted.empty and rejected.empty
+    assert counts["rows_in"] == 0 and counts["ignored"] is True
+    assert counts["present"] is present
+    ignored = "the 2 source churn events are ignored" in caplog.text
+    assert ignored is present
+
+
+def test_churn_from_gaps_becomes_cancellations_and_reactivations(
+    subscriptions, quarantine
+):
+    periods, _, _ = validate_subscriptions(
+        subscriptions.assign(end_date=["2024-02-10", None, "2024-06-30"]),
+        INGESTION,
+        quarantine,
+    )
+    ignored, _, _ = validate_churn_events(None, GAP, quarantine)
+    events, derivation = derive_events(periods, ignored, GAP, quarantine)
+    # A1 ends 2024-02-10, returns 2024-03-01 (within 30 days): no churn.
+    # A2 ends 2024-06-30, nothing after: churn on that day.
+    assert events[["account_id", "event_type"]].values.tolist() == [
+        ["A1", "upgrade"],
+        ["A2", "cancellation"],
+    ]
+    assert derivation["gap_churn_events"] == 1
+    assert derivation["gap_accounts_open"] == 1
+    assert derivation["churn_events_cancellations"] == 1
+
+
+def test_keys_derived_when_absent_are_counted(subscriptions, quarantine):
+    no_ids = subscriptions.drop(columns="subscription_id")
+    periods, _, counts = validate_subscriptions(no_ids, INGESTION, quarantine)
+    assert periods["subscription_id"].tolist() == [
+        "S-A1-2024-01-01",
+        "S-A1-2024-03-01",
+        "S-A2-2024-02-01",
+    ]
+    assert counts["derived"] == {"subscription_id": 3}
+    events = pd.DataFrame(
+        {
+            "account_id": ["A1", "A2", "A9"],
+            "usage_date": ["2024-01-05 10:00", "2024-02-03 08:00", "2024-02-03"],
+            "event_type": ["login", "login", "login"],
+        }
+    )
+    by_account = {**INGESTION, "mappings": {}}
+    accepted, _, counts = validate_usage_events(
+        events, periods, periods.iloc[:0], by_account, quarantine
+    )
+    assert accepted["usage_id"].tolist() == ["U-1", "U-2"]
+    assert counts["rejected_by_rule"] == {
+        "account_id: foreign key: account_id exists in subscriptions' accounts": 1
+    }
+    report, metrics = summarise_ingestion({}, {"accounts_from_periods": 2}, counts)
+    assert report["filled"] == {
+        "usage_events.usage_id": 3,
+        "accounts.from_periods": 2,
+    }
+    assert metrics["source_usage_events_derived_usage_id"]["value"] == 3.0
+    assert metrics["source_accounts_derived_from_periods"]["value"] == 2.0
+
+
+def test_absent_accounts_come_from_periods_and_signup_dates_are_filled(
+    subscriptions, quarantine
+):
+    periods, _, _ = validate_subscriptions(subscriptions, INGESTION, quarantine)
+    accounts, derived = complete_accounts(None, periods, quarantine)
+    assert accounts["account_id"].tolist() == ["A1", "A2"]
+    assert derived == {"accounts_from_periods": 2}
+    exported = pd.DataFrame({"account_id": ["A1", "A2"], "industry": ["x", "y"]})
+    accounts, derived = complete_accounts(exported, periods, quarantine)
+    assert (
+        accounts["signup_date"].tolist()
+        == pd.to_datetime(["2024-01-01", "2024-02-01"]).tolist()
+    )
+    assert derived == {"accounts_signup_date": 2}
+    mapped = {
+        **quarantine,
+        "mappings": {"accounts": {"columns": {"joined": "signup_date"}}},
+    }
+    _, derived = complete_accounts(
+        exported.assign(joined="2023-01-01"), periods, mapped
+    )
+    assert derived == {}
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "field"),
+    [("churn_type", "unhappy", "churn_type"), ("reason", "weather", "churn_reason")],
+)
+def test_a_gap_churn_label_the_contract_rejects_names_key_and_allowed_values(
+    subscriptions, quarantine, key, value, field
+):
+    periods, _, _ = validate_subscriptions(subscriptions, INGESTION, quarantine)
+    params = {**GAP, "churn": {**GAP["churn"], key: value}}
+    with pytest.raises(
+        ValueError,
+        match=rf"ingestion.churn.{key} is '{value}'.*"
+        rf"data_validation.allowed_values.{field}.*allowed: \[",
+    ):
+        derive_events(periods, pd.DataFrame(), params, quarantine)
+
+
+def test_usage_events_without_an_owner_name_both_columns(subscriptions, quarantine):
+    periods, _, _ = validate_subscriptions(subscriptions, INGESTION, quarantine)
+    events = pd.DataFrame({"usage_date": ["2024-01-05"], "event_type": ["login"]})
+    with pytest.raises(
+        ValueError,
+        match=r"'usage_events' needs one of \['subscription_id', 'account_id'\]",
+    ):
+        validate_usage_events(
+            events, periods, periods.iloc[:0], {**INGESTION, "mappings": {}}, quarantine
+        )
+
+
+def test_absent_subscriptions_are_a_clear_error(quarantine):
+    with pytest.raises(ValueError, match="'subscriptions' is declared absent"):
+        validate_subscriptions(None, INGESTION, quarantine)

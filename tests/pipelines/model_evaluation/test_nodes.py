@@ -11,15 +11,18 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 from mlflow.tracking import MlflowClient
+from sklearn.metrics import roc_auc_score
 from tests.models import synthetic
 from threadpoolctl import threadpool_limits
 
 from churn_pipeline.evaluation.backtest import BACKTEST_METRICS
+from churn_pipeline.models.baseline import BASELINE, default_xgboost
 from churn_pipeline.pipelines.model_evaluation.nodes import (
     backtest_ensemble,
     collect_metrics,
     evaluate_model,
     log_backtest_runs,
+    log_single_member_share,
 )
 
 METRICS = [
@@ -30,13 +33,22 @@ METRICS = [
     "empc",
     "mpc",
 ]
-PREFIXES = ["test_", "xgboost_test_", "lightgbm_test_", "logistic_regression_test_"]
+PREFIXES = [
+    "test_",
+    "xgboost_test_",
+    "lightgbm_test_",
+    "logistic_regression_test_",
+    "baseline_xgboost_test_",
+]
 
 
 @pytest.fixture(scope="module")
 def evaluation() -> Iterator[tuple[dict[str, float], list[Figure]]]:
     metrics, *figures = evaluate_model(
-        synthetic.fitted_model(), synthetic.holdout_table(), synthetic.PROFIT_PARAMS
+        synthetic.fitted_model(),
+        synthetic.training_table(),
+        synthetic.holdout_table(),
+        synthetic.PROFIT_PARAMS,
     )
     yield metrics, figures
     for figure in figures:
@@ -69,6 +81,26 @@ def test_metric_values_are_plausible(
         assert 0.0 <= metrics[prefix + "brier"] <= 1.0
         assert metrics[prefix + "top_decile_lift"] > 1.0
         assert metrics[prefix + "empc"] >= 0.0
+
+
+def test_baseline_is_fitted_on_the_ensembles_training_rows(
+    evaluation: tuple[dict[str, float], list[Figure]],
+) -> None:
+    metrics, _ = evaluation
+    model, train = synthetic.fitted_model(), synthetic.training_table()
+    holdout = synthetic.holdout_table()
+    baseline = default_xgboost(
+        model.numeric_features_,
+        model.categorical_features_,
+        random_state=model.random_state,
+    ).fit(train, train["label"])
+
+    expected = roc_auc_score(holdout["label"], baseline.predict_proba(holdout)[:, 1])
+
+    assert metrics[f"{BASELINE}_test_roc_auc"] == pytest.approx(expected, rel=1e-9)
+    # Same rows, other scores: the baseline is not the ensemble or a member.
+    assert metrics[f"{BASELINE}_test_roc_auc"] != metrics["test_roc_auc"]
+    assert metrics[f"{BASELINE}_test_roc_auc"] != metrics["xgboost_test_roc_auc"]
 
 
 def test_returns_five_figures(
@@ -120,14 +152,65 @@ def backtest() -> Iterator[tuple[pd.DataFrame, dict[str, float], str, Figure]]:
 def test_backtest_node_reports_the_ensemble_with_spread(backtest) -> None:
     results, metrics, comparison, _ = backtest
 
-    assert set(results["model"]) == {"ensemble", "xgboost", "logistic_regression"}
+    assert set(results["model"]) == {
+        "ensemble",
+        "xgboost",
+        "logistic_regression",
+        BASELINE,
+    }
     # Unlabelled rows are never an origin.
     assert results["origin"].max() == pd.Timestamp("2024-03-31")
     ensemble = results[results["model"] == "ensemble"]
     assert metrics["backtest_empc_mean"] == pytest.approx(ensemble["empc"].mean())
     assert metrics["backtest_empc_sd"] == pytest.approx(ensemble["empc"].std())
     assert {f"backtest_{m}_mean" for m in BACKTEST_METRICS} <= set(metrics)
+    baseline = results[results["model"] == BASELINE]
+    for metric in BACKTEST_METRICS:
+        assert metrics[f"{BASELINE}_backtest_{metric}_mean"] == pytest.approx(
+            baseline[metric].mean()
+        )
+        assert metrics[f"{BASELINE}_backtest_{metric}_sd"] == pytest.approx(
+            baseline[metric].std()
+        )
+    per_origin = results.groupby("origin")["single_member"].first()
+    assert metrics["ensemble_single_member_share"] == pytest.approx(
+        (per_origin != "").mean()
+    )
     assert comparison.splitlines()[2].startswith("| ensemble |")
+    assert comparison.splitlines()[3].startswith(f"| {BASELINE} |")
+
+
+@pytest.mark.parametrize(
+    ("per_origin", "share", "warning"),
+    [
+        (["", ""], 0.0, None),
+        (["xgboost", ""], 0.5, "At 50% of the backtest origins"),
+        (["xgboost", "lightgbm"], 1.0, "one member (lightgbm, xgboost)"),
+    ],
+)
+def test_single_member_blends_are_counted_and_warned_about(
+    caplog: pytest.LogCaptureFixture,
+    per_origin: list[str],
+    share: float,
+    warning: str | None,
+) -> None:
+    results = pd.DataFrame(
+        [
+            {"origin": origin, "model": model, "single_member": only}
+            for origin, only in zip(("2024-01", "2024-02"), per_origin, strict=True)
+            for model in ("ensemble", "xgboost", BASELINE)
+        ]
+    )
+
+    with caplog.at_level("WARNING"):
+        assert log_single_member_share(results) == pytest.approx(share)
+
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    if warning is None:
+        assert warnings == []
+    else:
+        assert len(warnings) == 1
+        assert warning in warnings[0]
 
 
 def test_collect_metrics_refuses_clashing_names() -> None:

@@ -11,6 +11,7 @@ from mlflow.tracking import MlflowClient
 from tests.models import synthetic
 
 from churn_pipeline.features import feature_names
+from churn_pipeline.models.baseline import single_member
 from churn_pipeline.pipelines.model_registry.nodes import (
     register_model,
     run_metrics,
@@ -53,7 +54,12 @@ def test_validation_metrics_are_flat_and_mlflow_safe() -> None:
 
 
 def _run_nodes(
-    experiment_id: str, empc: float, model_name: str
+    experiment_id: str,
+    empc: float,
+    model_name: str,
+    *,
+    baseline: float | None = None,
+    params: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], str]:
     metrics = {
         "backtest_empc_mean": empc,
@@ -61,6 +67,8 @@ def _run_nodes(
         "test_empc": 3.0,
         "test_roc_auc": 0.7,
     }
+    if baseline is not None:
+        metrics["baseline_xgboost_backtest_empc_mean"] = baseline
     with mlflow.start_run(experiment_id=experiment_id) as run:
         # As the catalog's run_metrics entry logs them.
         MlflowMetricsHistoryDataset(prefix="").save(
@@ -71,7 +79,7 @@ def _run_nodes(
             synthetic.fitted_model(),
             synthetic.holdout_table(),
             metrics,
-            {**PARAMS, "model_name": model_name},
+            {**PARAMS, **(params or {}), "model_name": model_name},
             synthetic.SCORING_PARAMS,
             synthetic.PROFIT_PARAMS,
         )
@@ -89,7 +97,10 @@ def test_register_model_records_the_decision(
     assert (first["version"], first["promoted"]) == ("1", True)
     assert (second["version"], second["promoted"]) == ("2", False)
     assert second["champion_version"] == "1"
-    assert second["reason"] == "backtest_empc_mean 4.0000 < champion v1's 5.0000"
+    assert second["reason"] == (
+        "no baseline_xgboost_backtest_empc_mean logged: baseline not checked; "
+        "backtest_empc_mean 4.0000 < champion v1's 5.0000"
+    )
 
     client = MlflowClient()
     champion = client.get_model_version_by_alias("churn-model", "champion")
@@ -108,6 +119,50 @@ def test_register_model_records_the_decision(
         "test_roc_auc": 0.7,
         **validation_metrics(VALIDATION_REPORT),
     }
+
+
+@pytest.mark.parametrize(
+    ("tolerance", "promoted"),
+    # Ensemble 4.0 (sd 0.5) against the baseline's 4.6: 0.6 behind.
+    [(0.0, False), (1.0, False), (None, False), (1.25, True), (2.0, True)],
+    ids=["strict", "one-sd", "default", "1.25-sd", "two-sd"],
+)
+def test_the_gate_refuses_an_ensemble_worse_than_the_baseline(
+    experiment_id: str, tolerance: float | None, promoted: bool
+) -> None:
+    name = f"churn-model-gate-{tolerance}"
+    params = {} if tolerance is None else {"baseline_tolerance_sd": tolerance}
+
+    decision, run_id = _run_nodes(experiment_id, 4.0, name, baseline=4.6, params=params)
+
+    assert decision["promoted"] is promoted
+    reason = decision["reason"]
+    assert "backtest_empc_mean 4.0000" in reason
+    assert "baseline_xgboost's 4.6000" in reason
+    assert f"{1.0 if tolerance is None else tolerance:g} x sd 0.5000" in reason
+    assert reason.endswith("no version held alias 'champion'")
+    client = MlflowClient()
+    tags = client.get_run(run_id).data.tags
+    assert tags["champion_promoted"] == str(promoted).lower()
+    assert tags["champion_decision_reason"] == reason
+    only = single_member(synthetic.fitted_model().weights_)
+    assert tags["ensemble_single_member"] == (only or "none")
+    # Refused or not, the version is registered: the evidence stays.
+    assert client.get_model_version(name, decision["version"]).run_id == run_id
+    aliases = client.get_registered_model(name).aliases
+    assert ("champion" in aliases) is promoted
+    card = client.get_model_version(name, decision["version"]).description
+    assert f"({reason})" in card
+
+
+def test_a_champion_metric_the_run_did_not_log_registers_nothing(
+    experiment_id: str,
+) -> None:
+    name = "churn-model-unlogged-metric"
+    with pytest.raises(ValueError, match="'cv_empc_mean' is not among"):
+        _run_nodes(experiment_id, 1.0, name, params={"champion_metric": "cv_empc_mean"})
+
+    assert MlflowClient().search_model_versions(f"name = '{name}'") == []
 
 
 def test_registered_policy_follows_the_parameters(experiment_id: str) -> None:

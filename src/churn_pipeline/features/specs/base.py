@@ -37,8 +37,10 @@ class FeatureSpec:
             feature is left out.
         zero_reason: Reason text when the value is 0, if the template reads
             badly there ("no support ticket open", a flag that is off).
-        driver: Name of its :class:`Driver` (one of ``DRIVERS_BY_NAME``): the
-            features explained, ranked and acted on together.
+        driver: Name of its :class:`Driver`: one of ``DRIVERS_BY_NAME``, or for
+            a configured usage column's feature the column itself (its own
+            driver, :mod:`.configured`). The features explained, ranked and
+            acted on together.
     """
 
     name: str
@@ -57,10 +59,12 @@ class FeatureSpec:
     driver: str = field(kw_only=True)
 
     def __post_init__(self) -> None:
-        if self.driver not in DRIVERS_BY_NAME:
+        own_column = self.source == "usage" and self.requires == (self.driver,)
+        if self.driver not in DRIVERS_BY_NAME and not own_column:
             raise ValueError(
                 f"Feature {self.name!r}: driver must be one of "
-                f"{list(DRIVERS_BY_NAME)}, got {self.driver!r}"
+                f"{list(DRIVERS_BY_NAME)} or the usage column it requires, got "
+                f"{self.driver!r}"
             )
 
 

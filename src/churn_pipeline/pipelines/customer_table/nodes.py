@@ -1,8 +1,9 @@
 """One row per customer: validate by configuration, cross-validate, fit, score.
 
-Nothing here knows a particular dataset: the id, the label and its values, the
-numeric and categorical columns and the columns to drop all come from the
-``customer_table`` parameters.
+Nothing here knows a particular dataset: the id (or row numbers), the label and
+its values, the columns, the value mapping, duplicate handling and the tuning
+budget all come from the ``customer_table`` parameters. The work is done in
+:mod:`churn_pipeline.customer_table`; these are the pipeline's nodes.
 """
 
 from __future__ import annotations
@@ -10,44 +11,42 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import numpy as np
 import pandas as pd
-import pandera.pandas as pa
-from sklearn.model_selection import StratifiedKFold
 
-from churn_pipeline.evaluation.backtest import score_metrics
+from churn_pipeline.config.customer_table import CustomerTableParameters
+from churn_pipeline.customer_table.evaluate import (
+    cross_validate_customers,
+    customer_ensemble,
+    fold_groups,
+    tune_customer_members,
+)
+from churn_pipeline.customer_table.table import TABLE, validate_customers
 from churn_pipeline.models import ChurnEnsemble
-from churn_pipeline.pipelines.model_training.nodes import build_ensemble
-from churn_pipeline.validation import validate_with_schema
+from churn_pipeline.models.baseline import single_member
 
 logger = logging.getLogger(__name__)
 
-TABLE = "customers"
+DUPLICATES_METRIC = "customers_duplicate_rows"
 
 
-def _schema(params: dict[str, Any]) -> pa.DataFrameSchema:
-    label_values = [*params["positive_labels"], *params["negative_labels"]]
-    columns = {
-        params["id_column"]: pa.Column(
-            str, unique=True, report_duplicates="exclude_first"
-        ),
-        params["label_column"]: pa.Column(str, pa.Check.isin(label_values)),
-        **{c: pa.Column(float, nullable=True) for c in params["numeric_columns"]},
-        **{c: pa.Column(str, nullable=True) for c in params["categorical_columns"]},
-        **{c: pa.Column(nullable=True) for c in params["drop_columns"]},
-    }
-    return pa.DataFrameSchema(columns, name=TABLE, strict=True, coerce=True)
+def _settings(params: dict[str, Any]) -> CustomerTableParameters:
+    # The model fills in the defaults of keys an environment's block leaves out.
+    return CustomerTableParameters.model_validate(params)
 
 
-def _blank_to_missing(raw: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    # Exports often write a missing number as an empty or blank string; that is
-    # "unknown", not a malformed value, so it must not reject the row.
-    cleaned = raw.copy()
-    for column in columns:
-        if cleaned[column].dtype == object:
-            blank = cleaned[column].astype(str).str.strip().eq("")
-            cleaned[column] = cleaned[column].mask(blank, np.nan)
-    return cleaned
+def _check_both_classes(
+    customers: pd.DataFrame, settings: CustomerTableParameters
+) -> None:
+    present = set(customers["label"].astype(int))
+    if present == {0, 1}:
+        return
+    which = "positive" if 1 not in present else "negative"
+    raise ValueError(
+        f"Customer table: no accepted row has a {which} label, so there is nothing "
+        f"to learn. customer_table.positive_labels {settings.positive_labels} and "
+        f"negative_labels {settings.negative_labels} must both occur in column "
+        f"{settings.label_column!r}"
+    )
 
 
 def prepare_customer_table(
@@ -56,35 +55,33 @@ def prepare_customer_table(
     """Validate a one-row-per-customer table and give it the model's layout.
 
     Args:
-        raw: The customer table as exported.
+        raw: The customer table as exported (CSV, Parquet or Excel).
         params: ``customer_table`` parameters.
 
     Returns:
         Customers (``account_id``, features, ``label``, ``as_of_date``), rejected
-        rows with their rules, and the validation report.
+        rows with their rules, and the validation report (with ``duplicates``).
+
+    Raises:
+        ValueError: On columns the table lacks, or a label with one class only.
+        DataValidationError: In strict mode, on any broken rule.
     """
-    data = raw
-    if params.get("blank_as_missing", True):
-        present = [c for c in params["numeric_columns"] if c in raw.columns]
-        data = _blank_to_missing(raw, present)
-    result = validate_with_schema(
-        TABLE,
-        data,
-        _schema(params),
-        key=[params["id_column"]],
-        mode=params["mode"],
-    )
+    settings = _settings(params)
+    result, key, duplicates = validate_customers(raw, settings)
     accepted = result.accepted
-    features = [*params["numeric_columns"], *params["categorical_columns"]]
+    features = [*settings.numeric_columns, *settings.categorical_columns]
     customers = accepted[features].copy()
-    customers.insert(0, "account_id", accepted[params["id_column"]].to_numpy())
-    is_positive = accepted[params["label_column"]].isin(params["positive_labels"])
+    customers.insert(0, "account_id", accepted[key].to_numpy())
+    is_positive = accepted[settings.label_column].isin(settings.positive_labels)
     customers["label"] = is_positive.astype(float).to_numpy()
-    customers["as_of_date"] = pd.Timestamp(params["as_of_date"])
-    counts = result.counts()
+    customers["as_of_date"] = pd.Timestamp(settings.as_of_date)
+    customers = customers.reset_index(drop=True)
+    _check_both_classes(customers, settings)
+    counts = {**result.counts(), "duplicate_rows": duplicates["duplicate_rows"]}
     report = {
         "tables": {TABLE: counts},
         "absent_tables": [],
+        "duplicates": duplicates,
         **{k: counts[k] for k in ("rows_in", "rows_accepted", "rows_rejected")},
     }
     logger.info(
@@ -92,78 +89,73 @@ def prepare_customer_table(
         "categorical features",
         len(customers),
         100 * customers["label"].mean(),
-        len(params["numeric_columns"]),
-        len(params["categorical_columns"]),
+        len(settings.numeric_columns),
+        len(settings.categorical_columns),
     )
     return customers, result.rejected, report
 
 
-def _ensemble(params: dict[str, Any], training: dict[str, Any]) -> ChurnEnsemble:
-    return build_ensemble(
-        list(params["numeric_columns"]), list(params["categorical_columns"]), training
-    )
-
-
 def cross_validate(
     customers: pd.DataFrame,
+    validation_report: dict[str, Any],
     params: dict[str, Any],
     training: dict[str, Any],
     profit: dict[str, Any],
 ) -> dict[str, float]:
-    """Stratified k-fold test metrics of the ensemble and each member.
+    """Nested stratified k-fold test metrics: ensemble, members, baseline.
 
-    Every fold fits the whole ensemble (members, weights, calibration) on the
-    other folds only, so each test fold is unseen.
+    Every fold tunes (``customer_table.tuning``) and fits the whole ensemble
+    and a default XGBoost on the other folds only, so each test fold is unseen.
+    Copies of a row share a fold when ``customer_table.duplicates`` is
+    ``group``.
 
     Args:
         customers: Output of :func:`prepare_customer_table`.
-        params: ``customer_table`` parameters (``cv_folds``).
+        validation_report: Its report (the duplicate count is passed on).
+        params: ``customer_table`` parameters.
         training: ``model_training`` parameters.
         profit: ``profit`` parameters.
 
     Returns:
-        ``cv_<metric>_mean`` / ``cv_<metric>_sd`` for the ensemble and
-        ``<member>_cv_<metric>_mean`` / ``_sd`` for each member.
+        ``cv_<metric>_mean`` / ``_sd`` of the ensemble, ``<member>_cv_...``,
+        ``baseline_xgboost_cv_...``, ``ensemble_single_member_share``,
+        ``customers_duplicate_rows`` and ``cv_folds``.
     """
-    folds = StratifiedKFold(
-        n_splits=params["cv_folds"], shuffle=True, random_state=training["random_state"]
-    )
-    y = customers["label"].to_numpy(dtype=int)
-    per_fold: dict[str, list[float]] = {}
-    for fold, (train, test) in enumerate(folds.split(customers, y), start=1):
-        model = _ensemble(params, training).fit(customers.iloc[train], y[train])
-        rows = customers.iloc[test]
-        scores = {
-            "ensemble": model.predict_proba(rows)[:, 1],
-            **model.member_probabilities(rows),
-        }
-        for name, score in scores.items():
-            prefix = "cv_" if name == "ensemble" else f"{name}_cv_"
-            for metric, value in score_metrics(y[test], score, profit).items():
-                per_fold.setdefault(prefix + metric, []).append(float(value))
-        logger.info(
-            "Fold %d/%d: ROC AUC %.3f, EMPC %.3f",
-            fold,
-            params["cv_folds"],
-            per_fold["cv_roc_auc"][-1],
-            per_fold["cv_empc"][-1],
-        )
-    metrics: dict[str, float] = {"cv_folds": float(params["cv_folds"])}
-    for name, values in per_fold.items():
-        metrics[f"{name}_mean"] = float(np.mean(values))
-        metrics[f"{name}_sd"] = float(np.std(values, ddof=1))
-    logger.info(
-        "Cross-validated ROC AUC %.3f +/- %.3f, EMPC %.3f +/- %.3f",
-        metrics["cv_roc_auc_mean"],
-        metrics["cv_roc_auc_sd"],
-        metrics["cv_empc_mean"],
-        metrics["cv_empc_sd"],
-    )
-    return metrics
+    metrics = cross_validate_customers(customers, _settings(params), training, profit)
+    duplicates = validation_report.get("duplicates", {}).get("duplicate_rows", 0)
+    return {**metrics, DUPLICATES_METRIC: float(duplicates)}
+
+
+def tune_customer_model(
+    customers: pd.DataFrame,
+    params: dict[str, Any],
+    training: dict[str, Any],
+    profit: dict[str, Any],
+) -> dict[str, dict[str, Any]]:
+    """Tune the final model's tree members on every customer.
+
+    The same procedure each cross-validation fold ran on its training rows
+    (inner folds, ``customer_table.tuning``), so the CV judged this choice.
+
+    Args:
+        customers: Output of :func:`prepare_customer_table`.
+        params: ``customer_table`` parameters.
+        training: ``model_training`` parameters (``tuning.search_space``).
+        profit: ``profit`` parameters.
+
+    Returns:
+        Member -> tuned arguments; empty when tuning is off.
+    """
+    settings = _settings(params)
+    groups = fold_groups(customers, settings)
+    return tune_customer_members(customers, groups, settings, training, profit)
 
 
 def fit_customer_model(
-    customers: pd.DataFrame, params: dict[str, Any], training: dict[str, Any]
+    customers: pd.DataFrame,
+    params: dict[str, Any],
+    training: dict[str, Any],
+    tuned_params: dict[str, dict[str, Any]] | None = None,
 ) -> ChurnEnsemble:
     """Fit the ensemble on every customer (the cross-validation judged it).
 
@@ -171,11 +163,20 @@ def fit_customer_model(
         customers: Output of :func:`prepare_customer_table`.
         params: ``customer_table`` parameters.
         training: ``model_training`` parameters.
+        tuned_params: Member -> tuned arguments (``None`` or empty: none).
 
     Returns:
         The fitted ensemble.
     """
-    return _ensemble(params, training).fit(customers, customers["label"])
+    model = customer_ensemble(_settings(params), training, tuned_params or {})
+    model.fit(customers, customers["label"])
+    alone = single_member(model.weights_)
+    if alone is not None:
+        logger.warning(
+            "The final ensemble is %s alone: the blend gives it all the weight",
+            alone,
+        )
+    return model
 
 
 def select_current_customers(customers: pd.DataFrame) -> pd.DataFrame:

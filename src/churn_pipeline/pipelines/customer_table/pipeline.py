@@ -8,15 +8,18 @@ from churn_pipeline.pipelines.customer_table.nodes import (
     fit_customer_model,
     prepare_customer_table,
     select_current_customers,
+    tune_customer_model,
 )
+from churn_pipeline.pipelines.model_training.nodes import log_tuned_params
 
 
 def create_pipeline(**kwargs: object) -> Pipeline:
     """Create the customer_table pipeline.
 
-    Its own nodes prepare, cross-validate and fit; their outputs carry the names
-    the registry, explanation and scoring pipelines read, so those run unchanged
-    after them.
+    Its own nodes prepare, cross-validate (nested: tuning inside each fold,
+    beside a default-XGBoost baseline), tune and fit the final model; their
+    outputs carry the names the registry, explanation and scoring pipelines
+    read, so those run unchanged after them.
     """
     stage = Pipeline(
         [
@@ -30,6 +33,7 @@ def create_pipeline(**kwargs: object) -> Pipeline:
                 func=cross_validate,
                 inputs=[
                     "test_snapshots",
+                    "validation_report",
                     "params:customer_table",
                     "params:model_training",
                     "params:profit",
@@ -38,11 +42,29 @@ def create_pipeline(**kwargs: object) -> Pipeline:
                 name="cross_validate_node",
             ),
             Node(
+                func=tune_customer_model,
+                inputs=[
+                    "test_snapshots",
+                    "params:customer_table",
+                    "params:model_training",
+                    "params:profit",
+                ],
+                outputs="tuned_params",
+                name="tune_customer_model_node",
+            ),
+            Node(
+                func=log_tuned_params,
+                inputs="tuned_params",
+                outputs=None,
+                name="log_customer_tuned_params_node",
+            ),
+            Node(
                 func=fit_customer_model,
                 inputs=[
                     "test_snapshots",
                     "params:customer_table",
                     "params:model_training",
+                    "tuned_params",
                 ],
                 outputs="churn_model",
                 name="fit_customer_model_node",

@@ -103,7 +103,7 @@ def build_current_features(
 
     Returns:
         One row per active account: ``account_id``, ``as_of_date`` and every
-        registry feature.
+        registry feature, with those of the configured usage columns.
     """
     frames = dict(
         zip(
@@ -124,12 +124,13 @@ def build_current_features(
         usage_start=usage_start,
     )
     features = engine.execute(con, expression, KEYS)
-    features = features[[*KEYS, *feature_names()]]
+    names = feature_names(usage.columns)
+    features = features[[*KEYS, *names]]
     logger.info(
         "Features as of %s: %d active accounts x %d features",
         as_of.date(),
         len(features),
-        len(feature_names()),
+        len(names),
     )
     return features
 

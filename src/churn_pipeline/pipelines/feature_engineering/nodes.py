@@ -22,6 +22,7 @@ from churn_pipeline.features.billing import billing_features
 from churn_pipeline.features.build import DATE_COLUMNS, timeline
 from churn_pipeline.features.nps import nps_features
 from churn_pipeline.features.pit import KEYS
+from churn_pipeline.features.specs import usage_columns_of
 from churn_pipeline.features.spine import spine
 from churn_pipeline.features.tickets import ticket_features
 from churn_pipeline.features.usage import usage_features
@@ -150,7 +151,8 @@ def build_usage_features(
         spine: Active accounts per as-of date.
         usage: Validated daily usage; a feature needing a count column the data
             lacks (e.g. ``active_users``) comes out empty and is left out of
-            the model.
+            the model, and each count column outside the contract's gets
+            features of its own (``docs/features.md``).
         accounts: Validated accounts (signup dates).
         account_features: For the seats in force.
         params: ``feature_engineering`` parameters (key feature columns, engine).
@@ -241,7 +243,8 @@ def join_features(
         nps_features: NPS features.
 
     Returns:
-        One row per (account_id, as_of_date): keys, registry features, label.
+        One row per (account_id, as_of_date): keys, registry features (with
+        those of the configured usage columns after the usage ones), label.
 
     Raises:
         ValueError: If a feature group lost or duplicated rows.
@@ -257,4 +260,7 @@ def join_features(
         table = table.merge(group, on=KEYS, how="left", validate="one_to_one")
     if len(table) != len(spine):
         raise ValueError(f"Joining features changed rows: {len(spine)} -> {len(table)}")
-    return table[[*KEYS, *feature_names(), "label", "is_labelled"]]
+    configured = usage_columns_of(usage_features.columns)
+    if configured:
+        logger.info("Features of the configured usage columns: %s", list(configured))
+    return table[[*KEYS, *feature_names(configured), "label", "is_labelled"]]

@@ -12,7 +12,12 @@ def create_pipeline(**kwargs: object) -> Pipeline:
             *_validation_nodes(),
             Node(
                 func=nodes.derive_events,
-                inputs=["subscriptions", "churn_events", "params:data_validation"],
+                inputs=[
+                    "subscriptions",
+                    "churn_events",
+                    "params:ingestion",
+                    "params:data_validation",
+                ],
                 outputs=["raw_subscription_events", "event_derivation"],
                 name="derive_events_node",
             ),
@@ -24,14 +29,15 @@ def create_pipeline(**kwargs: object) -> Pipeline:
             ),
             Node(
                 func=nodes.complete_accounts,
-                inputs=["source_accounts", "subscriptions"],
-                outputs="raw_accounts",
+                inputs=["source_accounts", "subscriptions", "params:data_validation"],
+                outputs=["raw_accounts", "accounts_derivation"],
                 name="complete_accounts_node",
             ),
             Node(
                 func=nodes.summarise_ingestion,
                 inputs=[
                     "event_derivation",
+                    "accounts_derivation",
                     "subscriptions_validation",
                     "churn_events_validation",
                     "usage_events_validation",
@@ -58,7 +64,7 @@ def _validation_nodes() -> list[Node]:
             name="validate_subscriptions_node",
         ),
         Node(
-            func=nodes.source_table_validator("churn_events"),
+            func=nodes.validate_churn_events,
             inputs=["source_churn_events", *params],
             outputs=[
                 "churn_events",

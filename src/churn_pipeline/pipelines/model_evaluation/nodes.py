@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 import mlflow
+import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
@@ -15,10 +16,12 @@ from churn_pipeline.evaluation.backtest import (
     comparison_markdown,
     rolling_origin_backtest,
     score_metrics,
+    single_member_share,
     summarise_backtest,
 )
 from churn_pipeline.evaluation.economics import RetentionEconomics
 from churn_pipeline.models import ChurnEnsemble
+from churn_pipeline.models.baseline import BASELINE, default_xgboost
 from churn_pipeline.pipelines.model_training.nodes import configured_ensemble
 from churn_pipeline.reporting.plots import (
     plot_backtest,
@@ -33,16 +36,22 @@ logger = logging.getLogger(__name__)
 
 
 def evaluate_model(
-    model: ChurnEnsemble, test: pd.DataFrame, profit: dict[str, Any]
+    model: ChurnEnsemble,
+    train: pd.DataFrame,
+    test: pd.DataFrame,
+    profit: dict[str, Any],
 ) -> tuple[dict[str, float], Figure, Figure, Figure, Figure, Figure]:
-    """Compute the test metrics of the ensemble and of each member, and plots.
+    """Test metrics of the ensemble, each member and the baseline, and plots.
 
     Ensemble metrics are ``test_<metric>``; a member's are
     ``<member>_test_<metric>`` (each member Platt-calibrated on its own, so the
-    Brier score and ECE compare on equal terms).
+    Brier score and ECE compare on equal terms); the default-settings XGBoost,
+    fitted here on the ensemble's training rows and features, gives
+    ``baseline_xgboost_test_<metric>``.
 
     Args:
         model: The fitted ensemble.
+        train: The snapshots the ensemble was trained on, with ``label``.
         test: Out-of-time test snapshots with ``label``.
         profit: ``profit`` parameters.
 
@@ -52,21 +61,28 @@ def evaluate_model(
     """
     y_true = test["label"].to_numpy(dtype=int)
     probability = model.predict_proba(test)[:, 1]
-    scores = {"ensemble": probability, **model.member_probabilities(test)}
+    scores = {
+        ENSEMBLE: probability,
+        **model.member_probabilities(test),
+        BASELINE: _baseline_probability(model, train, test),
+    }
     metrics: dict[str, float] = {
         "test_rows": float(len(test)),
         "test_churn_rate": float(y_true.mean()),
     }
     for name, score in scores.items():
-        prefix = "test_" if name == "ensemble" else f"{name}_test_"
+        prefix = "test_" if name == ENSEMBLE else f"{name}_test_"
         for metric, value in score_metrics(y_true, score, profit).items():
             metrics[prefix + metric] = float(value)
     logger.info(
-        "Out-of-time test: ROC AUC %.3f, PR AUC %.3f, EMPC %.2f, MPC %.2f, "
-        "top-decile lift %.2f, Brier %.4f (%d rows, churn rate %.2f%%)",
+        "Out-of-time test: ROC AUC %.3f (baseline %.3f), PR AUC %.3f, EMPC %.2f "
+        "(baseline %.2f), MPC %.2f, top-decile lift %.2f, Brier %.4f (%d rows, "
+        "churn rate %.2f%%)",
         metrics["test_roc_auc"],
+        metrics[f"{BASELINE}_test_roc_auc"],
         metrics["test_pr_auc"],
         metrics["test_empc"],
+        metrics[f"{BASELINE}_test_empc"],
         metrics["test_mpc"],
         metrics["test_top_decile_lift"],
         metrics["test_brier"],
@@ -84,6 +100,18 @@ def evaluate_model(
     gains = plot_gains_and_lift(y_true, scores)
     distributions = plot_score_distributions(y_true, probability)
     return metrics, roc, profit_figure, reliability, gains, distributions
+
+
+def _baseline_probability(
+    model: ChurnEnsemble, train: pd.DataFrame, test: pd.DataFrame
+) -> np.ndarray:
+    """The baseline's test scores, fitted on every row the ensemble saw."""
+    baseline = default_xgboost(
+        model.numeric_features_,
+        model.categorical_features_,
+        random_state=model.random_state,
+    ).fit(train, train["label"])
+    return baseline.predict_proba(test)[:, 1]
 
 
 def backtest_ensemble(
@@ -105,8 +133,11 @@ def backtest_ensemble(
         tuned_params: Member -> tuned estimator arguments.
 
     Returns:
-        Per-origin results, the ensemble's ``backtest_<metric>_{mean,sd}``
-        metrics, the comparison table (markdown) and the metrics-over-time plot.
+        Per-origin results, the metrics (the ensemble's
+        ``backtest_<metric>_{mean,sd}``, the baseline's
+        ``baseline_xgboost_backtest_<metric>_{mean,sd}`` and
+        ``ensemble_single_member_share``), the comparison table (markdown) and
+        the metrics-over-time plot.
     """
     labelled = model_input_table[model_input_table["is_labelled"]].reset_index(
         drop=True
@@ -120,18 +151,36 @@ def backtest_ensemble(
     )
     summary = summarise_backtest(results)
     metrics = {
-        f"backtest_{name}": float(value)
-        for name, value in summary.loc[ENSEMBLE].items()
+        f"{prefix}backtest_{name}": float(value)
+        for model, prefix in ((ENSEMBLE, ""), (BASELINE, f"{BASELINE}_"))
+        for name, value in summary.loc[model].items()
     }
+    metrics["ensemble_single_member_share"] = log_single_member_share(results)
     logger.info(
-        "Backtest over %d origins: ensemble EMPC %.4f ± %.4f, Brier %.4f ± %.4f",
+        "Backtest over %d origins: ensemble EMPC %.4f ± %.4f (baseline %.4f ± "
+        "%.4f), Brier %.4f ± %.4f",
         results["origin"].nunique(),
         metrics["backtest_empc_mean"],
         metrics["backtest_empc_sd"],
+        metrics[f"{BASELINE}_backtest_empc_mean"],
+        metrics[f"{BASELINE}_backtest_empc_sd"],
         metrics["backtest_brier_mean"],
         metrics["backtest_brier_sd"],
     )
     return results, metrics, comparison_markdown(summary), plot_backtest(results)
+
+
+def log_single_member_share(results: pd.DataFrame) -> float:
+    """The share of origins whose blend was one member; a WARNING names them."""
+    share, members = single_member_share(results)
+    if members:
+        logger.warning(
+            "At %.0f%% of the backtest origins the fitted ensemble gave all its "
+            "weight to one member (%s): there it is that member alone, recalibrated",
+            100 * share,
+            ", ".join(members),
+        )
+    return share
 
 
 def collect_metrics(

@@ -16,7 +16,12 @@ def create_pipeline(**kwargs: object) -> Pipeline:
         [
             Node(
                 func=evaluate_model,
-                inputs=["churn_model", "test_snapshots", "params:profit"],
+                inputs=[
+                    "churn_model",
+                    "train_snapshots",
+                    "test_snapshots",
+                    "params:profit",
+                ],
                 outputs=[
                     "test_metrics",
                     "roc_curve_plot",

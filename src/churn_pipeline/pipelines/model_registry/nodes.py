@@ -8,11 +8,14 @@ import mlflow
 import pandas as pd
 from mlflow.tracking import MlflowClient
 
+from churn_pipeline.config.training import ModelRegistryParameters
 from churn_pipeline.model_registry.mlflow_store import (
+    check_against_baseline,
     log_and_register,
     promote_if_not_worse,
 )
 from churn_pipeline.models import ChurnEnsemble
+from churn_pipeline.models.baseline import single_member
 from churn_pipeline.reporting.model_card import model_card
 from churn_pipeline.scoring.policy import ScoringPolicy, lifetime_from_params
 from churn_pipeline.validation.report import accounting_metrics
@@ -68,8 +71,13 @@ def register_model(
 ) -> dict[str, Any]:
     """Log and register the model, then promote it if it is not worse.
 
-    The decision and its reason are written to the run's tags as well as
-    returned (the catalog saves it as a JSON artifact).
+    Not worse means: not below the champion on ``champion_metric``, and not
+    below the default-XGBoost baseline's value of it by more than
+    ``baseline_tolerance_sd`` of the ensemble's own sd (when the run logged the
+    baseline). A refused version stays registered, as evidence. The decision
+    and its reason are written to the run's tags (with
+    ``ensemble_single_member``: the member the model's blend gives all the
+    weight, or ``none``) as well as returned (the catalog saves it as JSON).
 
     Args:
         model: The fitted ensemble.
@@ -82,6 +90,15 @@ def register_model(
     Returns:
         The champion decision as a dict.
     """
+    metric = params["champion_metric"]
+    # Checked before registering: a champion metric the run did not log fails
+    # without leaving a version behind.
+    baseline = check_against_baseline(
+        metrics,
+        metric,
+        # Validated here too, so a conf without the key gets the default.
+        ModelRegistryParameters.model_validate(params).baseline_tolerance_sd,
+    )
     policy = ScoringPolicy.from_params(
         scoring, profit, lifetime_months=lifetime_from_params(scoring, test["label"])
     )
@@ -91,7 +108,6 @@ def register_model(
         policy,
         model_name=params["model_name"],
     )
-    metric = params["champion_metric"]
     decision = promote_if_not_worse(
         MlflowClient(),
         model_name=params["model_name"],
@@ -99,12 +115,14 @@ def register_model(
         version=version,
         metric=metric,
         new_value=metrics[metric],
+        baseline=baseline,
     )
     mlflow.set_tags(
         {
             "model_version": version,
             "champion_promoted": str(decision.promoted).lower(),
             "champion_decision_reason": decision.reason,
+            "ensemble_single_member": single_member(model.weights_) or "none",
         }
     )
     return decision.to_dict()
