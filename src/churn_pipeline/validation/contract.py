@@ -190,7 +190,12 @@ def render_contract(
     sections.append(
         "### Source tables of another shape (`input_kind: subscription_periods`)\n\n"
         "Read by the ingestion pipeline, after `ingestion.mappings`, and reshaped "
-        "into `accounts`' terms, `subscription_events` and `usage`."
+        "into `accounts`' terms, `subscription_events` and `usage`. Ids an export "
+        "lacks (`subscription_id`, `churn_event_id`, `usage_id`) are derived, and so "
+        "is an account's `signup_date` (its first period's start) or the whole "
+        "accounts table; usage events may name their `account_id` instead of a "
+        "`subscription_id`; with `ingestion.churn.source: gap` churn comes from the "
+        "periods and no churn events are needed (see *Churn from gaps* above)."
     )
     for table, key in SOURCE_TABLES.items():
         schema = build_source_schema(table, allowed_values=allowed_values)
