@@ -22,7 +22,7 @@ from tests.features.test_leakage_features import MULTI, features
 
 from churn_pipeline.demo_data import DemoDataConfig, generate_demo_data
 from churn_pipeline.features import engine
-from churn_pipeline.features.build import TABLES, model_input, timeline
+from churn_pipeline.features.build import TABLES, placed_model_input
 from churn_pipeline.features.consistency import (
     RULES,
     Rule,
@@ -61,16 +61,13 @@ def demo_rows() -> pd.DataFrame:
     )
     tables = {name: ibis.memtable(raw[name]) for name in TABLES}
     con = engine.connect("duckdb", {"threads": 1})
-    placed = timeline(
-        con, tables, observation_end=None, min_history_days=60, max_snapshots=12
-    )
-    expr = model_input(
+    expr = placed_model_input(
+        con,
         tables,
-        placed.dates,
         horizon_days=30,
-        observation_end=placed.observation_end,
         key_columns=KEY_COLUMNS,
-        usage_start=placed.usage_start,
+        min_history_days=60,
+        max_snapshots=12,
     )
     return engine.execute(con, expr, KEYS)
 

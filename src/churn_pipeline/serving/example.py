@@ -29,7 +29,7 @@ import pandas as pd
 
 from churn_pipeline.demo_data import DemoDataConfig, generate_demo_data
 from churn_pipeline.features import engine
-from churn_pipeline.features.build import TABLES, model_input, timeline
+from churn_pipeline.features.build import TABLES, placed_model_input
 from churn_pipeline.features.pit import KEYS
 from churn_pipeline.features.specs import FEATURES, KEY_FEATURES
 
@@ -71,16 +71,13 @@ def example_features(config: DemoDataConfig = EXAMPLE_BUSINESS) -> pd.DataFrame:
     raw = generate_demo_data(config)
     tables = {name: engine.table(raw[name]) for name in TABLES}
     con = engine.connect("duckdb", {"threads": 1})
-    placed = timeline(
-        con, tables, observation_end=None, min_history_days=60, max_snapshots=1
-    )
-    expr = model_input(
+    expr = placed_model_input(
+        con,
         tables,
-        placed.dates,
         horizon_days=30,
-        observation_end=placed.observation_end,
         key_columns=KEY_COLUMNS,
-        usage_start=placed.usage_start,
+        min_history_days=60,
+        max_snapshots=1,
     )
     frame = engine.execute(con, expr, KEYS)
     return frame[["account_id", *(spec.name for spec in FEATURES)]]
