@@ -277,3 +277,26 @@ def test_other_kinds_pipeline_is_refused():
             env="ravenstack",
             source="conf/ravenstack/parameters.yml",
         )
+
+
+@pytest.mark.parametrize("delay", [0, 29])
+def test_churn_from_gaps_needs_the_label_delay(delay):
+    # The documented RavenStack gap run, without (or with too short) a delay.
+    runtime = {
+        "ingestion": {"churn": {"source": "gap", "gap_days": 30}},
+        "feature_engineering": {"label_delay_days": delay},
+    }
+    error = _problems(PROJECT_ROOT / "conf", "ravenstack", runtime=runtime)
+    assert error.problems == (
+        (
+            "--params",
+            "feature_engineering.label_delay_days",
+            f"is {delay}, but churn comes from gaps of ingestion.churn.gap_days=30: "
+            "a churn is known only that many days after the subscription ends, so "
+            "the newest labels would miss churners; set label_delay_days to at "
+            "least 30",
+        ),
+    )
+    runtime["feature_engineering"]["label_delay_days"] = 30
+    params, sources = _load(PROJECT_ROOT / "conf", "ravenstack", runtime)
+    validate_parameters(params, sources)

@@ -35,7 +35,7 @@ RAVENSTACK_GAP = {
     "ingestion": {
         "churn": {"source": "gap", "term_days": {"monthly": 30, "annual": 365}}
     },
-    "feature_engineering": {"observation_end": "2024-12-01"},
+    "feature_engineering": {"label_delay_days": 30},
 }
 HORIZON = pd.Timedelta(days=30)
 
@@ -106,9 +106,10 @@ data_validation:
     "parameters_feature_engineering.yml": """
 feature_engineering:
   horizon_days: ${globals:horizon_days}
-  # max_date - gap_days: a churn is known only once its gap is over, so the
-  # last labels' horizon must end gap_days before the data does.
-  observation_end: "2024-05-31"
+  observation_end: null
+  # A churn is known only once its gap is over: the labels stop gap_days
+  # before the data does.
+  label_delay_days: 30
   min_history_days: 60
   max_snapshots: 24
   key_feature_columns: [uses_reports, uses_dashboards, uses_integrations]

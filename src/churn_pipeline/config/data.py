@@ -129,5 +129,6 @@ class FeatureEngineeringParameters(Block):
     observation_end: dt.date | None = None
     min_history_days: NonNegativeInt
     max_snapshots: PositiveInt
+    label_delay_days: NonNegativeInt = 0
     key_feature_columns: list[NonEmptyStr]
     engine: EngineSettings = EngineSettings()

@@ -87,7 +87,7 @@ def validate_parameters(
     """
     sources = sources or ParameterSources()
     try:
-        return ProjectParameters.model_validate(params)
+        validated = ProjectParameters.model_validate(params)
     except ValidationError as error:
         problems = []
         for detail in error.errors():
@@ -95,6 +95,31 @@ def validate_parameters(
             key = ".".join(str(p) for p in path) or "(top level)"
             problems.append((sources.source_of(path), key, _message(detail)))
         raise ParameterError(problems) from None
+    problems = [
+        (sources.source_of(path), ".".join(path), message)
+        for path, message in _across_files(validated)
+    ]
+    if problems:
+        raise ParameterError(problems)
+    return validated
+
+
+def _across_files(params: ProjectParameters) -> list[tuple[tuple[str, ...], str]]:
+    """Rules that tie keys of different files together: (key path, message)."""
+    churn = params.ingestion.churn
+    delay = params.feature_engineering.label_delay_days
+    uses_gaps = params.input_kind == "subscription_periods" and churn.source == "gap"
+    if uses_gaps and delay < churn.gap_days:
+        return [
+            (
+                ("feature_engineering", "label_delay_days"),
+                f"is {delay}, but churn comes from gaps of ingestion.churn.gap_days="
+                f"{churn.gap_days}: a churn is known only that many days after the "
+                "subscription ends, so the newest labels would miss churners; set "
+                f"label_delay_days to at least {churn.gap_days}",
+            )
+        ]
+    return []
 
 
 def check_input_kind(

@@ -61,6 +61,7 @@ def spine(
     *,
     horizon_days: int,
     observation_end: pd.Timestamp,
+    label_delay_days: int = 0,
 ) -> Table:
     """Active accounts per as-of date with their label.
 
@@ -71,6 +72,9 @@ def spine(
         dates: The as-of dates.
         horizon_days: The label looks this many days ahead.
         observation_end: Labels need the whole horizon within the data.
+        label_delay_days: Days after a churn before the data can show it (churn
+            from a gap is known ``gap_days`` after the subscription ends): a
+            label also needs these days within the data.
 
     Returns:
         ``account_id``, ``as_of_date``, ``label`` (1.0 when a cancellation falls
@@ -78,11 +82,12 @@ def spine(
         ``is_labelled``.
     """
     horizon = pd.Timedelta(days=horizon_days)
+    known_by = observation_end - pd.Timedelta(days=label_delay_days)
     as_of = ibis.memtable(
         pd.DataFrame(
             {
                 "as_of_date": pd.to_datetime(list(dates)).astype("datetime64[ns]"),
-                "is_labelled": [d + horizon <= observation_end for d in dates],
+                "is_labelled": [d + horizon <= known_by for d in dates],
             }
         )
     )

@@ -62,6 +62,25 @@ def test_label_is_cancellation_within_horizon(table):
     assert not newest["is_labelled"].any()
 
 
+@pytest.mark.parametrize(
+    ("delay", "labelled"),
+    [
+        # 02-15 + 28 days = 03-14: within the data (ends 03-15) only if the
+        # churn shows at most a day late.
+        (0, {"2024-01-15", "2024-02-15"}),
+        (1, {"2024-01-15", "2024-02-15"}),
+        (2, {"2024-01-15"}),
+    ],
+)
+def test_labels_wait_for_the_label_delay(raw_tables, delay, labelled):
+    table = _run(raw_tables, {**PARAMS, "label_delay_days": delay})
+    dates = table.loc[table["is_labelled"], "as_of_date"].dt.strftime("%Y-%m-%d")
+    assert set(dates) == labelled
+    # The newest as-of date is still built (and scored), labelled or not.
+    assert table["as_of_date"].max() == pd.Timestamp("2024-03-15")
+    assert table.loc[~table["is_labelled"], "label"].isna().all()
+
+
 def test_account_features_use_plan_in_force(table):
     before = _row(table, "A1", "2024-01-15")
     after = _row(table, "A1", "2024-02-15")

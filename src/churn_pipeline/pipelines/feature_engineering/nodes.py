@@ -95,6 +95,7 @@ def build_spine(
             placed.dates,
             horizon_days=params["horizon_days"],
             observation_end=placed.observation_end,
+            label_delay_days=params.get("label_delay_days", 0),
         ),
         KEYS,
     )
