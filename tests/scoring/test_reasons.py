@@ -351,3 +351,19 @@ def test_a_configured_usage_feature_reads_as_a_sentence():
     assert describe("days_since_feature_errors", 12.0, 2.0) == (
         "no feature errors for 12 days (typical retained account: 2)"
     )
+
+
+@pytest.mark.parametrize(
+    ("currency", "expected"),
+    [
+        ("USD", "pays 5,609 USD per month"),
+        ("EUR", "pays 5,609 EUR per month"),
+        (None, "pays 5,609 per month"),
+    ],
+)
+def test_money_reads_in_the_policys_currency(currency, expected):
+    assert describe("mrr", 5609.0, currency=currency) == expected
+    change = describe("mrr_change_90d", -120.0, currency=currency)
+    assert change == expected.replace("pays 5,609", "MRR changed by -120").replace(
+        "per month", "in 90 days"
+    )

@@ -115,6 +115,7 @@ def score_columns(
             direction=direction,
             typical=typical,
             context=policy.context_drivers,
+            currency=policy.currency,
         )
         for column, direction in (
             ("top_reasons", "raising"),

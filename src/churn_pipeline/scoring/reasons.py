@@ -66,15 +66,17 @@ def _value_format(template: str) -> str:
     return ""
 
 
-def fill_template(template: str, value: float) -> str:
+def fill_template(template: str, value: float, currency: str | None = None) -> str:
     """A numeric reason template filled in for one value.
 
     ``{s}`` agrees with the value as the template writes it, so 1 (or 0.6
-    written as "1") reads "1 failed payment" and 2 "2 failed payments".
+    written as "1") reads "1 failed payment" and 2 "2 failed payments";
+    ``{currency}`` is the scoring policy's currency after a space, or nothing.
 
     Args:
         template: The template, e.g. ``"{value:.0f} failed payment{s}"``.
         value: The value.
+        currency: ISO 4217 code of money amounts (``scoring.currency``).
 
     Returns:
         The text.
@@ -84,10 +86,16 @@ def fill_template(template: str, value: float) -> str:
         value=value,
         change=change_text(value),
         s=_Plural(written.lstrip("+-") == "1"),
+        currency=f" {currency}" if currency else "",
     )
 
 
-def describe(feature: str, value: object, typical: float | None = None) -> str:
+def describe(
+    feature: str,
+    value: object,
+    typical: float | None = None,
+    currency: str | None = None,
+) -> str:
     """Plain-language text for one feature value, from the feature registry.
 
     Args:
@@ -96,6 +104,7 @@ def describe(feature: str, value: object, typical: float | None = None) -> str:
         value: The account's value.
         typical: The value of a typical retained account, added as a comparison
             to numeric features whose unit allows one.
+        currency: Currency of money amounts ("pays 450 USD per month").
 
     Returns:
         The sentence, e.g. "no login for 23 days (typical retained account: 1)".
@@ -117,7 +126,7 @@ def describe(feature: str, value: object, typical: float | None = None) -> str:
     if spec.zero_reason is not None and number == 0.0:
         text = spec.zero_reason
     else:
-        text = fill_template(spec.reason, number)
+        text = fill_template(spec.reason, number, currency)
     comparable = spec.unit not in _NO_COMPARISON
     if comparable and typical is not None and not is_missing(typical):
         text += f" (typical retained account: {typical:{_value_format(spec.reason)}})"
@@ -132,6 +141,7 @@ def ranked_reasons(
     direction: Direction = "raising",
     typical: Mapping[str, float] | None = None,
     context: Collection[str] = DEFAULT_CONTEXT_DRIVERS,
+    currency: str | None = None,
 ) -> list[list[str]]:
     """The strongest drivers of each account in one direction, as sentences.
 
@@ -150,6 +160,7 @@ def ranked_reasons(
         typical: Feature -> typical retained value, for the comparisons.
         context: Names of drivers that are never reasons (who the customer is:
             ``scoring.context_drivers``).
+        currency: Currency of money amounts in the texts (``scoring.currency``).
 
     Returns:
         One list of at most ``n_reasons`` texts per account, strongest first;
@@ -169,7 +180,9 @@ def ranked_reasons(
     strength = np.where(telling >= 0, signed @ groups.membership, 0.0)
     strength = np.where(strength > 0.0, strength, -np.inf)
     order = np.argsort(-strength, axis=1, kind="stable")[:, :n_reasons]
-    return _texts(order, strength, telling, groups.columns, features, typical or {})
+    return _texts(
+        order, strength, telling, groups.columns, features, typical or {}, currency
+    )
 
 
 def telling_features(
@@ -243,6 +256,7 @@ def _texts(
     columns: tuple[str, ...],
     features: Columns,
     typical: Mapping[str, float],
+    currency: str | None,
 ) -> list[list[str]]:
     """The texts of the ranked drivers that qualify (finite strength)."""
     values: dict[str, np.ndarray] = {}
@@ -259,6 +273,6 @@ def _texts(
             # Empty where the registry says it cannot be: data outside the
             # contract. Still, "unknown" is never a reason.
             if not is_missing(value):
-                texts.append(describe(name, value, typical.get(name)))
+                texts.append(describe(name, value, typical.get(name), currency))
         reasons.append(texts)
     return reasons
