@@ -193,7 +193,7 @@ def _noise(unit: str, example: float, n: int, rng: np.random.Generator) -> np.nd
         values = rng.integers(1, 6, n)
     elif unit == "points":
         values = rng.integers(-3, 4, n)
-    elif unit == "USD":
+    elif unit == "currency":
         values = rng.normal(0.0, 50.0, n).round()
     else:
         values = rng.normal(example, 0.3, n)
