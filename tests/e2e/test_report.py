@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from tests.browser import open_page, rendered_images
+from tests.scored_list import WHO_AND_RISK
 
 from churn_pipeline.models import ChurnEnsemble
 from churn_pipeline.pipelines.reporting.nodes import REPORT_FIGURES
@@ -56,13 +57,4 @@ def test_csv_export_opens_as_the_scored_list(trained_project):
 
     assert len(exported) == len(scores)
     assert exported["contact"].is_monotonic_decreasing
-    assert exported.columns[:8].tolist() == [
-        "account_id",
-        "as_of_date",
-        "plan",
-        "mrr",
-        "seats",
-        "tenure_months",
-        "currency",
-        "churn_probability",
-    ]
+    assert tuple(exported.columns[: len(WHO_AND_RISK)]) == WHO_AND_RISK
