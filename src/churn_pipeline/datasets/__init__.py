@@ -11,6 +11,7 @@ from churn_pipeline.datasets.atomic import (
 )
 from churn_pipeline.datasets.champion_model import ChampionModelDataset
 from churn_pipeline.datasets.online_store import OnlineFeatureStoreDataset
+from churn_pipeline.datasets.parquet_table import ParquetTable, ParquetTableDataset
 
 __all__ = [
     "AbsentTableDataset",
@@ -22,4 +23,6 @@ __all__ = [
     "AtomicTextDataset",
     "ChampionModelDataset",
     "OnlineFeatureStoreDataset",
+    "ParquetTable",
+    "ParquetTableDataset",
 ]

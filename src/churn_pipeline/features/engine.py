@@ -16,6 +16,8 @@ import pandas as pd
 import pyarrow as pa
 from ibis.backends import BaseBackend
 
+from churn_pipeline.datasets.parquet_table import ParquetTable
+
 logger = logging.getLogger(__name__)
 
 BACKENDS = ("duckdb", "pyspark")
@@ -81,21 +83,35 @@ def connect_configured(params: Mapping[str, Any]) -> BaseBackend:
     return connect(settings.get("backend", "duckdb"), settings.get("options"))
 
 
-def table(frame: pd.DataFrame) -> ibis.Table:
-    """A pandas frame as an Ibis table any backend can run.
+def table(
+    data: pd.DataFrame | ParquetTable, con: BaseBackend | None = None
+) -> ibis.Table:
+    """A pandas frame or a Parquet file as an Ibis table.
 
-    Converted to Arrow once, column by column. Text (object) columns are typed
-    as text even when empty: an absent optional table is an empty frame, and
-    an all-empty object column would otherwise have no type. Handing Ibis the
-    pandas frame instead makes it infer each object column's type from its
-    values and convert the frame again when a query first reads it: 7.3 s
-    against 1.2 s for 18 M usage rows on the benchmark machine.
+    A :class:`ParquetTable` is read by ``con`` itself, out of core: the rows
+    never pass through pandas. A frame is converted to Arrow once, column by
+    column. Text (object) columns are typed as text even when empty: an absent
+    optional table is an empty frame, and an all-empty object column would
+    otherwise have no type. Handing Ibis the pandas frame instead makes it
+    infer each object column's type from its values and convert the frame
+    again when a query first reads it (docs/benchmarks.md).
+
+    Args:
+        data: The rows, in memory or in a file.
+        con: The engine that reads a file; unused for a frame.
+
+    Raises:
+        ValueError: If ``data`` is a file and no connection is given.
     """
+    if isinstance(data, ParquetTable):
+        if con is None:
+            raise ValueError(f"Reading {data.path!r} needs an engine connection")
+        return con.read_parquet(data.path)
     return ibis.memtable(
         pa.table(
             {
                 name: pa.array(values, type=_arrow_type(values), from_pandas=True)
-                for name, values in frame.items()
+                for name, values in data.items()
             }
         )
     )

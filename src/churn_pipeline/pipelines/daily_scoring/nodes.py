@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from churn_pipeline.datasets.parquet_table import TableData
 from churn_pipeline.features import engine, feature_names
 from churn_pipeline.features.build import TABLES, model_input, timeline
 from churn_pipeline.features.pit import KEYS
@@ -79,10 +80,10 @@ def scoring_date(
 def build_current_features(
     accounts: pd.DataFrame,
     subscription_events: pd.DataFrame,
-    usage: pd.DataFrame,
-    tickets: pd.DataFrame,
-    invoices: pd.DataFrame,
-    nps_responses: pd.DataFrame,
+    usage: TableData,
+    tickets: TableData,
+    invoices: TableData,
+    nps_responses: TableData,
     scoring: dict[str, Any],
     feature_engineering: dict[str, Any],
 ) -> pd.DataFrame:
@@ -112,8 +113,8 @@ def build_current_features(
             strict=True,
         )
     )
-    tables = {name: engine.table(frame) for name, frame in frames.items()}
     con = engine.connect_configured(feature_engineering)
+    tables = {name: engine.table(frame, con) for name, frame in frames.items()}
     as_of, usage_start = scoring_date(con, tables, scoring.get("as_of"))
     expression = model_input(
         tables,

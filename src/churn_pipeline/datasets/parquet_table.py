@@ -1,0 +1,110 @@
+"""Parquet tables handed on by reference, so a large table never has to fit in pandas.
+
+Loading returns a :class:`ParquetTable` (the file's path, its columns and row
+count) instead of reading the rows; the validation and feature engines read the
+file themselves (DuckDB or Spark, out of core). Saving takes a pandas frame, an
+Ibis expression (executed straight into the file by its engine) or another
+:class:`ParquetTable` (copied). Every save is atomic, like the other datasets.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import ibis
+import pandas as pd
+import pyarrow.parquet as pq
+from kedro.io.core import DatasetError, get_filepath_str
+
+from churn_pipeline.datasets.atomic import (
+    TEMP_SUFFIX,
+    AtomicParquetDataset,
+    _unwrapped,
+)
+
+
+@dataclass(frozen=True)
+class ParquetTable:
+    """A Parquet file on the local filesystem, not yet read.
+
+    Attributes:
+        path: The file.
+    """
+
+    path: str
+
+    @cached_property
+    def schema(self) -> Any:
+        """The file's Arrow schema (read from its footer, no rows)."""
+        return pq.read_schema(self.path)
+
+    @property
+    def columns(self) -> list[str]:
+        """Column names, in file order."""
+        return list(self.schema.names)
+
+    @property
+    def num_rows(self) -> int:
+        """Row count (from the footer)."""
+        return int(pq.ParquetFile(self.path).metadata.num_rows)
+
+    def to_pandas(self, columns: list[str] | None = None) -> pd.DataFrame:
+        """Read the rows into pandas: only for tables known to be small."""
+        return pd.read_parquet(self.path, columns=columns)
+
+
+# What a node that reads a large table accepts: rows in memory, or a file.
+TableData = pd.DataFrame | ParquetTable
+
+
+def as_pandas(data: TableData | None) -> pd.DataFrame | None:
+    """A frame whatever the input: read a :class:`ParquetTable`, pass the rest."""
+    return data.to_pandas() if isinstance(data, ParquetTable) else data
+
+
+class ParquetTableDataset(AtomicParquetDataset):
+    """A Parquet file loaded as a :class:`ParquetTable` reference.
+
+    Takes the arguments of ``pandas.ParquetDataset`` (``filepath``,
+    ``save_args``); the file must be local (the engines read the path).
+    """
+
+    def load(self) -> ParquetTable:  # type: ignore[override]
+        """Return a reference to the file; no row is read."""
+        path = get_filepath_str(self._get_load_path(), self._protocol)
+        if self._protocol != "file":
+            raise DatasetError(
+                f"ParquetTableDataset reads local files only, got {path!r} "
+                f"(protocol {self._protocol!r}); use pandas.ParquetDataset there"
+            )
+        return ParquetTable(path)
+
+    def save(self, data: pd.DataFrame | ParquetTable | ibis.Table) -> None:  # type: ignore[override]
+        """Write ``data`` to the file through a temporary sibling."""
+        if isinstance(data, pd.DataFrame):
+            _unwrapped(super().save)(self, data)
+            return
+        target = Path(get_filepath_str(self._get_save_path(), self._protocol))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temp = target.with_name(f".{target.name}.{uuid.uuid4().hex}{TEMP_SUFFIX}")
+        try:
+            if isinstance(data, ParquetTable):
+                shutil.copyfile(data.path, temp)
+            elif isinstance(data, ibis.Table):
+                # The expression's own engine streams its rows into the file.
+                data.to_parquet(temp)
+            else:
+                raise DatasetError(
+                    f"ParquetTableDataset saves a pandas DataFrame, an Ibis table "
+                    f"or a ParquetTable, got {type(data).__name__}"
+                )
+            os.replace(temp, target)
+        finally:
+            temp.unlink(missing_ok=True)
+        self._invalidate_cache()

@@ -1,0 +1,59 @@
+"""ParquetTableDataset: tables handed on by reference, saved atomically."""
+
+from __future__ import annotations
+
+import ibis
+import pandas as pd
+import pytest
+from kedro.io import DatasetError
+
+from churn_pipeline.datasets import ParquetTable, ParquetTableDataset
+from churn_pipeline.datasets.parquet_table import as_pandas
+from churn_pipeline.features import engine
+
+FRAME = pd.DataFrame({"account_id": ["A1", "A2", "A3"], "logins": [3, 0, 7]})
+
+
+@pytest.fixture
+def dataset(tmp_path) -> ParquetTableDataset:
+    return ParquetTableDataset(filepath=str(tmp_path / "t" / "usage.parquet"))
+
+
+def test_a_saved_frame_loads_as_a_reference(dataset):
+    dataset.save(FRAME)
+    table = dataset.load()
+    assert isinstance(table, ParquetTable)
+    assert table.columns == ["account_id", "logins"]
+    assert table.num_rows == 3
+    pd.testing.assert_frame_equal(table.to_pandas(), FRAME)
+    pd.testing.assert_frame_equal(as_pandas(table), FRAME)
+
+
+def test_an_ibis_expression_is_written_by_its_engine(dataset):
+    con = ibis.duckdb.connect()
+    expr = engine.table(FRAME, con).filter(ibis._.logins > 0)
+    dataset.save(expr)
+    assert dataset.load().to_pandas()["account_id"].tolist() == ["A1", "A3"]
+
+
+def test_a_reference_is_copied(dataset, tmp_path):
+    source = tmp_path / "source.parquet"
+    FRAME.to_parquet(source)
+    dataset.save(ParquetTable(str(source)))
+    assert dataset.load().num_rows == 3
+    # Only the target is left: no temporary sibling.
+    assert [p.name for p in (tmp_path / "t").iterdir()] == ["usage.parquet"]
+
+
+def test_the_engine_reads_the_file_itself(dataset):
+    dataset.save(FRAME)
+    con = ibis.duckdb.connect()
+    read = engine.table(dataset.load(), con)
+    assert con.execute(read.logins.sum()) == 10
+    with pytest.raises(ValueError, match="needs an engine connection"):
+        engine.table(dataset.load())
+
+
+def test_other_types_are_refused(dataset):
+    with pytest.raises(DatasetError, match=r"saves a pandas DataFrame.*got list"):
+        dataset.save([1, 2])
