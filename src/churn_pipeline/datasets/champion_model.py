@@ -43,10 +43,34 @@ class ChampionModelDataset(AbstractDataset[None, Any]):
         try:
             return load_served_model(self.model_uri)
         except MlflowException as error:
-            raise DatasetError(
-                f"No model holds {self.model_uri}: run `kedro run` to train and "
-                f"register one ({error.message})"
-            ) from error
+            raise DatasetError(self._why_none(error.message)) from error
+
+    def _why_none(self, detail: str) -> str:
+        """Why no version holds the alias, and what to do about it."""
+        from mlflow import MlflowClient  # noqa: PLC0415
+
+        client = MlflowClient()
+        versions = client.search_model_versions(f"name='{self.model_name}'")
+        if not versions:
+            return (
+                f"No model holds {self.model_uri}: no version of "
+                f"{self.model_name!r} is registered yet. Run `kedro run` to train "
+                f"and register one ({detail})"
+            )
+        newest = max(versions, key=lambda v: int(v.version))
+        # The registering run records the champion gate's decision as a tag.
+        reason = client.get_run(newest.run_id).data.tags.get(
+            "champion_decision_reason", "no decision recorded"
+        )
+        return (
+            f"No model holds {self.model_uri}: {len(versions)} version(s) of "
+            f"{self.model_name!r} are registered, but the champion gate promoted "
+            f"none. Newest v{newest.version}: {reason}. Look at that run in the "
+            f"MLflow UI, then either improve the model and rerun `kedro run`, "
+            f"relax model_registry.baseline_tolerance_sd, or promote a version "
+            f"yourself: MlflowClient().set_registered_model_alias("
+            f"{self.model_name!r}, {self.alias!r}, {newest.version})"
+        )
 
     def save(self, data: Any) -> None:
         """Refuse: the ``model_registry`` pipeline registers models."""
