@@ -4,19 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-import ibis
 import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from tests.features import pandas_reference, strategies
+from tests.features.both_ways import engine_and_reference
+from tests.features.pandas_reference_configured import CONTRACT_COLUMNS
 
 from churn_pipeline.demo_data import DemoDataConfig, generate_demo_data
-from churn_pipeline.features import engine
-from churn_pipeline.features.build import TABLES, model_input, timeline
 from churn_pipeline.features.consistency import rules_for, violations
-from churn_pipeline.features.pit import KEYS
 from churn_pipeline.features.specs import USAGE_WINDOWS, configured_usage_specs
 
 # Two columns of their own; ``exports`` also counts as a key feature.
@@ -37,27 +35,14 @@ def _both_ways(
     *,
     min_history_days: int = 60,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    memtables = {name: ibis.memtable(tables[name]) for name in TABLES}
-    con = engine.connect("duckdb", {"threads": 1})
-    line = timeline(
-        con,
-        memtables,
-        observation_end=None,
+    return engine_and_reference(
+        tables,
+        KEY_COLUMNS,
+        dates=dates,
         min_history_days=min_history_days,
         max_snapshots=6,
+        threads=1,
     )
-    options = {
-        "horizon_days": 30,
-        "observation_end": line.observation_end,
-        "key_columns": KEY_COLUMNS,
-        "usage_start": line.usage_start,
-    }
-    dates = list(dates or line.dates)
-    expected = engine.execute(con, model_input(memtables, dates, **options), KEYS)
-    if expected.empty:  # no active account yet: the reference needs one
-        return expected, expected
-    actual = pandas_reference.model_input(tables, dates, **options)
-    return expected, actual
 
 
 @pytest.fixture(scope="module")
@@ -128,15 +113,7 @@ def test_generated_worlds_give_the_reference_values(tables, day):
 
 
 def test_the_demo_usage_columns_add_nothing():
-    demo = [
-        "logins",
-        "active_users",
-        "uses_reports",
-        "uses_dashboards",
-        "uses_integrations",
-        "uses_automations",
-    ]
-    assert configured_usage_specs(["account_id", "usage_date", *demo]) == ()
+    assert configured_usage_specs(list(CONTRACT_COLUMNS)) == ()
 
 
 def test_the_consistency_rules_of_configured_columns_hold(demo_frames):

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import ibis
 import pandas as pd
 import pytest
 from tests.features import pandas_reference
+from tests.features.both_ways import engine_and_reference
 
 from churn_pipeline.demo_data import DemoDataConfig, generate_demo_data
-from churn_pipeline.features import engine
-from churn_pipeline.features.build import TABLES, model_input, timeline
 from churn_pipeline.validation.lifecycle import CANCELLATION, REACTIVATION
 
 KEY_COLUMNS = ["uses_reports", "uses_dashboards", "uses_integrations"]
@@ -47,24 +45,7 @@ def _with_reactivations(
 def _both_ways(
     tables: Mapping[str, pd.DataFrame], *, min_history_days: int
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    memtables = {name: ibis.memtable(tables[name]) for name in TABLES}
-    con = engine.connect("duckdb", {"threads": 2})
-    line = timeline(
-        con,
-        memtables,
-        observation_end=None,
-        min_history_days=min_history_days,
-        max_snapshots=12,
-    )
-    options = {
-        "horizon_days": 30,
-        "observation_end": line.observation_end,
-        "key_columns": KEY_COLUMNS,
-        "usage_start": line.usage_start,
-    }
-    expected = engine.execute(con, model_input(memtables, line.dates, **options), KEYS)
-    actual = pandas_reference.model_input(tables, line.dates, **options)
-    return expected, actual
+    return engine_and_reference(tables, KEY_COLUMNS, min_history_days=min_history_days)
 
 
 @pytest.fixture(scope="module")
