@@ -64,8 +64,8 @@ def test_misspelled_key_on_the_command_line_names_params_and_allowed_keys():
         (
             "--params",
             "data_validation.mdoe",
-            "unknown key; allowed keys: ['allowed_values', 'mappings', 'max_date', "
-            "'mode', 'usage_columns']",
+            "unknown key; allowed keys: ['allowed_values', 'engine', 'mappings', "
+            "'max_date', 'mode', 'usage_columns']",
         ),
     )
 

@@ -112,6 +112,10 @@ class DataValidationParameters(Block):
     mappings: dict[RawTable, TableMapping] = Field(default_factory=dict)
     usage_columns: list[NonEmptyStr] = Field(min_length=1)
     allowed_values: dict[NonEmptyStr, Annotated[list[Any], Field(min_length=1)]]
+    # Where the large tables read from Parquet are validated (usually the
+    # feature engine, globals.yml: feature_engine). A lambda: EngineSettings
+    # is defined further down this module.
+    engine: EngineSettings = Field(default_factory=lambda: EngineSettings())  # noqa: PLW0108
 
 
 class EngineSettings(Block):

@@ -8,9 +8,10 @@ validation, so the rules then judge the mapped values.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
+import ibis
 import pandas as pd
 
 MAPPING_KEYS = ("columns", "values", "constants", "drop")
@@ -34,19 +35,7 @@ def apply_mapping(raw: pd.DataFrame, mapping: Mapping[str, Any]) -> pd.DataFrame
         ValueError: On unknown mapping keys, missing source columns, or a
             constant for a column the table already has.
     """
-    unknown = sorted(set(mapping) - set(MAPPING_KEYS))
-    if unknown:
-        raise ValueError(
-            f"Unknown mapping keys {unknown}; allowed: {list(MAPPING_KEYS)}"
-        )
-    drop = list(mapping.get("drop", []))
-    renames = dict(mapping.get("columns", {}))
-    missing = sorted((set(drop) | set(renames)) - set(raw.columns))
-    if missing:
-        raise ValueError(
-            f"Mapping names source columns the table lacks: {missing}; "
-            f"it has {sorted(raw.columns)}"
-        )
+    drop, renames = _checked(mapping, raw.columns)
     mapped = raw.drop(columns=drop).rename(columns=renames)
     for column, recode in mapping.get("values", {}).items():
         if column not in mapped.columns:
@@ -60,3 +49,57 @@ def apply_mapping(raw: pd.DataFrame, mapping: Mapping[str, Any]) -> pd.DataFrame
             raise ValueError(f"Constant for {column!r}, which the table already has")
         mapped[column] = value
     return mapped
+
+
+def apply_mapping_expr(raw: ibis.Table, mapping: Mapping[str, Any]) -> ibis.Table:
+    """:func:`apply_mapping` as an Ibis expression: the engine does the work.
+
+    A recoded column becomes text (its mapped and unmapped values side by
+    side); validation then casts it to the contract's type like any raw value.
+
+    Args:
+        raw: The table as exported, read by an engine.
+        mapping: As for :func:`apply_mapping`.
+
+    Returns:
+        The mapped expression.
+
+    Raises:
+        ValueError: As for :func:`apply_mapping`.
+    """
+    drop, renames = _checked(mapping, raw.columns)
+    mapped = raw.drop(*drop) if drop else raw
+    mapped = mapped.rename({new: old for old, new in renames.items()})
+    recoded = {}
+    for column, recode in mapping.get("values", {}).items():
+        if column not in mapped.columns:
+            raise ValueError(f"Value mapping for absent column {column!r}")
+        text = mapped[column].cast("string")
+        as_text = {str(source): str(target) for source, target in recode.items()}
+        recoded[column] = text.substitute(as_text)
+    constants = {}
+    for column, value in mapping.get("constants", {}).items():
+        if column in mapped.columns:
+            raise ValueError(f"Constant for {column!r}, which the table already has")
+        constants[column] = ibis.literal(value)
+    return mapped.mutate(**recoded, **constants)
+
+
+def _checked(
+    mapping: Mapping[str, Any], columns: Collection[str]
+) -> tuple[list[str], dict[str, str]]:
+    """The mapping's drops and renames, once its keys and columns are known."""
+    unknown = sorted(set(mapping) - set(MAPPING_KEYS))
+    if unknown:
+        raise ValueError(
+            f"Unknown mapping keys {unknown}; allowed: {list(MAPPING_KEYS)}"
+        )
+    drop = list(mapping.get("drop", []))
+    renames = dict(mapping.get("columns", {}))
+    missing = sorted((set(drop) | set(renames)) - set(columns))
+    if missing:
+        raise ValueError(
+            f"Mapping names source columns the table lacks: {missing}; "
+            f"it has {sorted(columns)}"
+        )
+    return drop, renames

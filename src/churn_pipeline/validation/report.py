@@ -69,7 +69,7 @@ def summarise_failure_cases(
     rows = []
     for (column, rule), group in cases.groupby(["column", "rule"], sort=False):
         sample = [
-            _describe_case(data, key, column, index, value)
+            describe_case(data, key, column, index, value)
             for index, value in zip(
                 group["index"].head(_SAMPLE_SIZE),
                 group["failure_case"].head(_SAMPLE_SIZE),
@@ -83,9 +83,10 @@ def summarise_failure_cases(
     return pd.DataFrame(rows, columns=["column", "rule", "n_failing_rows", "sample"])
 
 
-def _describe_case(
+def describe_case(
     data: pd.DataFrame, key: str | None, column: str, index: object, value: object
 ) -> str:
+    """One sample of a failure: the row's key (or position) and its value."""
     if index is None or pd.isna(index) or index not in data.index:
         return repr(value)
     row = data.loc[index]

@@ -35,6 +35,23 @@ REQUIRED_TABLES = frozenset({"accounts", "subscription_events"})
 
 RowRule = Callable[[pd.DataFrame], pd.Series]
 
+# Rule names shared with the engine path (validation/engine_rules.py), which
+# implements each by name: a rule added here without an engine version fails
+# there loudly instead of drifting.
+FOREIGN_KEY_RULE = "foreign key: account_id exists in accounts"
+CLOSED_AFTER_OPENED_RULE = "closed_at after opened_at"
+SATISFACTION_CLOSED_RULE = "satisfaction only on closed tickets"
+
+
+def signup_rule(column: str) -> str:
+    """Name of the rule "``column`` is not before the account's signup"."""
+    return f"{column} >= account signup_date"
+
+
+def not_after_rule(limit: pd.Timestamp) -> str:
+    """Name of the rule "no date after ``limit`` (the data's last day)"."""
+    return f"not after the data's end ({pd.Timestamp(limit).date()})"
+
 
 def row_rule(column: str, rule: str, predicate: RowRule) -> pa.Check:
     """A check over whole rows, reported against ``column`` under the name ``rule``."""
@@ -56,7 +73,7 @@ def _references_account(account_ids: pd.Index) -> pa.Column:
         str,
         pa.Check(
             lambda s: s.isin(account_ids),
-            name="foreign key: account_id exists in accounts",
+            name=FOREIGN_KEY_RULE,
         ),
     )
 
@@ -65,7 +82,7 @@ def _on_or_after_signup(column: str, signup_dates: pd.Series) -> pa.Check:
     """Dates in ``column`` are not before the account's signup (indexed by id)."""
     return row_rule(
         column,
-        f"{column} >= account signup_date",
+        signup_rule(column),
         lambda df: (
             df[column].isna()
             | ~df["account_id"].isin(signup_dates.index)
@@ -225,12 +242,12 @@ def _tickets_schema(
         checks=[
             row_rule(
                 "closed_at",
-                "closed_at after opened_at",
+                CLOSED_AFTER_OPENED_RULE,
                 lambda df: df["closed_at"].isna() | (df["closed_at"] > df["opened_at"]),
             ),
             row_rule(
                 "satisfaction",
-                "satisfaction only on closed tickets",
+                SATISFACTION_CLOSED_RULE,
                 lambda df: df["satisfaction"].isna() | df["closed_at"].notna(),
             ),
         ],
@@ -314,7 +331,7 @@ def add_not_after(
             continue
         check = pa.Check(
             lambda s, end=end: s.isna() | (s < end),
-            name=f"not after the data's end ({limit.date()})",
+            name=not_after_rule(limit),
         )
         schema = schema.update_column(name, checks=[*column.checks, check])
     return schema

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import pandas as pd
 import pandera.pandas as pa
@@ -38,24 +38,35 @@ class ValidationResult:
 
     Attributes:
         table: Table name.
-        accepted: Rows that passed, with the contract's dtypes.
+        accepted: Rows that passed, with the contract's dtypes: a frame, or on
+            the engine path a lazy Ibis table (written straight to its file).
         rejected: Rejected rows, values as text (they may not fit the dtypes),
             plus ``rejected_rules``: every ``"<column>: <rule>"`` they broke.
         rule_counts: Rejected rows per ``"<column>: <rule>"``; a row breaking
             two rules counts under both.
         present: False when an optional table was declared absent.
+        n_accepted: Accepted rows as counted by the engine (lazy ``accepted``
+            only; a frame is counted with ``len``).
     """
 
     table: str
-    accepted: pd.DataFrame
+    accepted: pd.DataFrame | Any
     rejected: pd.DataFrame
     rule_counts: dict[str, int] = field(default_factory=dict)
     present: bool = True
+    n_accepted: int | None = None
+
+    @property
+    def rows_accepted(self) -> int:
+        """Rows that passed."""
+        if self.n_accepted is not None:
+            return self.n_accepted
+        return len(self.accepted)
 
     @property
     def rows_in(self) -> int:
         """Rows that came in."""
-        return len(self.accepted) + len(self.rejected)
+        return self.rows_accepted + len(self.rejected)
 
     def counts(self) -> dict[str, object]:
         """Accounting for logs and MLflow."""
@@ -63,7 +74,7 @@ class ValidationResult:
             "table": self.table,
             "present": self.present,
             "rows_in": self.rows_in,
-            "rows_accepted": len(self.accepted),
+            "rows_accepted": self.rows_accepted,
             "rows_rejected": len(self.rejected),
             "rejected_by_rule": dict(self.rule_counts),
             "columns": [str(column) for column in self.accepted.columns],
@@ -104,7 +115,7 @@ def validate_table(
         DataValidationError: In strict mode on any failure; in quarantine mode
             on failures no row can be blamed for (e.g. a missing column).
     """
-    _check_mode(mode)
+    check_mode(mode)
     schema = build_schema(
         table,
         allowed_values=allowed_values,
@@ -152,7 +163,7 @@ def validate_with_schema(
     Raises:
         DataValidationError: As for :func:`validate_table`.
     """
-    _check_mode(mode)
+    check_mode(mode)
     data = data.reset_index(drop=True)
     rules = dict(rules or {})
     accepted = _validate_rounds(table, schema, data, rules, mode, key)
@@ -167,7 +178,7 @@ def validate_with_schema(
             f"Validation of {table!r} lost rows: {len(data)} in, "
             f"{len(result.accepted)} accepted + {len(result.rejected)} rejected"
         )
-    _log(result)
+    log_result(result)
     return result
 
 
@@ -185,7 +196,8 @@ def resolve_max_date(configured: str | None) -> pd.Timestamp:
     return pd.Timestamp.now(tz="UTC").tz_localize(None).normalize()
 
 
-def _check_mode(mode: str) -> None:
+def check_mode(mode: str) -> None:
+    """Refuse a mode other than ``strict`` or ``quarantine``, naming both."""
     if mode not in MODES:
         raise ValueError(f"Unknown validation mode {mode!r}; allowed: {list(MODES)}")
 
@@ -252,7 +264,8 @@ def _count_rules(rules: Mapping[object, list[str]]) -> dict[str, int]:
     return dict(sorted(counts.items()))
 
 
-def _log(result: ValidationResult) -> None:
+def log_result(result: ValidationResult) -> None:
+    """Log a table's accounting: rows in, accepted and quarantined per rule."""
     if result.rejected.empty:
         logger.info(
             "Raw table '%s' passed validation: %d rows", result.table, result.rows_in
@@ -262,7 +275,7 @@ def _log(result: ValidationResult) -> None:
         "Raw table '%s': %d rows in, %d accepted, %d quarantined: %s",
         result.table,
         result.rows_in,
-        len(result.accepted),
+        result.rows_accepted,
         len(result.rejected),
         result.rule_counts,
     )

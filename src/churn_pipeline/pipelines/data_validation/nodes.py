@@ -1,4 +1,10 @@
-"""Nodes that validate raw tables: strict (stop the run) or quarantine bad rows."""
+"""Nodes that validate raw tables: strict (stop the run) or quarantine bad rows.
+
+A large table that arrives as a Parquet file (``ParquetTable``) is validated in
+the engine (DuckDB, or Spark under ``--env spark``) and never enters pandas;
+any other input (a frame from a CSV, an in-memory catalog) goes through pandera.
+Both apply the same rules with the same labels.
+"""
 
 from __future__ import annotations
 
@@ -8,16 +14,24 @@ from typing import Any
 
 import pandas as pd
 
+from churn_pipeline.datasets.parquet_table import ParquetTable, TableData, as_pandas
 from churn_pipeline.validation import (
     ValidationResult,
     resolve_max_date,
     validate_table,
 )
+from churn_pipeline.validation.in_engine import (
+    ENGINE_TABLES,
+    connect_validation_engine,
+    validate_parquet_table,
+)
 from churn_pipeline.validation.mapping import apply_mapping
 
 logger = logging.getLogger(__name__)
 
-ValidationOutputs = tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]
+# Accepted rows (a frame, or a lazy Ibis table on the engine path), rejected
+# rows, accounting.
+ValidationOutputs = tuple[Any, pd.DataFrame, dict[str, Any]]
 
 
 def _mapped(table: str, raw: pd.DataFrame | None, params: dict[str, Any]) -> Any:
@@ -36,7 +50,7 @@ def _outputs(result: ValidationResult) -> ValidationOutputs:
     return result.accepted, result.rejected, result.counts()
 
 
-def validate_accounts(raw: pd.DataFrame, params: dict[str, Any]) -> ValidationOutputs:
+def validate_accounts(raw: TableData, params: dict[str, Any]) -> ValidationOutputs:
     """Validate the accounts table.
 
     Args:
@@ -49,7 +63,7 @@ def validate_accounts(raw: pd.DataFrame, params: dict[str, Any]) -> ValidationOu
     """
     result = validate_table(
         "accounts",
-        _mapped("accounts", raw, params),
+        _mapped("accounts", as_pandas(raw), params),
         allowed_values=params["allowed_values"],
         max_date=resolve_max_date(params.get("max_date")),
         mode=params["mode"],
@@ -59,8 +73,8 @@ def validate_accounts(raw: pd.DataFrame, params: dict[str, Any]) -> ValidationOu
 
 def validate_related(
     table: str,
-    raw: pd.DataFrame | None,
-    accounts: pd.DataFrame,
+    raw: TableData | None,
+    accounts: TableData,
     rejected_accounts: pd.DataFrame,
     params: dict[str, Any],
 ) -> ValidationOutputs:
@@ -68,7 +82,8 @@ def validate_related(
 
     Args:
         table: A raw table other than ``accounts`` (``RAW_TABLES``).
-        raw: The raw table (``None`` when declared absent).
+        raw: The raw table: a frame, a Parquet file (``ENGINE_TABLES`` are then
+            validated in the engine), or ``None`` when declared absent.
         accounts: Accepted accounts (foreign keys, signup dates).
         rejected_accounts: Rejected accounts (their rows cascade).
         params: ``data_validation`` parameters.
@@ -76,16 +91,27 @@ def validate_related(
     Returns:
         Accepted rows, rejected rows with their rules, row accounting.
     """
-    result = validate_table(
-        table,
-        _mapped(table, raw, params),
-        allowed_values=params["allowed_values"],
-        usage_columns=params["usage_columns"],
-        accounts=accounts,
-        rejected_account_ids=_ids(rejected_accounts),
-        max_date=resolve_max_date(params.get("max_date")),
-        mode=params["mode"],
-    )
+    options = {
+        "allowed_values": params["allowed_values"],
+        "usage_columns": params["usage_columns"],
+        "accounts": as_pandas(accounts),
+        "rejected_account_ids": _ids(rejected_accounts),
+        "max_date": resolve_max_date(params.get("max_date")),
+        "mode": params["mode"],
+    }
+    if isinstance(raw, ParquetTable) and table in ENGINE_TABLES:
+        logger.info("Validating '%s' in the engine, from %s", table, raw.path)
+        result = validate_parquet_table(
+            table,
+            raw,
+            connect_validation_engine(params.get("engine")),
+            mapping=(params.get("mappings") or {}).get(table) or {},
+            **options,
+        )
+    else:
+        result = validate_table(
+            table, _mapped(table, as_pandas(raw), params), **options
+        )
     return _outputs(result)
 
 
@@ -101,8 +127,8 @@ def related_table_validator(table: str) -> Callable[..., ValidationOutputs]:
 
     # A plain function, not a partial: Kedro reads its name and type hints.
     def validator(
-        raw: pd.DataFrame | None,
-        accounts: pd.DataFrame,
+        raw: TableData | None,
+        accounts: TableData,
         rejected_accounts: pd.DataFrame,
         params: dict[str, Any],
     ) -> ValidationOutputs:
