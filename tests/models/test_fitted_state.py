@@ -12,6 +12,7 @@ import pytest
 from sklearn.exceptions import NotFittedError
 from tests.models import synthetic
 
+from churn_pipeline.evaluation.snapshots import Share, Snapshots, weights_of
 from churn_pipeline.models import ChurnEnsemble, ChurnExplainer
 
 N_ACCOUNTS = 150  # per snapshot; the larger fit has four times as many
@@ -71,6 +72,31 @@ def test_no_fitted_attribute_holds_the_training_rows(
             f"an attribute holds {max(counts)} rows of {len(table)}"
         )
         assert "_background_" not in state
+
+
+def test_a_weighted_sample_of_more_rows_gives_the_same_size_of_model(
+    small_and_large: tuple[tuple[ChurnEnsemble, pd.DataFrame], ...],
+) -> None:
+    (small, _), (_, large_rows) = small_and_large
+    # What the pipeline fits above sampling.max_training_rows: every churner,
+    # a weighted quarter of the non-churners, numbers as float32.
+    share = Share(non_churners=0.25, seed=small.random_state)
+    sample = Snapshots(large_rows).read(share=share, float32=True)
+    model = synthetic.fit(synthetic.make_model(), sample, weights_of(sample))
+
+    ratio = len(pickle.dumps(model)) / len(pickle.dumps(small))
+
+    assert ratio < 1.25, f"a weighted sample gave a {ratio:.2f}x larger pickle"
+    counts = _row_counts(model.__getstate__(), set())
+    assert max(counts) < len(sample) // 4
+    assert all(
+        means.shape == (route.design.n_columns,)
+        for means, route in zip(
+            model.background_means_.values(),
+            model.member_routes.values(),
+            strict=True,
+        )
+    )
 
 
 def test_feature_lists_are_inferred_from_the_dtypes(

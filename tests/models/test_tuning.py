@@ -68,11 +68,36 @@ def test_no_trials_means_no_tuning() -> None:
         ),
         ({"n_validation_periods": 8}, "more as-of dates than that"),
         ({"n_trials": -1}, "n_trials must be >= 0"),
+        ({"timeout_minutes": 0}, "timeout_minutes must be > 0 or None"),
+        ({"timeout_minutes": -1.0}, "timeout_minutes must be > 0 or None"),
     ],
 )
 def test_bad_settings_are_named(overrides: dict[str, Any], match: str) -> None:
     with pytest.raises(ValueError, match=match):
         _tune(synthetic.training_table(), **overrides)
+
+
+def test_a_spent_time_budget_still_runs_one_trial_per_member(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    space = {**SPACE, "lightgbm": {"num_leaves": {"type": "int", "low": 4, "high": 8}}}
+    # A budget no fit fits in (60 nanoseconds): the first trial of each member
+    # runs anyway, no second one starts.
+    with caplog.at_level("INFO", logger="churn_pipeline.models.tuning"):
+        tuned = _tune(
+            synthetic.training_table(), search_space=space, timeout_minutes=1e-9
+        )
+
+    assert set(tuned) == {"xgboost", "lightgbm"}
+    finished = [r.getMessage() for r in caplog.records if "Tuned " in r.getMessage()]
+    assert len(finished) == 2
+    assert all("1 of 3 trials (time budget" in line for line in finished)
+
+
+def test_a_weighted_sample_is_tuned_with_its_weights(tuned) -> None:
+    table = synthetic.training_table()
+    # Weight one: the same fits, so the same choice as the unweighted table.
+    assert _tune(table.assign(sample_weight=1.0)) == tuned
 
 
 # ---- tune_members_cv: a table without a time axis, mean EMPC over CV splits

@@ -40,9 +40,20 @@ class TuningParameters(Block):
 
     n_trials: NonNegativeInt
     n_validation_snapshots: PositiveInt
+    # Rows a trial fits on (and scores on), sampled; None: every row.
+    max_rows: PositiveInt | None = None
+    # Time budget of all trials together, in minutes; None: n_trials alone.
+    timeout_minutes: Annotated[float, Field(gt=0.0)] | None = None
     search_space: dict[Member, dict[NonEmptyStr, SearchDimension]] = Field(
         default_factory=dict
     )
+
+
+class SamplingParameters(Block):
+    """``model_training.sampling``: the cap on the rows a model is fitted on."""
+
+    # Above it: every churner and a weighted share of non-churners; None: all.
+    max_training_rows: PositiveInt | None = None
 
 
 class ModelTrainingParameters(Block):
@@ -61,6 +72,7 @@ class ModelTrainingParameters(Block):
     # Calibration share when there are no periods (customer_table).
     calibration_fraction: float = Field(default=0.25, gt=0.0, lt=1.0)
     tuning: TuningParameters
+    sampling: SamplingParameters = Field(default_factory=SamplingParameters)
 
 
 class ModelEvaluationParameters(Block):

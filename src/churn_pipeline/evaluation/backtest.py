@@ -15,9 +15,13 @@ from churn_pipeline.evaluation.calibration import expected_calibration_error
 from churn_pipeline.evaluation.economics import RetentionEconomics
 from churn_pipeline.evaluation.profit import empc, mpc
 from churn_pipeline.evaluation.ranking import lift_score
-from churn_pipeline.evaluation.time_split import labels_known_by
+from churn_pipeline.evaluation.snapshots import (
+    Snapshots,
+    training_sample,
+    weights_of,
+)
 from churn_pipeline.models import ChurnEnsemble
-from churn_pipeline.models.baseline import BASELINE, default_xgboost, single_member
+from churn_pipeline.models.baseline import BASELINE, fit_baseline, single_member
 
 logger = logging.getLogger(__name__)
 
@@ -80,12 +84,13 @@ def backtest_origins(as_of_dates: pd.Series, n_origins: int) -> list[pd.Timestam
 
 
 def rolling_origin_backtest(
-    labelled: pd.DataFrame,
+    labelled: pd.DataFrame | Snapshots,
     model: ChurnEnsemble,
     *,
     n_origins: int,
     horizon_days: int,
     profit: Mapping[str, Any],
+    max_training_rows: int | None = None,
 ) -> pd.DataFrame:
     """Refit ``model`` and the baseline before each origin and judge them there.
 
@@ -93,37 +98,58 @@ def rolling_origin_backtest(
     and a default-settings XGBoost (:mod:`churn_pipeline.models.baseline`, on
     the ensemble's features) are fitted on the rows whose label window closes
     by that date (so no label from the origin or later is seen) and scored on
-    the origin's rows.
+    every row of the origin. Each origin's rows are read on their own
+    (:class:`~churn_pipeline.evaluation.snapshots.Snapshots`), so the whole
+    table is never in memory.
 
     Args:
-        labelled: Labelled snapshots: ``as_of_date``, ``label`` and features.
+        labelled: Labelled snapshots (``as_of_date``, ``label``, features), as
+            a frame or a :class:`Snapshots` over the model input file.
         model: The unfitted model to refit at each origin.
         n_origins: How many of the newest as-of dates to test on.
         horizon_days: Label horizon in days.
         profit: ``profit`` parameters.
+        max_training_rows: Above this many training rows, non-churners are
+            subsampled (weighted; every churner kept) for the fits; ``None``
+            fits on every row. Metrics always use every origin row.
 
     Returns:
         One row per origin and model (``ensemble``, each member and
-        ``baseline_xgboost``): ``origin``, ``model``, ``train_rows``,
+        ``baseline_xgboost``): ``origin``, ``model``, ``train_rows`` (rows whose
+        labels are known), ``fit_rows`` (those fitted on, after sampling),
         ``test_rows``, ``churn_rate``, the metrics of ``BACKTEST_METRICS`` and
         ``single_member`` (the member the origin's fitted blend gives all the
         weight, else empty; the same on every row of the origin).
     """
-    origins = backtest_origins(labelled["as_of_date"], n_origins)
+    source = labelled if isinstance(labelled, Snapshots) else Snapshots(labelled)
+    counts = source.label_counts()
+    origins = backtest_origins(counts["as_of_date"], n_origins)
+    columns = _model_columns(model)
     frames = []
     for step, origin in enumerate(origins, start=1):
-        known = labels_known_by(labelled["as_of_date"], origin, horizon_days)
-        train = labelled[known]
-        test = labelled[labelled["as_of_date"] == origin]
-        frame = _judge_origin(train, test, model, profit).assign(origin=origin)
+        last = origin - pd.Timedelta(days=horizon_days)
+        train_rows = int(counts.loc[counts["as_of_date"] <= last, "rows"].sum())
+        train = training_sample(
+            source,
+            last=last,
+            max_rows=max_training_rows,
+            seed=model.random_state,
+            columns=columns,
+            what=f"backtest origin {origin.date()} training",
+        )
+        test = source.read(first=origin, last=origin, columns=columns, float32=True)
+        frame = _judge_origin(train, test, model, profit).assign(
+            origin=origin, train_rows=train_rows
+        )
         by_model = frame.set_index("model")
         logger.info(
-            "Backtest origin %d/%d (%s): trained on %d rows, ensemble EMPC %.3f "
-            "(baseline %.3f), ROC AUC %.3f (baseline %.3f) on %d rows",
+            "Backtest origin %d/%d (%s): trained on %d of %d rows, ensemble "
+            "EMPC %.3f (baseline %.3f), ROC AUC %.3f (baseline %.3f) on %d rows",
             step,
             len(origins),
             origin.date(),
             len(train),
+            train_rows,
             by_model.loc[ENSEMBLE, "empc"],
             by_model.loc[BASELINE, "empc"],
             by_model.loc[ENSEMBLE, "roc_auc"],
@@ -131,9 +157,16 @@ def rolling_origin_backtest(
             len(test),
         )
         frames.append(frame)
-    columns = ["origin", "model", "train_rows", "test_rows", "churn_rate"]
+    head = ["origin", "model", "train_rows", "fit_rows", "test_rows", "churn_rate"]
     results = pd.concat(frames, ignore_index=True)
-    return results[[*columns, *BACKTEST_METRICS, "single_member"]]
+    return results[[*head, *BACKTEST_METRICS, "single_member"]]
+
+
+def _model_columns(model: ChurnEnsemble) -> list[str] | None:
+    """The columns a fit needs: the configured features (``None``: all)."""
+    if model.numeric_features is None or model.categorical_features is None:
+        return None
+    return [*model.numeric_features, *model.categorical_features]
 
 
 def _judge_origin(
@@ -143,13 +176,19 @@ def _judge_origin(
     profit: Mapping[str, Any],
 ) -> pd.DataFrame:
     """Fit the ensemble and the baseline on ``train``; one row per model on ``test``."""
-    fitted = clone(model).fit(train, train["label"], periods=train["as_of_date"])
+    weight = weights_of(train)
+    fitted = clone(model).fit(
+        train, train["label"], periods=train["as_of_date"], sample_weight=weight
+    )
     # The baseline sees every training row: it has no calibration slice.
-    baseline = default_xgboost(
+    baseline = fit_baseline(
         fitted.numeric_features_,
         fitted.categorical_features_,
+        train,
+        train["label"],
+        sample_weight=weight,
         random_state=model.random_state,
-    ).fit(train, train["label"])
+    )
     y_true = test["label"].to_numpy(dtype=int)
     scores = {
         ENSEMBLE: fitted.predict_proba(test)[:, 1],
@@ -161,7 +200,7 @@ def _judge_origin(
         [
             {
                 "model": name,
-                "train_rows": len(train),
+                "fit_rows": len(train),
                 "test_rows": len(test),
                 "churn_rate": float(y_true.mean()),
                 **{

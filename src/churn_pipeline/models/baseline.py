@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from typing import Any
 
+import numpy as np
 from sklearn.pipeline import Pipeline
 from xgboost import XGBClassifier
 
@@ -46,6 +48,36 @@ def default_xgboost(
             ("model", XGBClassifier(random_state=random_state, n_jobs=2)),
         ]
     )
+
+
+def fit_baseline(
+    numeric: Sequence[str],
+    categorical: Sequence[str],
+    X: Any,
+    y: Any,
+    *,
+    sample_weight: np.ndarray | None = None,
+    random_state: int = 0,
+) -> Pipeline:
+    """:func:`default_xgboost` fitted on ``X``, weighted like the ensemble's rows.
+
+    The weights are the sampling weights of subsampled non-churners (not a
+    setting): without them the baseline would see a churn rate the business
+    does not have.
+
+    Args:
+        numeric: Numeric feature columns.
+        categorical: Categorical feature columns.
+        X: Training rows.
+        y: Their labels.
+        sample_weight: Weight per row, or ``None``.
+        random_state: Seed.
+
+    Returns:
+        The fitted pipeline.
+    """
+    pipeline = default_xgboost(numeric, categorical, random_state=random_state)
+    return pipeline.fit(X, y, model__sample_weight=sample_weight)
 
 
 def single_member(weights: Mapping[str, float]) -> str | None:

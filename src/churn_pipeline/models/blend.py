@@ -10,7 +10,9 @@ from scipy.special import expit, log_expit
 
 
 def fit_blend(
-    member_logits: Mapping[str, np.ndarray], y: np.ndarray
+    member_logits: Mapping[str, np.ndarray],
+    y: np.ndarray,
+    sample_weight: np.ndarray | None = None,
 ) -> tuple[dict[str, float], float, float]:
     """Weights, Platt slope and intercept from one non-negative logistic fit.
 
@@ -18,18 +20,28 @@ def fit_blend(
     likelihood on the members' log-odds ``z_i``: weights are ``b / sum(b)``, the
     slope ``sum(b)``. Non-negative weights keep every member's monotone
     guarantees in the blend and cannot overfit like free stacking.
+
+    ``sample_weight`` weighs each row's log-likelihood: with subsampled
+    non-churners weighted by their inverse share, the fit estimates the full
+    slice's, so the calibration stays honest.
     """
     names = list(member_logits)
     logits = np.column_stack([member_logits[name] for name in names])
     y = np.asarray(y, dtype=float)
+    # Scaled to mean one: the optimiser's tolerances then mean what they did.
+    weight = (
+        np.ones(len(y))
+        if sample_weight is None
+        else np.asarray(sample_weight, dtype=float) / np.mean(sample_weight)
+    )
 
     def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
         margin = theta[0] + logits @ theta[1:]
-        value = -np.sum(y * log_expit(margin) + (1 - y) * log_expit(-margin))
-        residual = expit(margin) - y
+        value = -np.sum(weight * (y * log_expit(margin) + (1 - y) * log_expit(-margin)))
+        residual = weight * (expit(margin) - y)
         return float(value), np.concatenate([[residual.sum()], logits.T @ residual])
 
-    rate = np.clip(y.mean(), 1e-6, 1 - 1e-6)
+    rate = np.clip(np.average(y, weights=weight), 1e-6, 1 - 1e-6)
     start = np.concatenate([[np.log(rate / (1 - rate))], np.full(len(names), 0.1)])
     bounds = [(None, None)] + [(0.0, None)] * len(names)
     fitted = minimize(loss, start, jac=True, method="L-BFGS-B", bounds=bounds)

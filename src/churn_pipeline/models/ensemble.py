@@ -19,6 +19,12 @@ from churn_pipeline.models.columns import Columns
 from churn_pipeline.models.design import category_matrix, numeric_matrix
 from churn_pipeline.models.explanation import ChurnExplainer, Explanation
 from churn_pipeline.models.feature_lists import infer_feature_lists
+from churn_pipeline.models.fit_rows import (
+    check_slice,
+    checked_weight,
+    rows_of,
+    slice_dates,
+)
 from churn_pipeline.models.members import (
     CLASS_WEIGHTS,
     DEFAULT_PARAMS,
@@ -123,6 +129,7 @@ class ChurnEnsemble(ClassifierMixin, BaseEstimator):
         y: pd.Series | np.ndarray,
         *,
         periods: pd.Series | None = None,
+        sample_weight: pd.Series | np.ndarray | None = None,
     ) -> ChurnEnsemble:
         """Fit members, member weight and calibration on separate rows.
 
@@ -134,6 +141,11 @@ class ChurnEnsemble(ClassifierMixin, BaseEstimator):
             X: Feature table with at least the configured feature columns.
             y: Binary churn labels.
             periods: As-of date of each row, if the data has a time axis.
+            sample_weight: Weight per row, e.g. the inverse share of
+                subsampled non-churners
+                (:mod:`churn_pipeline.evaluation.snapshots`): members, blend
+                and calibration all fit weighted, so probabilities estimate
+                the full rows'. ``None``: every row weighs one.
 
         Returns:
             The fitted ensemble.
@@ -154,13 +166,18 @@ class ChurnEnsemble(ClassifierMixin, BaseEstimator):
             raise ValueError(f"X lacks feature columns: {missing}")
         X = X[features]
         y = np.asarray(y, dtype=int)
+        weight = checked_weight(sample_weight, len(y))
         is_member_fit, is_calibration, fit_slices = self._split(X, y, periods)
         self.feature_names_in_ = np.asarray(features, dtype=object)
         self.numeric_features_ = numeric
         self.categorical_features_ = categorical
         self.monotone_constraints_ = constraints
-        self._fit_members(X[is_member_fit], y[is_member_fit])
-        self._fit_blend(X[is_calibration], y[is_calibration])
+        self._fit_members(
+            X[is_member_fit], y[is_member_fit], rows_of(weight, is_member_fit)
+        )
+        self._fit_blend(
+            X[is_calibration], y[is_calibration], rows_of(weight, is_calibration)
+        )
         violations = monotone_violations(self)
         if violations:  # a guard for future changes: by construction none
             raise RuntimeError(f"Fitted ensemble is not monotone: {violations}")
@@ -182,7 +199,9 @@ class ChurnEnsemble(ClassifierMixin, BaseEstimator):
         )
         return self
 
-    def _fit_members(self, X: pd.DataFrame, y: np.ndarray) -> None:
+    def _fit_members(
+        self, X: pd.DataFrame, y: np.ndarray, weight: np.ndarray | None
+    ) -> None:
         params = self.member_params()
         self.members_ = {
             name: fit_member(
@@ -198,6 +217,7 @@ class ChurnEnsemble(ClassifierMixin, BaseEstimator):
                 y,
                 monotone_constraints=self.monotone_constraints_,
                 class_weight=self.class_weight,
+                sample_weight=weight,
             )
             for name, member_params in params.items()
         }
@@ -205,19 +225,21 @@ class ChurnEnsemble(ClassifierMixin, BaseEstimator):
         # Only the mean member-fit row is kept (the linear member's SHAP
         # reference), never the rows themselves.
         self.background_means_ = {
-            name: route.design.transform_columns(X).mean(axis=0)
+            name: np.average(route.design.transform_columns(X), axis=0, weights=weight)
             for name, route in self.__dict__[_ROUTES].items()
         }
 
-    def _fit_blend(self, X: pd.DataFrame, y: np.ndarray) -> None:
+    def _fit_blend(
+        self, X: pd.DataFrame, y: np.ndarray, weight: np.ndarray | None
+    ) -> None:
         member_logits = self._logits(self.member_designs(X))
         self.weights_, self.calibration_slope_, self.calibration_intercept_ = fit_blend(
-            member_logits, y
+            member_logits, y, weight
         )
         # Each member calibrated on its own too, so members and ensemble compare
         # on equal terms (Brier, ECE) in evaluation and backtests.
         self.member_calibration_ = {
-            name: fit_blend({name: logits}, y)[1:]
+            name: fit_blend({name: logits}, y, weight)[1:]
             for name, logits in member_logits.items()
         }
 
@@ -236,7 +258,7 @@ class ChurnEnsemble(ClassifierMixin, BaseEstimator):
                 pd.to_datetime(pd.Series(np.asarray(periods), index=X.index))
             )
         for name, mask in (("member", is_member_fit), ("calibration", is_calibration)):
-            _check_slice(name, y[mask], fit_slices, self.horizon_days)
+            check_slice(name, y[mask], fit_slices, self.horizon_days)
         return is_member_fit, is_calibration, fit_slices
 
     def _time_split(
@@ -252,8 +274,8 @@ class ChurnEnsemble(ClassifierMixin, BaseEstimator):
         is_calibration = (periods >= calibration_start).to_numpy()
         is_member_fit = labels_known_by(periods, calibration_start, self.horizon_days)
         slices = {
-            "member_fit": _dates(periods[is_member_fit]),
-            "calibration": _dates(periods[is_calibration]),
+            "member_fit": slice_dates(periods[is_member_fit]),
+            "calibration": slice_dates(periods[is_calibration]),
         }
         return is_member_fit, is_calibration, slices
 
@@ -386,30 +408,5 @@ class ChurnEnsemble(ClassifierMixin, BaseEstimator):
         return ChurnExplainer(self).explain(X)
 
 
-def _check_slice(
-    name: str, y: np.ndarray, slices: Mapping[str, Any], horizon_days: int
-) -> None:
-    """Refuse an empty or one-class fitting slice, saying which and why."""
-    key = "member_fit" if name == "member" else name
-    where = slices[key]
-    dates = "random rows" if isinstance(where, str) else ", ".join(where) or "none"
-    if len(y) == 0:
-        raise ValueError(
-            f"The {name} slice is empty (its as-of dates: {dates}): the member "
-            f"slice needs dates whose {horizon_days}-day labels close before the "
-            f"calibration dates {', '.join(slices['calibration'])}; add history "
-            "or lower n_calibration_periods (model_training.n_calibration_snapshots)"
-        )
-    if len(np.unique(y)) < 2:
-        raise ValueError(
-            f"The {name} slice has a single class (all {int(y[0])}, {len(y)} rows, "
-            f"as-of dates: {dates}); add history with churners and non-churners"
-        )
-
-
 def _routes_of(members: Mapping[str, Any]) -> dict[str, MemberRoute]:
     return {name: MemberRoute.of(member) for name, member in members.items()}
-
-
-def _dates(periods: pd.Series) -> list[str]:
-    return [str(pd.Timestamp(d).date()) for d in np.sort(periods.unique())]

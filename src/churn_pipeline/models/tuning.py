@@ -10,6 +10,7 @@ sampler seeded with the model's ``random_state``.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -20,6 +21,7 @@ from sklearn.base import clone
 
 from churn_pipeline.evaluation.economics import RetentionEconomics
 from churn_pipeline.evaluation.profit import empc
+from churn_pipeline.evaluation.snapshots import weights_of
 from churn_pipeline.evaluation.time_split import labels_known_by
 from churn_pipeline.models.ensemble import MEMBERS, ChurnEnsemble
 
@@ -46,10 +48,17 @@ def _suggest(trial: optuna.Trial, name: str, spec: Mapping[str, Any]) -> Any:
     return trial.suggest_float(name, float(low), float(high), log=log)
 
 
-def _wants_tuning(search_space: SearchSpace, n_trials: int) -> bool:
+def _wants_tuning(
+    search_space: SearchSpace, n_trials: int, timeout_minutes: float | None = None
+) -> bool:
     """Check the settings; False when there is nothing to tune."""
     if n_trials < 0:
         raise ValueError(f"n_trials must be >= 0, got {n_trials}")
+    if timeout_minutes is not None and not timeout_minutes > 0:
+        raise ValueError(
+            f"timeout_minutes must be > 0 or None (no time budget), "
+            f"got {timeout_minutes}"
+        )
     unknown = sorted(set(search_space) - set(MEMBERS))
     if unknown:
         raise ValueError(
@@ -64,6 +73,7 @@ def _tune_each_member(
     n_trials: int,
     objective: Objective,
     where: str,
+    timeout_minutes: float | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Run one seeded study per member; its best arguments per member.
 
@@ -73,11 +83,18 @@ def _tune_each_member(
         n_trials: Trials per member.
         objective: Scores one unfitted one-member candidate.
         where: What the score is measured on, for the log lines.
+        timeout_minutes: Budget for all members together; each member's study
+            gets an equal share of what is left when it starts (a trial under
+            way finishes, at least one runs). ``None``: ``n_trials`` alone.
     """
     base = model.member_params()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     best: dict[str, dict[str, Any]] = {}
-    for member, space in search_space.items():
+    deadline = (
+        None if timeout_minutes is None else time.monotonic() + 60 * timeout_minutes
+    )
+    members = list(search_space.items())
+    for index, (member, space) in enumerate(members):
 
         def trial_value(
             trial: optuna.Trial, member: str = member, space: Any = space
@@ -100,16 +117,44 @@ def _tune_each_member(
 
         sampler = optuna.samplers.TPESampler(seed=model.random_state)
         study = optuna.create_study(direction="maximize", sampler=sampler)
-        study.optimize(trial_value, n_trials=n_trials)
+        timeout = None
+        if deadline is not None:
+            left = max(deadline - time.monotonic(), 0.0)
+            timeout = left / (len(members) - index)
+        ran = _optimize(study, trial_value, n_trials, timeout)
         best[member] = dict(study.best_params)
         logger.info(
-            "Tuned %s: %s EMPC %.4f with %s",
+            "Tuned %s: %d of %d trials (%s), %s EMPC %.4f with %s",
             member,
+            ran,
+            n_trials,
+            "all ran" if ran >= n_trials else f"time budget {timeout:.0f} s spent",
             where,
             study.best_value,
             best[member],
         )
     return best
+
+
+def _optimize(
+    study: optuna.Study,
+    trial_value: Callable[[optuna.Trial], float],
+    n_trials: int,
+    timeout: float | None,
+) -> int:
+    """Run up to ``n_trials`` trials within ``timeout`` seconds; how many ran.
+
+    One trial always runs, so every member gets a value even when the members
+    before it spent the budget.
+    """
+    started = time.monotonic()
+    study.optimize(trial_value, n_trials=1)
+    if n_trials > 1:
+        spent = time.monotonic() - started
+        rest = None if timeout is None else max(timeout - spent, 0.0)
+        if rest is None or rest > 0:
+            study.optimize(trial_value, n_trials=n_trials - 1, timeout=rest)
+    return len(study.trials)
 
 
 def tune_members(
@@ -120,6 +165,7 @@ def tune_members(
     n_trials: int,
     n_validation_periods: int,
     profit: Mapping[str, Any],
+    timeout_minutes: float | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Best estimator arguments per member, by EMPC on the newest periods.
 
@@ -138,15 +184,20 @@ def tune_members(
         n_trials: Trials per member; 0 returns ``{}``.
         n_validation_periods: Newest as-of dates scored.
         profit: ``profit`` parameters (for EMPC).
+        timeout_minutes: Time budget over all members; ``None``: none.
+
+    A ``sample_weight`` column (subsampled non-churners,
+    :mod:`churn_pipeline.evaluation.snapshots`) weighs the fits; validation
+    rows are scored unweighted, so sample them uniformly if at all.
 
     Returns:
         Member -> the best arguments found (only the tuned ones).
 
     Raises:
-        ValueError: On unknown members, bad search-space entries, or too few
-            as-of dates.
+        ValueError: On unknown members, bad search-space entries, a bad
+            budget, or too few as-of dates.
     """
-    if not _wants_tuning(search_space, n_trials):
+    if not _wants_tuning(search_space, n_trials, timeout_minutes):
         return {}
     dates = sorted(pd.to_datetime(labelled["as_of_date"]).unique())
     if n_validation_periods < 1 or len(dates) <= n_validation_periods:
@@ -159,13 +210,18 @@ def tune_members(
     validation = labelled[labelled["as_of_date"] >= start]
     y_true = validation["label"].to_numpy(dtype=int)
     economics = RetentionEconomics.from_params(profit)
+    weight = weights_of(fit)
 
     def objective(candidate: ChurnEnsemble) -> float:
-        candidate.fit(fit, fit["label"], periods=fit["as_of_date"])
+        candidate.fit(
+            fit, fit["label"], periods=fit["as_of_date"], sample_weight=weight
+        )
         score = candidate.predict_proba(validation)[:, 1]
         return empc(y_true, score, economics).profit
 
-    return _tune_each_member(model, search_space, n_trials, objective, "validation")
+    return _tune_each_member(
+        model, search_space, n_trials, objective, "validation", timeout_minutes
+    )
 
 
 def tune_members_cv(
@@ -177,6 +233,7 @@ def tune_members_cv(
     n_trials: int,
     splits: Sequence[Split],
     profit: Mapping[str, Any],
+    timeout_minutes: float | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Best estimator arguments per member, by mean EMPC over CV splits.
 
@@ -194,14 +251,16 @@ def tune_members_cv(
         n_trials: Trials per member; 0 returns ``{}``.
         splits: (fit positions, validation positions) into ``rows``.
         profit: ``profit`` parameters (for EMPC).
+        timeout_minutes: Time budget over all members; ``None``: none.
 
     Returns:
         Member -> the best arguments found (only the tuned ones).
 
     Raises:
-        ValueError: On unknown members, bad search-space entries, or no splits.
+        ValueError: On unknown members, bad search-space entries, a bad
+            budget, or no splits.
     """
-    if not _wants_tuning(search_space, n_trials):
+    if not _wants_tuning(search_space, n_trials, timeout_minutes):
         return {}
     if not splits:
         raise ValueError("Tuning by cross-validation needs at least one split")
@@ -217,5 +276,10 @@ def tune_members_cv(
         return float(np.mean(values))
 
     return _tune_each_member(
-        model, search_space, n_trials, objective, f"{len(splits)}-fold CV"
+        model,
+        search_space,
+        n_trials,
+        objective,
+        f"{len(splits)}-fold CV",
+        timeout_minutes,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -9,12 +10,14 @@ import pytest
 from tests.models import synthetic
 from threadpoolctl import threadpool_limits
 
+from churn_pipeline.datasets.parquet_table import ParquetTable
 from churn_pipeline.evaluation.history import HistoryError
 from churn_pipeline.features import CATEGORICAL_FEATURES, NUMERIC_FEATURES
 from churn_pipeline.models import ChurnEnsemble
 from churn_pipeline.pipelines.model_training.nodes import (
     split_snapshots,
     train_ensemble,
+    tune_hyperparameters,
 )
 
 LABELLED_DATES = pd.date_range("2023-08-31", periods=9, freq="ME")  # .. 2024-04-30
@@ -116,7 +119,78 @@ def test_split_outputs_are_disjoint_with_fresh_indexes(
     assert not keys[1] & keys[2]
     for frame in (train, test, scoring):
         assert frame.index.equals(pd.RangeIndex(len(frame)))
-    assert list(train.columns) == list(model_input_table.columns)
+    assert list(train.columns) == [*model_input_table.columns, "sample_weight"]
+    assert list(test.columns) == list(model_input_table.columns)
+
+
+def test_a_parquet_input_splits_like_the_frame(
+    model_input_table: pd.DataFrame, tmp_path: Path
+) -> None:
+    path = tmp_path / "model_input_table.parquet"
+    model_input_table.to_parquet(path)
+
+    from_file = split_snapshots(ParquetTable(str(path)), _params())
+
+    for got, expected in zip(
+        from_file, split_snapshots(model_input_table, _params()), strict=True
+    ):
+        pd.testing.assert_frame_equal(got, expected)
+
+
+def test_above_the_cap_training_keeps_churners_and_weighs_back(
+    model_input_table: pd.DataFrame,
+) -> None:
+    full, full_test, _ = split_snapshots(model_input_table, _params())
+    cap = len(full) // 3
+    params = _params(sampling={"max_training_rows": cap})
+
+    train, test, _ = split_snapshots(model_input_table, params)
+
+    assert len(train) < len(full) // 2
+    assert train["label"].sum() == full["label"].sum()
+    assert train["sample_weight"].sum() == pytest.approx(len(full))
+    assert train["logins_30d"].dtype == "float32"
+    pd.testing.assert_frame_equal(test, full_test)  # judged on every row
+    again, _, _ = split_snapshots(model_input_table, params)
+    pd.testing.assert_frame_equal(again, train)
+
+
+def test_tuning_reads_the_file_and_keeps_to_its_budget(
+    model_input_table: pd.DataFrame, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "model_input_table.parquet"
+    model_input_table.to_parquet(path)
+    params = _params(
+        members={"xgboost": {"n_estimators": 10, "max_depth": 2, "n_jobs": 1}},
+        n_test_snapshots=1,
+        tuning={
+            "n_trials": 2,
+            "n_validation_snapshots": 1,
+            "max_rows": 100,
+            "timeout_minutes": None,
+            "search_space": {
+                "xgboost": {"max_depth": {"type": "int", "low": 2, "high": 3}}
+            },
+        },
+    )
+
+    with (
+        threadpool_limits(limits=1, user_api="blas"),
+        caplog.at_level("INFO", logger="churn_pipeline"),
+    ):
+        tuned = tune_hyperparameters(
+            ParquetTable(str(path)),
+            params,
+            {"backtest_origins": 2},
+            synthetic.PROFIT_PARAMS,
+            {"absent_tables": []},
+        )
+
+    assert set(tuned) == {"xgboost"}
+    assert 2 <= tuned["xgboost"]["max_depth"] <= 3
+    messages = " ".join(r.getMessage() for r in caplog.records)
+    assert "Tuned xgboost: 2 of 2 trials (all ran)" in messages
+    assert "Tuning fit slice sampled" in messages
 
 
 @pytest.mark.parametrize("n_test", [9, 10, 20])

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from churn_pipeline.datasets.parquet_table import TableData
 from churn_pipeline.evaluation.backtest import (
     BACKTEST_METRICS,
     ENSEMBLE,
@@ -20,9 +21,13 @@ from churn_pipeline.evaluation.backtest import (
     summarise_backtest,
 )
 from churn_pipeline.evaluation.economics import RetentionEconomics
+from churn_pipeline.evaluation.snapshots import Snapshots, weights_of
 from churn_pipeline.models import ChurnEnsemble
-from churn_pipeline.models.baseline import BASELINE, default_xgboost
-from churn_pipeline.pipelines.model_training.nodes import configured_ensemble
+from churn_pipeline.models.baseline import BASELINE, fit_baseline
+from churn_pipeline.pipelines.model_training.nodes import (
+    configured_ensemble,
+    max_training_rows,
+)
 from churn_pipeline.reporting.plots import (
     plot_backtest,
     plot_gains_and_lift,
@@ -106,16 +111,19 @@ def _baseline_probability(
     model: ChurnEnsemble, train: pd.DataFrame, test: pd.DataFrame
 ) -> np.ndarray:
     """The baseline's test scores, fitted on every row the ensemble saw."""
-    baseline = default_xgboost(
+    baseline = fit_baseline(
         model.numeric_features_,
         model.categorical_features_,
+        train,
+        train["label"],
+        sample_weight=weights_of(train),
         random_state=model.random_state,
-    ).fit(train, train["label"])
+    )
     return baseline.predict_proba(test)[:, 1]
 
 
 def backtest_ensemble(
-    model_input_table: pd.DataFrame,
+    model_input_table: TableData,
     training: dict[str, Any],
     evaluation: dict[str, Any],
     profit: dict[str, Any],
@@ -125,7 +133,9 @@ def backtest_ensemble(
     """Rolling-origin backtest of the configured ensemble and its members.
 
     Args:
-        model_input_table: All snapshots (labelled rows are used).
+        model_input_table: All snapshots (labelled rows are used), as a file
+            reference or a frame; each origin's rows are read on their own,
+            training rows capped by ``sampling.max_training_rows``.
         training: ``model_training`` parameters.
         evaluation: ``model_evaluation`` parameters (``backtest_origins``).
         profit: ``profit`` parameters.
@@ -139,15 +149,13 @@ def backtest_ensemble(
         ``ensemble_single_member_share``), the comparison table (markdown) and
         the metrics-over-time plot.
     """
-    labelled = model_input_table[model_input_table["is_labelled"]].reset_index(
-        drop=True
-    )
     results = rolling_origin_backtest(
-        labelled,
+        Snapshots(model_input_table),
         configured_ensemble(training, validation_report, tuned_params),
         n_origins=evaluation["backtest_origins"],
         horizon_days=training["horizon_days"],
         profit=profit,
+        max_training_rows=max_training_rows(training),
     )
     summary = summarise_backtest(results)
     metrics = {

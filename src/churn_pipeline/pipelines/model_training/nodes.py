@@ -8,9 +8,16 @@ from typing import Any
 import mlflow
 import pandas as pd
 
+from churn_pipeline.datasets.parquet_table import TableData
 from churn_pipeline.evaluation.backtest import backtest_origins
 from churn_pipeline.evaluation.history import HistoryError, check_history
-from churn_pipeline.evaluation.time_split import labels_known_by
+from churn_pipeline.evaluation.snapshots import (
+    SAMPLE_WEIGHT,
+    Snapshots,
+    training_sample,
+    tuning_sample,
+    weights_of,
+)
 from churn_pipeline.features import available_features, feature_names
 from churn_pipeline.models import ChurnEnsemble
 from churn_pipeline.models.monotone import applicable_constraints
@@ -20,7 +27,7 @@ logger = logging.getLogger(__name__)
 
 
 def split_snapshots(
-    model_input_table: pd.DataFrame,
+    model_input_table: TableData,
     params: dict[str, Any],
     evaluation: dict[str, Any] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -28,44 +35,47 @@ def split_snapshots(
 
     The newest ``n_test_snapshots`` labelled as-of dates are the test set. Training
     keeps only as-of dates whose label window closes by the first test date, so
-    no training label comes from the test period. The newest as-of date, which
-    has no label yet, is what gets scored.
+    no training label comes from the test period; above
+    ``sampling.max_training_rows`` it keeps every churner and a deterministic
+    share of non-churners, weighted back (``sample_weight``). The newest as-of
+    date, which has no label yet, is what gets scored. The table is read
+    slice by slice through DuckDB (:mod:`churn_pipeline.evaluation.snapshots`).
 
     Args:
-        model_input_table: Features and labels per (account, as-of date).
+        model_input_table: Features and labels per (account, as-of date): a
+            Parquet file reference or a frame.
         params: ``model_training`` parameters.
         evaluation: ``model_evaluation`` parameters: every slice the run will
             fit or judge on is checked here, before any fit (``None``: only that
             there are test dates).
 
     Returns:
-        ``train``, ``test`` and ``scoring`` tables.
+        ``train`` (features as float32, with ``sample_weight``), ``test`` (every
+        row) and ``scoring`` tables.
 
     Raises:
         HistoryError: If a training, test, backtest or tuning slice would be
             empty; the message names each slice, its dates and its parameter.
     """
-    labelled = model_input_table[model_input_table["is_labelled"]]
-    dates = sorted(labelled["as_of_date"].unique())
+    snapshots = Snapshots(model_input_table)
+    dates = snapshots.labelled_dates()
     n_test = params["n_test_snapshots"]
     if evaluation is not None:
-        check_history(labelled, params, evaluation)
+        check_history(pd.DataFrame({"as_of_date": dates}), params, evaluation)
     elif len(dates) <= n_test:
         raise HistoryError(
             f"Need more than model_training.n_test_snapshots={n_test} labelled "
             f"as-of dates, got {len(dates)}"
         )
     test_start = pd.Timestamp(dates[-n_test])
-    is_test = labelled["as_of_date"] >= test_start
-    is_train = labels_known_by(
-        labelled["as_of_date"], test_start, params["horizon_days"]
+    train = training_sample(
+        snapshots,
+        last=test_start - pd.Timedelta(days=params["horizon_days"]),
+        max_rows=max_training_rows(params),
+        seed=params["random_state"],
     )
-    train = labelled[is_train].reset_index(drop=True)
-    test = labelled[is_test].reset_index(drop=True)
-    unlabelled = model_input_table[~model_input_table["is_labelled"]]
-    scoring = unlabelled[
-        unlabelled["as_of_date"] == unlabelled["as_of_date"].max()
-    ].reset_index(drop=True)
+    test = snapshots.read(first=test_start).drop(columns=SAMPLE_WEIGHT)
+    scoring = snapshots.scoring_rows()
     logger.info(
         "Split: train %d rows (%s .. %s), test %d rows (%s .. %s), scoring %d rows "
         "at %s",
@@ -79,6 +89,11 @@ def split_snapshots(
         scoring["as_of_date"].max().date() if len(scoring) else None,
     )
     return train, test, scoring
+
+
+def max_training_rows(params: dict[str, Any]) -> int | None:
+    """``sampling.max_training_rows`` of the ``model_training`` parameters."""
+    return (params.get("sampling") or {}).get("max_training_rows")
 
 
 def model_features(validation_report: dict[str, Any]) -> tuple[list[str], list[str]]:
@@ -138,22 +153,8 @@ def configured_ensemble(
     )
 
 
-def tuning_rows(
-    model_input_table: pd.DataFrame, n_origins: int, horizon_days: int
-) -> pd.DataFrame:
-    """Labelled rows whose labels close before the first backtest origin.
-
-    Tuning only on these keeps the backtest honest: no origin is judged with
-    hyperparameters chosen on its own (or later) labels.
-    """
-    labelled = model_input_table[model_input_table["is_labelled"]]
-    first_origin = backtest_origins(labelled["as_of_date"], n_origins)[0]
-    known = labels_known_by(labelled["as_of_date"], first_origin, horizon_days)
-    return labelled[known].reset_index(drop=True)
-
-
 def tune_hyperparameters(
-    model_input_table: pd.DataFrame,
+    model_input_table: TableData,
     params: dict[str, Any],
     evaluation: dict[str, Any],
     profit: dict[str, Any],
@@ -161,9 +162,13 @@ def tune_hyperparameters(
 ) -> dict[str, dict[str, Any]]:
     """Tune the members named in ``params["tuning"]`` with Optuna.
 
+    Only labelled rows whose labels close before the first backtest origin are
+    read (no origin is judged with hyperparameters chosen on its own or later
+    labels), and at most ``tuning.max_rows`` of them per slice
+    (:func:`~churn_pipeline.evaluation.snapshots.tuning_sample`).
+
     Args:
-        model_input_table: All snapshots (only labelled rows before the first
-            backtest origin are used).
+        model_input_table: All snapshots, as a file reference or a frame.
         params: ``model_training`` parameters (``tuning`` block).
         evaluation: ``model_evaluation`` parameters (``backtest_origins``).
         profit: ``profit`` parameters (EMPC is the objective).
@@ -173,20 +178,32 @@ def tune_hyperparameters(
         Member -> best arguments; empty when ``n_trials`` is 0.
     """
     tuning = params["tuning"]
+    snapshots = Snapshots(model_input_table)
+    dates = snapshots.labelled_dates()
     # The same check as the split's: whichever node runs first names the slices.
-    check_history(
-        model_input_table[model_input_table["is_labelled"]], params, evaluation
-    )
-    rows = tuning_rows(
-        model_input_table, evaluation["backtest_origins"], params["horizon_days"]
+    check_history(pd.DataFrame({"as_of_date": dates}), params, evaluation)
+    if not tuning["n_trials"] or not tuning.get("search_space"):
+        logger.info("Tuning off (n_trials 0 or no search_space)")
+        return {}
+    model = configured_ensemble(params, validation_report, {})
+    origins = backtest_origins(pd.Series(dates), evaluation["backtest_origins"])
+    rows = tuning_sample(
+        snapshots,
+        first_origin=origins[0],
+        horizon_days=params["horizon_days"],
+        n_validation=tuning["n_validation_snapshots"],
+        max_rows=tuning.get("max_rows"),
+        seed=params["random_state"],
+        columns=[*model.numeric_features, *model.categorical_features],
     )
     return tune_members(
         rows,
-        configured_ensemble(params, validation_report, {}),
+        model,
         search_space=tuning["search_space"],
         n_trials=tuning["n_trials"],
         n_validation_periods=tuning["n_validation_snapshots"],
         profit=profit,
+        timeout_minutes=tuning.get("timeout_minutes"),
     )
 
 
@@ -210,7 +227,8 @@ def train_ensemble(
     """Fit the calibrated ensemble on training snapshots only.
 
     Args:
-        train: Training snapshots with features and ``label``.
+        train: Training snapshots with features and ``label`` (and
+            ``sample_weight`` when the split sampled them).
         params: ``model_training`` parameters.
         validation_report: Row accounting (which features the data can feed).
         tuned_params: Member -> tuned estimator arguments (may be empty).
@@ -219,7 +237,12 @@ def train_ensemble(
         The fitted ensemble.
     """
     model = configured_ensemble(params, validation_report, tuned_params)
-    return model.fit(train, train["label"], periods=train["as_of_date"])
+    return model.fit(
+        train,
+        train["label"],
+        periods=train["as_of_date"],
+        sample_weight=weights_of(train),
+    )
 
 
 def build_ensemble(
