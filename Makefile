@@ -22,7 +22,7 @@ CHROMIUM ?= /usr/bin/chromium
 # Root installs Debian packages directly; anyone else through sudo.
 APT := $(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive apt-get
 
-.PHONY: help install install-dev browser redis loadgen data run score test lint format serve ui viz bento bench bench-features bench-serving bench-serving-ab clean
+.PHONY: help install install-dev browser redis loadgen data run score test lint format serve ui viz bento bench bench-features bench-serving bench-serving-ab bench-scale clean
 
 help:  ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -106,7 +106,7 @@ bento: install  ## Import the champion into BentoML's store and build a self-con
 viz: install-dev  ## Show the pipelines in kedro-viz on 127.0.0.1:4141
 	$(BIN)/kedro viz run --host 127.0.0.1 --port 4141 --no-browser
 
-bench: install-dev loadgen redis  ## Every benchmark: serving A/B, serving, feature build, store reads (benchmarks/results; needs make run)
+bench: install-dev loadgen redis  ## Every benchmark: serving A/B, serving, feature build, whole run at scale (hours; BENCH_SCALE_SIZES), store reads (benchmarks/results; needs make run)
 	MLFLOW_TRACKING_URI=$(TRACKING_URI) CHURN_MODEL_URI=$(MODEL_URI) $(BIN)/python -m benchmarks
 
 bench-features: install-dev  ## Feature build of 1M demo accounts: wall time and peak RSS (benchmarks/results/features.json)
@@ -114,6 +114,12 @@ bench-features: install-dev  ## Feature build of 1M demo accounts: wall time and
 
 bench-serving: install-dev loadgen redis  ## Champion by id (SQLite, Redis) and full vector vs MLflow vs in-process, and a soak (benchmarks/results/serving.json; needs make run)
 	MLFLOW_TRACKING_URI=$(TRACKING_URI) $(BIN)/python -m benchmarks.bench_serving --model-uri $(MODEL_URI)
+
+# e.g. SCALE_ARGS="--sizes 10000,30000" for a quick check; the default runs
+# 10k, 100k and 1M accounts (hours: the 1M run alone is most of it).
+SCALE_ARGS ?=
+bench-scale: install-dev  ## Whole kedro run at 10k, 100k, 1M demo accounts: wall per stage and node, peak RSS (SCALE_ARGS; benchmarks/results/scale.json)
+	$(BIN)/python -m benchmarks.bench_scale $(SCALE_ARGS)
 
 AB_ARGS ?=
 bench-serving-ab: install-dev loadgen  ## Serving variants against the default, in turns (AB_ARGS, e.g. --variant; benchmarks/results/serving_ab.json; needs make run)
