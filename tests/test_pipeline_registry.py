@@ -66,6 +66,8 @@ def test_customer_table_is_closed_over_its_inputs():
         "params:profit",
         "params:model_registry",
         "params:scoring",
+        # The scored list runs where the features do (engine.backend: Spark or not).
+        "params:feature_engineering",
     }
 
 

@@ -57,3 +57,14 @@ def test_the_engine_reads_the_file_itself(dataset):
 def test_other_types_are_refused(dataset):
     with pytest.raises(DatasetError, match=r"saves a pandas DataFrame.*got list"):
         dataset.save([1, 2])
+
+
+def test_a_directory_of_part_files_is_one_table(tmp_path):
+    # What Spark writes: a folder of part files.
+    folder = tmp_path / "usage.parquet"
+    folder.mkdir()
+    FRAME.iloc[:2].to_parquet(folder / "part-0.parquet")
+    FRAME.iloc[2:].to_parquet(folder / "part-1.parquet")
+    table = ParquetTable(str(folder))
+    assert table.num_rows == 3
+    assert table.columns[:2] == ["account_id", "logins"]

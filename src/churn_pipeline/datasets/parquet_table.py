@@ -19,7 +19,7 @@ from typing import Any
 
 import ibis
 import pandas as pd
-import pyarrow.parquet as pq
+import pyarrow.dataset as pads
 from kedro.io.core import DatasetError, get_filepath_str
 
 from churn_pipeline.datasets.atomic import (
@@ -40,9 +40,14 @@ class ParquetTable:
     path: str
 
     @cached_property
+    def _dataset(self) -> Any:
+        # A file, or a directory of part files as Spark writes them.
+        return pads.dataset(self.path, format="parquet")
+
+    @property
     def schema(self) -> Any:
-        """The file's Arrow schema (read from its footer, no rows)."""
-        return pq.read_schema(self.path)
+        """The Arrow schema (read from the footers, no rows)."""
+        return self._dataset.schema
 
     @property
     def columns(self) -> list[str]:
@@ -52,7 +57,7 @@ class ParquetTable:
     @property
     def num_rows(self) -> int:
         """Row count (from the footer)."""
-        return int(pq.ParquetFile(self.path).metadata.num_rows)
+        return int(self._dataset.count_rows())
 
     def to_pandas(self, columns: list[str] | None = None) -> pd.DataFrame:
         """Read the rows into pandas: only for tables known to be small."""

@@ -6,8 +6,8 @@ from churn_pipeline.features.build import TABLES
 from churn_pipeline.pipelines.daily_scoring.nodes import (
     build_current_features,
     record_score_history,
-    score_current,
 )
+from churn_pipeline.pipelines.daily_scoring.spark_nodes import score_current_on_engine
 from churn_pipeline.pipelines.scoring.nodes import export_scored_list
 
 
@@ -23,10 +23,16 @@ def create_pipeline(**kwargs: object) -> Pipeline:
                 name="build_current_features_node",
             ),
             Node(
-                func=score_current,
+                func=score_current_on_engine,
                 # The decision orders this after registration in `kedro run`:
-                # the champion is loaded once the alias may have moved.
-                inputs=["champion", "current_features", "champion_decision"],
+                # the champion is loaded once the alias may have moved. The
+                # engine setting (pyspark with --env spark) picks Spark.
+                inputs=[
+                    "champion",
+                    "current_features",
+                    "champion_decision",
+                    "params:feature_engineering",
+                ],
                 outputs="daily_scores",
                 name="score_current_node",
             ),

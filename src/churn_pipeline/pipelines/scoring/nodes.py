@@ -7,51 +7,78 @@ from typing import Any
 
 import pandas as pd
 
+from churn_pipeline.datasets.parquet_table import ParquetTable, TableData, as_pandas
 from churn_pipeline.models import ChurnEnsemble, Explanation
 from churn_pipeline.scoring.accounts import log_scored_list, score_accounts
 from churn_pipeline.scoring.policy import ScoringPolicy, lifetime_from_params
+from churn_pipeline.scoring.spark import score_on_spark, spark_session, uses_spark
 
 logger = logging.getLogger(__name__)
+
+AS_OF = "as_of_date"
 
 
 def score_snapshot(
     model: ChurnEnsemble,
-    scoring: pd.DataFrame,
+    scoring: TableData,
     explanation: Explanation,
     params: dict[str, Any],
     profit: dict[str, Any],
-    labelled: pd.DataFrame | None = None,
+    labelled: TableData | None = None,
+    feature_engineering: dict[str, Any] | None = None,
 ) -> pd.DataFrame:
     """Score every account active at the newest as-of date.
 
+    On the configured engine: with ``feature_engineering.engine.backend``
+    ``pyspark`` (``--env spark``) the executors score the rows
+    (:mod:`churn_pipeline.scoring.spark`, the same scoring code, SHAP included);
+    otherwise the driver scores them with ``explanation``.
+
     Args:
         model: The fitted ensemble.
-        scoring: Snapshots at the newest as-of date.
-        explanation: SHAP contributions for ``scoring``.
+        scoring: Snapshots at the newest as-of date (a frame or a Parquet file).
+        explanation: SHAP contributions for ``scoring`` (the embedded path's).
         params: ``scoring`` parameters.
         profit: ``profit`` parameters.
         labelled: Labelled snapshots (``label``) whose churn rate gives the
             expected lifetime of the ``per_account`` value basis. The pipeline
             passes ``test_snapshots``, the labels the registered policy is
             built from, so batch and served decisions agree.
+        feature_engineering: ``feature_engineering`` parameters (``engine``);
+            ``None`` scores on the driver.
 
     Returns:
         The scored list, riskiest first, with ``as_of_date`` after ``account_id``.
     """
     lifetime = (
-        None if labelled is None else lifetime_from_params(params, labelled["label"])
+        None if labelled is None else lifetime_from_params(params, _labels(labelled))
     )
     policy = ScoringPolicy.from_params(params, profit, lifetime_months=lifetime)
-    scores = score_accounts(model, scoring, policy, explanation)
-    scores.insert(1, "as_of_date", scoring["as_of_date"].to_numpy())
+    if feature_engineering is not None and uses_spark(feature_engineering):
+        session = spark_session(feature_engineering)
+        scores = score_on_spark(session, scoring, model, policy, carry=[AS_OF])
+        as_of = scores.pop(AS_OF).to_numpy()
+    else:
+        scoring = as_pandas(scoring)
+        scores = score_accounts(model, scoring, policy, explanation)
+        as_of = scoring[AS_OF].to_numpy()
+    scores.insert(1, AS_OF, as_of)
     scores = scores.sort_values("churn_probability", ascending=False, ignore_index=True)
     logger.info(
         "Scored %d accounts: %s",
         len(scores),
         scores["risk_band"].value_counts().to_dict(),
     )
-    log_scored_list(scores, scoring, policy)
+    # Which context columns the rows lack is all the log reads of them.
+    log_scored_list(scores, pd.DataFrame(columns=list(scoring.columns)), policy)
     return scores
+
+
+def _labels(labelled: TableData) -> pd.Series:
+    """The ``label`` column, reading only that column of a file."""
+    if isinstance(labelled, ParquetTable):
+        return labelled.to_pandas(["label"])["label"]
+    return labelled["label"]
 
 
 # The list keeps the scored order (who, how risky, what to do, why:

@@ -20,6 +20,8 @@ def create_pipeline(**kwargs: object) -> Pipeline:
                     # Labelled snapshots in every input kind: the churn rate
                     # behind the per-account lifetime.
                     "test_snapshots",
+                    # engine.backend pyspark (--env spark): scored on Spark.
+                    "params:feature_engineering",
                 ],
                 outputs="churn_scores",
                 name="score_snapshot_node",
