@@ -49,9 +49,10 @@ class Timeline:
     dates: list[pd.Timestamp]
 
 
-def _bound(
+def date_bound(
     con: BaseBackend, table: Table, column: str, which: str
 ) -> pd.Timestamp | None:
+    """The ``min`` or ``max`` (``which``) of a date column, run on ``con``."""
     value = con.execute(getattr(table[column], which)())
     return None if value is None or pd.isna(value) else pd.Timestamp(value)
 
@@ -84,7 +85,7 @@ def timeline(
         ValueError: If no table holds a date.
     """
     starts = {
-        name: _bound(con, tables[name], column, "min")
+        name: date_bound(con, tables[name], column, "min")
         for name, column in DATE_COLUMNS.items()
     }
     start = next(
@@ -101,7 +102,7 @@ def timeline(
         end = pd.Timestamp(observation_end)
     else:
         ends = [
-            _bound(con, tables[name], DATE_COLUMNS[name], "max")
+            date_bound(con, tables[name], DATE_COLUMNS[name], "max")
             for name in ("usage", "subscription_events", "invoices")
         ]
         end = max(e for e in [*ends, start] if e is not None).normalize()

@@ -48,7 +48,8 @@ def _training_table(raw_tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
         | {"params:feature_engineering": MemoryDataset(PARAMS)}
     )
     SequentialRunner().run(create_pipeline(), catalog)
-    return catalog.load("model_input_table")
+    # The feature nodes hand on Ibis expressions; the file catalog writes them.
+    return catalog.load("model_input_table").to_pyarrow().to_pandas()
 
 
 def test_features_equal_the_training_features_of_that_day(raw_tables) -> None:

@@ -32,7 +32,8 @@ def _run(raw_tables: dict[str, pd.DataFrame], params: dict) -> pd.DataFrame:
         | {"params:feature_engineering": MemoryDataset(params)}
     )
     SequentialRunner().run(create_pipeline(), catalog)
-    return catalog.load("model_input_table")
+    # Each node hands on an Ibis expression; the file catalog would write it.
+    return catalog.load("model_input_table").to_pyarrow().to_pandas()
 
 
 @pytest.fixture

@@ -1,10 +1,14 @@
 """Point-in-time feature and label nodes.
 
-Each node turns its validated pandas inputs into Ibis tables, builds one feature
-group with :mod:`churn_pipeline.features`, and runs it on the configured engine
-(``feature_engineering.engine``: DuckDB in-process by default, or Spark). Every
-feature at as-of date ``t`` uses only records known by the end of day ``t``; the
-label is 1 when a cancellation falls in ``(t, t + horizon_days]``.
+Each node reads its validated inputs with the configured engine
+(``feature_engineering.engine``: DuckDB in-process by default, or Spark),
+builds one feature group with :mod:`churn_pipeline.features` and returns it as
+an Ibis expression ordered by the keys: the catalog's ``ParquetTableDataset``
+has that engine write it straight to a file, so neither the activity tables
+(usage, tickets, invoices, NPS answers, handed in as files) nor the feature
+tables pass through pandas. Every feature at as-of date ``t`` uses only records
+known by the end of day ``t``; the label is 1 when a cancellation falls in
+``(t, t + horizon_days]``.
 """
 
 from __future__ import annotations
@@ -14,12 +18,14 @@ from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
+from ibis.backends import BaseBackend
 from ibis.expr.types import Table
 
+from churn_pipeline.datasets.parquet_table import TableData
 from churn_pipeline.features import engine, feature_names
 from churn_pipeline.features.account import account_features
 from churn_pipeline.features.billing import billing_features
-from churn_pipeline.features.build import DATE_COLUMNS, timeline
+from churn_pipeline.features.build import DATE_COLUMNS, date_bound, timeline
 from churn_pipeline.features.nps import nps_features
 from churn_pipeline.features.pit import KEYS
 from churn_pipeline.features.specs import usage_columns_of
@@ -29,31 +35,51 @@ from churn_pipeline.features.usage import usage_features
 
 logger = logging.getLogger(__name__)
 
+# What a node reads: rows in memory, a file, or an earlier node's expression
+# (an in-memory catalog hands those on).
+Input = TableData | Table
 
-def _dates(spine_frame: pd.DataFrame) -> list[pd.Timestamp]:
-    return [pd.Timestamp(d) for d in sorted(spine_frame["as_of_date"].unique())]
+
+def _dates(con: BaseBackend, rows: Table) -> list[pd.Timestamp]:
+    """The spine's as-of dates, oldest first (a handful: one per month)."""
+    dates = con.execute(rows.select("as_of_date").distinct())["as_of_date"]
+    return [pd.Timestamp(d) for d in sorted(dates)]
 
 
-def _run(
-    params: dict[str, Any],
-    build: Callable[..., Table],
-    *frames: pd.DataFrame,
-    **options: Any,
-) -> pd.DataFrame:
-    """Build a feature group from pandas frames and run it on the engine."""
-    con = engine.connect_configured(params)
-    result = engine.execute(con, build(*map(engine.table, frames), **options), KEYS)
-    logger.info("%s: %d rows x %d columns", build.__name__, *result.shape)
-    return result
+def _dates_of(data: Input, column: str, con: BaseBackend) -> Table:
+    """Only ``column`` of a table: a frame is cut before Arrow conversion."""
+    if isinstance(data, pd.DataFrame):
+        return engine.table(data[[column]], con)
+    return engine.table(data, con).select(column)
+
+
+def _keys(con: BaseBackend, spine_rows: Input) -> tuple[Table, list[pd.Timestamp]]:
+    """The spine's keys as a table on ``con`` and its as-of dates."""
+    rows = engine.table(spine_rows, con).select(*KEYS)
+    return rows, _dates(con, rows)
+
+
+def _output(con: BaseBackend, result: Table) -> Table:
+    """``result`` as the file will hold it: declared types, ordered by the keys.
+
+    The order makes a fixed seed write the same file.
+    """
+    return engine.with_declared_types(con, result).order_by(KEYS)
+
+
+def _group(con: BaseBackend, build: Callable[..., Table], result: Table) -> Table:
+    """A feature group's output (its rows are the spine's: no count query)."""
+    logger.info("%s: %d columns", build.__name__, len(result.columns))
+    return _output(con, result)
 
 
 def build_spine(
-    accounts: pd.DataFrame,
-    subscription_events: pd.DataFrame,
-    usage: pd.DataFrame,
-    invoices: pd.DataFrame,
+    accounts: Input,
+    subscription_events: Input,
+    usage: Input,
+    invoices: Input,
     params: dict[str, Any],
-) -> pd.DataFrame:
+) -> Table:
     """List the accounts active at each monthly as-of date, with their label.
 
     As-of dates step back one calendar month at a time from the observation
@@ -68,17 +94,16 @@ def build_spine(
         params: ``feature_engineering`` parameters.
 
     Returns:
-        One row per (account_id, as_of_date) with ``label`` (NaN when the
+        One row per (account_id, as_of_date) with ``label`` (null when the
         horizon reaches past the observation end) and ``is_labelled``.
     """
     con = engine.connect_configured(params)
     tables = {
-        "accounts": engine.table(accounts),
-        "subscription_events": engine.table(subscription_events),
-        # Only their dates place the timeline: converting all of usage for
-        # Ibis would cost more than the spine (~1 s per 18 M rows).
-        "usage": engine.table(usage[[DATE_COLUMNS["usage"]]]),
-        "invoices": engine.table(invoices[[DATE_COLUMNS["invoices"]]]),
+        "accounts": engine.table(accounts, con),
+        "subscription_events": engine.table(subscription_events, con),
+        # Only their dates place the timeline, read by the engine.
+        "usage": _dates_of(usage, DATE_COLUMNS["usage"], con),
+        "invoices": _dates_of(invoices, DATE_COLUMNS["invoices"], con),
     }
     placed = timeline(
         con,
@@ -87,37 +112,40 @@ def build_spine(
         min_history_days=params["min_history_days"],
         max_snapshots=params["max_snapshots"],
     )
-    rows = engine.execute(
-        con,
-        spine(
-            tables["accounts"],
-            tables["subscription_events"],
-            placed.dates,
-            horizon_days=params["horizon_days"],
-            observation_end=placed.observation_end,
-            label_delay_days=params.get("label_delay_days", 0),
-        ),
-        KEYS,
+    rows = spine(
+        tables["accounts"],
+        tables["subscription_events"],
+        placed.dates,
+        horizon_days=params["horizon_days"],
+        observation_end=placed.observation_end,
+        label_delay_days=params.get("label_delay_days", 0),
     )
+    counts = con.execute(
+        rows.aggregate(
+            n=rows.count(),
+            labelled=rows["is_labelled"].sum(),
+            rate=rows["label"].mean(),
+        )
+    ).iloc[0]
     logger.info(
         "Spine: %d snapshots of %d as-of dates (%s .. %s), %d labelled rows, "
         "churn rate %.2f%%",
-        len(rows),
+        counts["n"],
         len(placed.dates),
         placed.dates[0].date(),
         placed.dates[-1].date(),
-        int(rows["is_labelled"].sum()),
-        100 * rows["label"].mean(),
+        0 if pd.isna(counts["labelled"]) else int(counts["labelled"]),
+        100 * float("nan" if pd.isna(counts["rate"]) else counts["rate"]),
     )
-    return rows
+    return _output(con, rows)
 
 
 def build_account_features(
-    spine: pd.DataFrame,
-    accounts: pd.DataFrame,
-    subscription_events: pd.DataFrame,
+    spine: Input,
+    accounts: Input,
+    subscription_events: Input,
     params: dict[str, Any],
-) -> pd.DataFrame:
+) -> Table:
     """Tenure and the plan, seats and MRR in force at each as-of date.
 
     Args:
@@ -129,23 +157,24 @@ def build_account_features(
     Returns:
         Spine keys plus tenure, plan, billing and firmographic features.
     """
-    return _run(
-        params,
-        account_features,
-        spine[KEYS],
-        accounts,
-        subscription_events,
-        dates=_dates(spine),
+    con = engine.connect_configured(params)
+    rows, dates = _keys(con, spine)
+    result = account_features(
+        rows,
+        engine.table(accounts, con),
+        engine.table(subscription_events, con),
+        dates,
     )
+    return _group(con, account_features, result)
 
 
 def build_usage_features(
-    spine: pd.DataFrame,
-    usage: pd.DataFrame,
-    accounts: pd.DataFrame,
-    account_features: pd.DataFrame,
+    spine: Input,
+    usage: Input,
+    accounts: Input,
+    account_features: Input,
     params: dict[str, Any],
-) -> pd.DataFrame:
+) -> Table:
     """Usage level, trend, breadth, per-seat intensity, recency and onboarding.
 
     Args:
@@ -161,23 +190,24 @@ def build_usage_features(
     Returns:
         Spine keys plus usage features.
     """
-    start = usage["usage_date"].min()
-    return _run(
-        params,
-        usage_features,
-        spine[KEYS],
-        usage,
-        accounts,
-        account_features[[*KEYS, "seats"]],
-        dates=_dates(spine),
+    con = engine.connect_configured(params)
+    rows, dates = _keys(con, spine)
+    records = engine.table(usage, con)
+    result = usage_features(
+        rows,
+        records,
+        engine.table(accounts, con),
+        engine.table(account_features, con).select(*KEYS, "seats"),
+        dates,
         key_columns=list(params["key_feature_columns"]),
-        history_start=None if pd.isna(start) else pd.Timestamp(start),
+        history_start=date_bound(con, records, DATE_COLUMNS["usage"], "min"),
     )
+    return _group(con, usage_features, result)
 
 
 def _one_table_node(
     build: Callable[..., Table], table: str, summary: str
-) -> Callable[[pd.DataFrame, pd.DataFrame, dict[str, Any]], pd.DataFrame]:
+) -> Callable[[Input, Input, dict[str, Any]], Table]:
     """A node building one feature group from the spine and one validated table.
 
     Args:
@@ -189,10 +219,11 @@ def _one_table_node(
         The node function ``(spine, records, params) -> features``.
     """
 
-    def node(
-        spine: pd.DataFrame, records: pd.DataFrame, params: dict[str, Any]
-    ) -> pd.DataFrame:
-        return _run(params, build, spine[KEYS], records, dates=_dates(spine))
+    def node(spine: Input, records: Input, params: dict[str, Any]) -> Table:
+        con = engine.connect_configured(params)
+        rows, dates = _keys(con, spine)
+        result = build(rows, engine.table(records, con), dates=dates)
+        return _group(con, build, result)
 
     node.__name__ = node.__qualname__ = f"build_{build.__name__}"
     node.__doc__ = f"""{summary}
@@ -226,14 +257,15 @@ build_nps_features = _one_table_node(
 
 
 def join_features(
-    spine: pd.DataFrame,
-    account_features: pd.DataFrame,
-    usage_features: pd.DataFrame,
-    ticket_features: pd.DataFrame,
-    billing_features: pd.DataFrame,
-    nps_features: pd.DataFrame,
-) -> pd.DataFrame:
-    """Join the feature groups onto the spine: the model input table.
+    spine: Input,
+    account_features: Input,
+    usage_features: Input,
+    ticket_features: Input,
+    billing_features: Input,
+    nps_features: Input,
+    params: dict[str, Any],
+) -> Table:
+    """Join the feature groups onto the spine in the engine: the model input table.
 
     Args:
         spine: Active accounts per as-of date with labels.
@@ -242,26 +274,40 @@ def join_features(
         ticket_features: Support-ticket features.
         billing_features: Billing features.
         nps_features: NPS features.
+        params: ``feature_engineering`` parameters (the engine).
 
     Returns:
-        One row per (account_id, as_of_date): keys, registry features (with
-        those of the configured usage columns after the usage ones), label.
+        One row per (account_id, as_of_date), ordered by them: keys, registry
+        features (with those of the configured usage columns after the usage
+        ones), label.
 
     Raises:
         ValueError: If a feature group lost or duplicated rows.
     """
-    table = spine
-    for group in (
-        account_features,
-        usage_features,
-        ticket_features,
-        billing_features,
-        nps_features,
-    ):
-        table = table.merge(group, on=KEYS, how="left", validate="one_to_one")
-    if len(table) != len(spine):
-        raise ValueError(f"Joining features changed rows: {len(spine)} -> {len(table)}")
-    configured = usage_columns_of(usage_features.columns)
+    con = engine.connect_configured(params)
+    rows = engine.table(spine, con)
+    groups = [
+        engine.table(group, con)
+        for group in (
+            account_features,
+            usage_features,
+            ticket_features,
+            billing_features,
+            nps_features,
+        )
+    ]
+    table = rows
+    for group in groups:
+        table = table.left_join(group, KEYS)
+    configured = usage_columns_of(groups[1].columns)
+    # Left joins keep each group's own keys as *_right; keep the spine's.
+    table = table.select(*KEYS, *feature_names(configured), "label", "is_labelled")
+    before, after = con.execute(rows.count()), con.execute(table.count())
+    if before != after:
+        raise ValueError(
+            f"Joining features changed the model_input_table rows: spine "
+            f"{before} -> {after} (a feature group repeats account_id, as_of_date)"
+        )
     if configured:
         logger.info("Features of the configured usage columns: %s", list(configured))
-    return table[[*KEYS, *feature_names(configured), "label", "is_labelled"]]
+    return _output(con, table)

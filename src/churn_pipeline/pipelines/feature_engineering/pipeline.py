@@ -39,6 +39,7 @@ def create_pipeline(**kwargs: object) -> Pipeline:
                     "ticket_features",
                     "billing_features",
                     "nps_features",
+                    "params:feature_engineering",
                 ],
                 outputs="model_input_table",
                 name="join_features_node",

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from churn_pipeline.datasets.parquet_table import ParquetTable, TableData
 from churn_pipeline.models import Explanation
 from churn_pipeline.reporting.churn_analytics import (
     churn_by_segment,
@@ -103,18 +104,23 @@ def summarise_churn(
 
 
 def summarise_nps(
-    nps_responses: pd.DataFrame, scoring: pd.DataFrame, params: dict[str, Any]
+    nps_responses: TableData, scoring: pd.DataFrame, params: dict[str, Any]
 ) -> pd.DataFrame:
     """Answers per NPS score over the window before the scored date.
 
     Args:
-        nps_responses: Validated NPS answers (empty when the table is absent).
+        nps_responses: Validated NPS answers (empty when the table is absent),
+            in memory or a file; of a file only the date and score are read.
         scoring: The scored snapshot.
         params: ``reporting`` parameters.
 
     Returns:
         Count and share per score 0-10, with its category.
     """
+    if isinstance(nps_responses, ParquetTable):
+        # A missing column is left for nps_distribution to name.
+        needed = [c for c in ("response_date", "score") if c in nps_responses.columns]
+        nps_responses = nps_responses.to_pandas(columns=needed)
     return nps_distribution(
         nps_responses, end=_end(scoring), window_days=int(params["nps_window_days"])
     )
