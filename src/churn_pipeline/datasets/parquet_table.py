@@ -102,8 +102,11 @@ class ParquetTableDataset(AtomicParquetDataset):
             if isinstance(data, ParquetTable):
                 shutil.copyfile(data.path, temp)
             elif isinstance(data, ibis.Table):
-                # The expression's own engine streams its rows into the file.
-                data.to_parquet(temp)
+                # Imported here: the engine module imports this one.
+                from churn_pipeline.features.engine import write_parquet  # noqa: PLC0415
+
+                # The expression's own engine writes its rows into one file.
+                write_parquet(data, temp)
             else:
                 raise DatasetError(
                     f"ParquetTableDataset saves a pandas DataFrame, an Ibis table "

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import ibis
 import numpy as np
 import pandas as pd
 
@@ -123,7 +124,7 @@ class Snapshots:
             every row counts as labelled.
     """
 
-    def __init__(self, data: TableData) -> None:
+    def __init__(self, data: TableData | ibis.Table) -> None:
         self._con = duckdb.connect()
         if isinstance(data, ParquetTable):
             # A directory (as Spark writes) is read as all its part files.
@@ -134,6 +135,9 @@ class Snapshots:
             self._con.execute(
                 f"CREATE VIEW {_TABLE} AS SELECT * FROM read_parquet('{path}')"
             )
+        elif isinstance(data, ibis.Table):
+            # An in-memory catalog hands on the feature build's expression.
+            self._con.register(_TABLE, data.to_pyarrow())
         else:
             self._con.register(_TABLE, data)
         described = self._con.sql(f"DESCRIBE {_TABLE}").fetchall()
