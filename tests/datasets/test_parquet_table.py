@@ -68,3 +68,18 @@ def test_a_directory_of_part_files_is_one_table(tmp_path):
     table = ParquetTable(str(folder))
     assert table.num_rows == 3
     assert table.columns[:2] == ["account_id", "logins"]
+
+
+def test_an_empty_frame_keeps_text_columns_typed(dataset):
+    # An absent optional table: no rows, object columns. Written as Arrow's null
+    # type, a join on account_id would fail in every later query.
+    empty = pd.DataFrame(
+        {
+            "account_id": pd.Series(dtype=object),
+            "response_date": pd.Series(dtype="datetime64[ns]"),
+        }
+    )
+    dataset.save(empty)
+    schema = dataset.load().schema
+    assert str(schema.field("account_id").type) == "string"
+    assert str(schema.field("response_date").type) == "timestamp[us]"

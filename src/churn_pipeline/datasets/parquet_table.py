@@ -19,13 +19,14 @@ from typing import Any
 
 import ibis
 import pandas as pd
+import pyarrow as pa
 import pyarrow.dataset as pads
+import pyarrow.parquet as pq
 from kedro.io.core import DatasetError, get_filepath_str
 
 from churn_pipeline.datasets.atomic import (
     TEMP_SUFFIX,
     AtomicParquetDataset,
-    _unwrapped,
 )
 
 
@@ -64,6 +65,32 @@ class ParquetTable:
         return pd.read_parquet(self.path, columns=columns)
 
 
+def arrow_table(frame: pd.DataFrame) -> pa.Table:
+    """``frame`` as Arrow with the types every engine reads alike.
+
+    Text (object) columns are typed as text even when empty (an absent optional
+    table is an empty frame, and an all-empty object column would otherwise be
+    written as Arrow's ``null`` type, which no query can join on); timestamps
+    are microseconds, as Ibis holds them and as Spark can read them.
+    """
+    return pa.table(
+        {
+            name: pa.array(values, type=_arrow_type(values), from_pandas=True)
+            for name, values in frame.items()
+        }
+    )
+
+
+def _arrow_type(values: pd.Series) -> pa.DataType | None:
+    if values.dtype == object:
+        return pa.string()
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        return pa.timestamp("us", tz=str(values.dtype.tz))
+    if pd.api.types.is_datetime64_dtype(values.dtype):
+        return pa.timestamp("us")
+    return None  # Arrow's own type for the column's dtype
+
+
 # What a node that reads a large table accepts: rows in memory, or a file.
 TableData = pd.DataFrame | ParquetTable
 
@@ -92,14 +119,13 @@ class ParquetTableDataset(AtomicParquetDataset):
 
     def save(self, data: pd.DataFrame | ParquetTable | ibis.Table) -> None:  # type: ignore[override]
         """Write ``data`` to the file through a temporary sibling."""
-        if isinstance(data, pd.DataFrame):
-            _unwrapped(super().save)(self, data)
-            return
         target = Path(get_filepath_str(self._get_save_path(), self._protocol))
         target.parent.mkdir(parents=True, exist_ok=True)
         temp = target.with_name(f".{target.name}.{uuid.uuid4().hex}{TEMP_SUFFIX}")
         try:
-            if isinstance(data, ParquetTable):
+            if isinstance(data, pd.DataFrame):
+                pq.write_table(arrow_table(data), temp)
+            elif isinstance(data, ParquetTable):
                 shutil.copyfile(data.path, temp)
             elif isinstance(data, ibis.Table):
                 # Imported here: the engine module imports this one.

@@ -17,10 +17,9 @@ from typing import Any
 
 import ibis
 import pandas as pd
-import pyarrow as pa
 from ibis.backends import BaseBackend
 
-from churn_pipeline.datasets.parquet_table import ParquetTable
+from churn_pipeline.datasets.parquet_table import ParquetTable, arrow_table
 
 logger = logging.getLogger(__name__)
 
@@ -141,25 +140,7 @@ def table(
         # expression here, on ``con``, could not reach its connection's tables,
         # and re-running a memtable chain in every later node costs more.
         return ibis.memtable(data.to_pyarrow())
-    return ibis.memtable(
-        pa.table(
-            {
-                name: pa.array(values, type=_arrow_type(values), from_pandas=True)
-                for name, values in data.items()
-            }
-        )
-    )
-
-
-def _arrow_type(values: pd.Series) -> pa.DataType | None:
-    """Text for object columns; timestamps in microseconds, as Ibis stores them."""
-    if values.dtype == object:
-        return pa.string()
-    if isinstance(values.dtype, pd.DatetimeTZDtype):
-        return pa.timestamp("us", tz=str(values.dtype.tz))
-    if pd.api.types.is_datetime64_dtype(values.dtype):
-        return pa.timestamp("us")
-    return None  # Arrow's own type for the column's dtype
+    return ibis.memtable(arrow_table(data))
 
 
 def with_declared_types(con: BaseBackend, expr: ibis.Table) -> ibis.Table:
