@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import ibis
 import pandas as pd
 import pyarrow.parquet as pq
@@ -72,7 +74,7 @@ def test_duckdb_settings_reach_the_connection(tmp_path):
 def test_duckdb_spills_to_the_default_place_unless_told():
     con = engine.connect("duckdb", {"threads": 1})
     spill = con.raw_sql("SELECT current_setting('temp_directory')").fetchone()[0]
-    assert spill == str(engine.DEFAULT_SPILL)
+    assert spill == str(engine.DEFAULT_SPILL / str(os.getpid()))
 
 
 @pytest.mark.parametrize("option", ["memory", "tmp_dir"])

@@ -68,8 +68,9 @@ def connect(
                 f"feature_engine.options: unknown DuckDB option(s) {unknown}; "
                 f"allowed: {list(DUCKDB_OPTIONS)}"
             )
-        # The validation engine spills to the same place (docs/scale.md).
-        options.setdefault("temp_directory", str(DEFAULT_SPILL))
+        # The validation engine spills to the same place (docs/scale.md); a
+        # folder per process, since two runs' DuckDBs would reuse one file name.
+        options.setdefault("temp_directory", str(DEFAULT_SPILL / str(os.getpid())))
         con = ibis.duckdb.connect()
         for setting in DUCKDB_OPTIONS:
             if options.get(setting) is not None:
