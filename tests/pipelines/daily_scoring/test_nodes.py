@@ -8,6 +8,7 @@ import pytest
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 from tests.models import synthetic
+from tests.pipelines.feature_engineering.params import feature_params
 from tests.scored_list import WHO_AND_RISK
 
 from churn_pipeline.features import feature_names
@@ -23,18 +24,7 @@ from churn_pipeline.pipelines.scoring.nodes import export_scored_list
 from churn_pipeline.scoring.accounts import score_accounts
 from churn_pipeline.scoring.policy import ScoringPolicy
 
-PARAMS = {
-    "horizon_days": 28,
-    "observation_end": "2024-03-10",
-    "min_history_days": 0,
-    "max_snapshots": 3,
-    "key_feature_columns": [
-        "uses_reports",
-        "uses_dashboards",
-        "uses_integrations",
-        "uses_automations",
-    ],
-}
+PARAMS = feature_params("2024-03-10")
 
 
 def _current(raw_tables: dict[str, pd.DataFrame], as_of: str | None) -> pd.DataFrame:

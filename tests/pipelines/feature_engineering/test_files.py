@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
+from tests.pipelines.feature_engineering.params import feature_params
 
 from churn_pipeline.datasets.parquet_table import ParquetTable, ParquetTableDataset
 from churn_pipeline.features.build import TABLES
@@ -20,18 +21,7 @@ from churn_pipeline.pipelines.feature_engineering.nodes import (
     join_features,
 )
 
-PARAMS = {
-    "horizon_days": 28,
-    "observation_end": "2024-03-15",
-    "min_history_days": 0,
-    "max_snapshots": 3,
-    "key_feature_columns": [
-        "uses_reports",
-        "uses_dashboards",
-        "uses_integrations",
-        "uses_automations",
-    ],
-}
+PARAMS = feature_params()
 OUTPUTS = (
     "spine",
     "account_features",

@@ -7,23 +7,13 @@ import pandas as pd
 import pytest
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
+from tests.pipelines.feature_engineering.params import feature_params
 
 from churn_pipeline.features import feature_names
 from churn_pipeline.pipelines.feature_engineering import create_pipeline
 from churn_pipeline.pipelines.feature_engineering.nodes import build_spine
 
-PARAMS = {
-    "horizon_days": 28,
-    "observation_end": "2024-03-15",
-    "min_history_days": 0,
-    "max_snapshots": 3,
-    "key_feature_columns": [
-        "uses_reports",
-        "uses_dashboards",
-        "uses_integrations",
-        "uses_automations",
-    ],
-}
+PARAMS = feature_params()
 
 
 def _run(raw_tables: dict[str, pd.DataFrame], params: dict) -> pd.DataFrame:

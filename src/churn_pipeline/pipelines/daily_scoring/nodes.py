@@ -154,6 +154,17 @@ def score_current(
         scores of :func:`~churn_pipeline.scoring.accounts.score_accounts`, then
         ``model_name``, ``model_version`` and ``scored_at`` (UTC).
     """
+    log_training_decision(champion_decision)
+    scores = score_accounts(
+        champion.model, features, champion.policy, explainer=champion.explainer
+    )
+    scores = stamp_scores(scores, features["as_of_date"].to_numpy(), champion)
+    log_scored_list(scores, features, champion.policy)
+    return scores
+
+
+def log_training_decision(champion_decision: dict[str, Any] | None) -> None:
+    """Log the training run's decision next to the version actually loaded."""
     if champion_decision and champion_decision.get("promoted") is not None:
         logger.info(
             "Last training decision: %s v%s %s",
@@ -161,24 +172,38 @@ def score_current(
             champion_decision.get("version"),
             "promoted" if champion_decision["promoted"] else "not promoted",
         )
-    scores = score_accounts(
-        champion.model, features, champion.policy, explainer=champion.explainer
-    )
-    scores.insert(1, "as_of_date", features["as_of_date"].to_numpy())
+
+
+def stamp_scores(
+    scores: pd.DataFrame, as_of: Any, champion: ServedModel, *, where: str = ""
+) -> pd.DataFrame:
+    """The scored list as the daily job writes it, riskiest first, and logged.
+
+    Args:
+        scores: ``score_accounts`` output, one row per account.
+        as_of: Each row's as-of date (inserted after ``account_id``).
+        champion: The model that scored.
+        where: Where the scoring ran, for the log (e.g. " on Spark").
+
+    Returns:
+        ``scores`` with ``as_of_date``, ``model_name``, ``model_version`` and
+        ``scored_at`` (UTC).
+    """
+    scores.insert(1, "as_of_date", as_of)
     scores = scores.assign(
         model_name=champion.name,
         model_version=champion.version,
         scored_at=pd.Timestamp(datetime.now(UTC)),
     ).sort_values("churn_probability", ascending=False, ignore_index=True)
     logger.info(
-        "Scored %d accounts as of %s with %s v%s: %s",
+        "Scored %d accounts as of %s with %s v%s%s: %s",
         len(scores),
-        pd.Timestamp(features["as_of_date"].max()).date() if len(features) else "-",
+        pd.Timestamp(scores["as_of_date"].max()).date() if len(scores) else "-",
         champion.name,
         champion.version,
+        where,
         scores["risk_band"].value_counts().to_dict(),
     )
-    log_scored_list(scores, features, champion.policy)
     return scores
 
 

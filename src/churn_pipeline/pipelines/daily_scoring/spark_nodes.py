@@ -10,14 +10,17 @@ otherwise ``score_current`` scores them on the driver, unchanged.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
 
 from churn_pipeline.datasets.parquet_table import TableData, as_pandas
 from churn_pipeline.model_registry.mlflow_store import ServedModel
-from churn_pipeline.pipelines.daily_scoring.nodes import score_current
+from churn_pipeline.pipelines.daily_scoring.nodes import (
+    log_training_decision,
+    score_current,
+    stamp_scores,
+)
 from churn_pipeline.scoring.accounts import log_scored_list
 from churn_pipeline.scoring.spark import score_on_spark, spark_session, uses_spark
 
@@ -47,32 +50,13 @@ def score_current_on_engine(
     """
     if not uses_spark(feature_engineering):
         return score_current(champion, as_pandas(features), champion_decision)
-    if champion_decision and champion_decision.get("promoted") is not None:
-        logger.info(
-            "Last training decision: %s v%s %s",
-            champion_decision.get("model_name"),
-            champion_decision.get("version"),
-            "promoted" if champion_decision["promoted"] else "not promoted",
-        )
+    log_training_decision(champion_decision)
     session = spark_session(feature_engineering)
     scores = score_on_spark(
         session, features, champion.model, champion.policy, carry=[_AS_OF]
     )
-    as_of = scores.pop(_AS_OF)
-    scores.insert(1, _AS_OF, as_of.to_numpy())
-    scores = scores.assign(
-        model_name=champion.name,
-        model_version=champion.version,
-        scored_at=pd.Timestamp(datetime.now(UTC)),
-    ).sort_values("churn_probability", ascending=False, ignore_index=True)
-    logger.info(
-        "Scored %d accounts as of %s with %s v%s on Spark: %s",
-        len(scores),
-        pd.Timestamp(as_of.max()).date() if len(scores) else "-",
-        champion.name,
-        champion.version,
-        scores["risk_band"].value_counts().to_dict(),
-    )
+    as_of = scores.pop(_AS_OF).to_numpy()
+    scores = stamp_scores(scores, as_of, champion, where=" on Spark")
     context = pd.DataFrame(columns=list(features.columns))
     log_scored_list(scores, context, champion.policy)
     return scores
