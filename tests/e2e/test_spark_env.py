@@ -89,11 +89,14 @@ def projects(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Projects]:
         run_kedro(duckdb, "demo_data")
         _inject_faults(duckdb / "data/01_raw")
         run_kedro(duckdb)
-    # The same raw files, the model the DuckDB run trained, and its registry
+    # The same raw files, the model the DuckDB run trained, its registry
     # (whose artifacts stay in the DuckDB project) with the champion alias.
     shutil.copytree(duckdb / "data/01_raw", spark / "data/01_raw", dirs_exist_ok=True)
     shutil.copy(duckdb / "data/06_models/churn_model.pkl", spark / "data/06_models")
     shutil.copy(duckdb / "mlflow.db", spark / "mlflow.db")
+    # The daily job logs the training run's decision next to the champion it loads.
+    decision = "data/08_reporting/champion_decision.json"
+    shutil.copy(duckdb / decision, spark / decision)
     with inside(spark):
         for pipeline, nodes in SPARK_STAGES:
             _run_spark(spark, pipeline, nodes)

@@ -252,3 +252,15 @@ def test_rules_over_absent_features_are_skipped():
     assert kept and all("last_nps" not in rule.fields for rule in kept)
     assert len(kept) < len(RULES)
     assert violations({"logins_14d": 40.0}) == []
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda rule: rule.describe())
+@pytest.mark.parametrize("known", [0, 1], ids=["all unknown", "one known"])
+def test_a_rule_judges_unknown_values_without_failing(rule, known) -> None:
+    # A request may send null for any feature (the service fills the rest from
+    # the store): a rule must answer, never raise, whatever is unknown.
+    for index in range(len(rule.fields)):
+        values = {name: None for name in rule.fields}
+        if known:
+            values[rule.fields[index]] = 1
+        assert isinstance(violations(values, [rule]), list)

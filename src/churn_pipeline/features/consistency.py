@@ -195,7 +195,8 @@ def _activity_rules() -> list[Rule]:
             f"{{days_since_last_login}} must be below {d} when {{active_days_{d}d}} "
             "is at least 1",
             lambda v, d=d: (
-                v[f"active_days_{d}d"] < 1
+                v[f"active_days_{d}d"] is None
+                or v[f"active_days_{d}d"] < 1
                 or (
                     v["days_since_last_login"] is not None
                     and v["days_since_last_login"] < d
