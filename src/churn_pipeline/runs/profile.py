@@ -116,7 +116,9 @@ class _Sampler(threading.Thread):
                     self._peaks[name] = max(peak, now)
 
     def stop(self) -> None:
+        """Stop sampling and wait for the thread to end (none outlives the run)."""
         self._stop_event.set()
+        self.join()
 
 
 class NodeProfileHooks:
