@@ -55,13 +55,19 @@ def copy_project(source: Path, destination: Path) -> Path:
     """Copy the project's code and configuration, no data, into ``destination``.
 
     ``data/`` keeps its folders and ``.gitkeep`` files only; ``benchmarks/data``
-    (cached demo tables) is left out.
+    (cached demo tables) is left out, and so is ``destination`` when it lies
+    inside the project (a ``--work-dir`` under ``data/``), which would otherwise
+    be copied into itself.
     """
-
     source = source.resolve()
+    target = destination.resolve()
 
     def skip(directory: str, names: list[str]) -> set[str]:
         here = Path(directory).resolve()
+        itself = {name for name in names if here / name == target}
+        return itself | _skipped(here, names)
+
+    def _skipped(here: Path, names: list[str]) -> set[str]:
         if here == source:
             return {name for name in names if name in SKIP_TOP}
         if here == source / "benchmarks":

@@ -230,6 +230,22 @@ def test_copy_holds_code_and_config_without_data_or_environments(tmp_path: Path)
     assert (copy / "data/06_models/feature_repo").is_dir()
 
 
+def test_copy_into_a_work_dir_inside_the_project_leaves_itself_out(tmp_path: Path):
+    source = tmp_path / "project"
+    for path in ("src/pkg/mod.py", "data/01_raw/.gitkeep"):
+        (source / path).parent.mkdir(parents=True, exist_ok=True)
+        (source / path).write_text("x")
+    destination = source / "data" / "scale" / "run_10"
+    destination.mkdir(parents=True)
+    (destination / "stale.py").write_text("x")
+
+    copy = copy_project(source, destination)
+
+    kept = sorted(str(p.relative_to(copy)) for p in copy.rglob("*") if p.is_file())
+    assert kept == ["data/01_raw/.gitkeep", "src/pkg/mod.py"]
+    assert not (copy / "data" / "scale" / "run_10").exists()
+
+
 ALLOCATE = "import numpy as np; a = np.ones(300 * 2**20 // 8); print(a.sum())"
 
 
