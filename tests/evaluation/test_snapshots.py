@@ -15,7 +15,7 @@ from churn_pipeline.evaluation.snapshots import (
     SAMPLE_WEIGHT,
     Share,
     Snapshots,
-    churners_first,
+    class_shares,
     training_sample,
     tuning_sample,
     uniform,
@@ -50,19 +50,26 @@ def _full_counts(table: pd.DataFrame, last: pd.Timestamp) -> pd.DataFrame:
 
 
 @pytest.mark.parametrize(
-    ("churners", "non_churners", "cap", "share"),
+    ("churners", "non_churners", "cap", "shares"),
     [
-        (10, 90, None, 1.0),  # no cap
-        (10, 90, 100, 1.0),  # fits exactly
-        (10, 90, 55, 0.5),  # 10 churners + 45 of 90
-        (30, 90, 40, 30 / 90),  # at least as many non-churners as churners
-        (10, 0, 5, 1.0),  # nothing to sample
+        (10, 90, None, (1.0, 1.0)),  # no cap
+        (10, 90, 100, (1.0, 1.0)),  # fits exactly
+        (10, 90, 55, (1.0, 0.5)),  # 10 churners + 45 of 90
+        (30, 90, 40, (20 / 30, 20 / 90)),  # churners over half: half the cap each
+        (10, 0, 5, (2 / 10, 1.0)),  # no non-churner to sample
+        # A million accounts: the fit stays at the cap, not at the churners.
+        (232_000, 9_000_000, 40_000, (20_000 / 232_000, 20_000 / 9_000_000)),
     ],
 )
-def test_churners_first_share(
-    churners: int, non_churners: int, cap: int | None, share: float
+def test_class_shares_bound_the_slice_and_keep_churners_first(
+    churners: int, non_churners: int, cap: int | None, shares: tuple[float, float]
 ) -> None:
-    assert churners_first(churners, non_churners, cap) == pytest.approx(share)
+    got = class_shares(churners, non_churners, cap)
+
+    assert got == pytest.approx(shares)
+    if cap is not None and non_churners:
+        kept = churners * got[0] + non_churners * got[1]
+        assert kept <= max(cap, 1) + 1e-9
 
 
 @pytest.mark.parametrize(
@@ -110,6 +117,20 @@ def test_a_sample_keeps_every_churner_and_weighs_back_to_the_slice(
     non_churners = (sample["label"] == 0).sum()
     assert 0.15 < non_churners / full.xs(0.0, level="label").sum() < 0.35
     assert (sample.loc[sample["label"] == 1, SAMPLE_WEIGHT] == 1.0).all()
+
+
+def test_a_sample_of_both_classes_weighs_each_back_to_the_slice(
+    snapshots: Snapshots, table: pd.DataFrame
+) -> None:
+    share = Share(churners=0.5, non_churners=0.25, seed=3)
+    sample = snapshots.read(last=LAST, share=share)
+
+    full = _full_counts(table, LAST)
+    weighted = sample.groupby(["as_of_date", "label"])[SAMPLE_WEIGHT].sum()
+    np.testing.assert_allclose(weighted.to_numpy(), full.to_numpy())
+    kept = sample.groupby("label").size() / full.groupby(level="label").sum()
+    assert 0.3 < kept[1.0] < 0.7
+    assert 0.15 < kept[0.0] < 0.35
 
 
 def test_a_seed_gives_the_same_sample_and_another_seed_another(
@@ -187,6 +208,23 @@ def test_training_sample_is_capped(snapshots: Snapshots, table: pd.DataFrame) ->
     assert sample["label"].sum() == inside["label"].sum()
     uncapped = training_sample(snapshots, last=LAST, max_rows=None, seed=0)
     assert len(uncapped) == len(inside)
+
+
+def test_a_cap_below_twice_the_churners_samples_churners_too(
+    snapshots: Snapshots, table: pd.DataFrame
+) -> None:
+    inside = table[table["as_of_date"] <= LAST]
+    churners = int(inside["label"].sum())
+    cap = churners  # half for each class
+
+    sample = training_sample(snapshots, last=LAST, max_rows=cap, seed=0)
+
+    kept = int(sample["label"].sum())
+    assert abs(kept - cap / 2) < 5 * np.sqrt(cap / 4)
+    assert abs(len(sample) - cap) < 5 * np.sqrt(cap)
+    weighted = sample.groupby("label")[SAMPLE_WEIGHT].sum()
+    assert weighted[1.0] == pytest.approx(churners)
+    assert weighted[0.0] == pytest.approx(len(inside) - churners)
 
 
 def test_tuning_sample_stays_before_the_first_origin(snapshots: Snapshots) -> None:

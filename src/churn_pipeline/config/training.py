@@ -52,7 +52,7 @@ class TuningParameters(Block):
 class SamplingParameters(Block):
     """``model_training.sampling``: the cap on the rows a model is fitted on."""
 
-    # Above it: every churner and a weighted share of non-churners; None: all.
+    # Above it: a weighted sample, churners kept first (class_shares); None: all.
     max_training_rows: PositiveInt | None = None
 
 

@@ -109,8 +109,8 @@ def rolling_origin_backtest(
         n_origins: How many of the newest as-of dates to test on.
         horizon_days: Label horizon in days.
         profit: ``profit`` parameters.
-        max_training_rows: Above this many training rows, non-churners are
-            subsampled (weighted; every churner kept) for the fits; ``None``
+        max_training_rows: Above this many training rows, the fits use a
+            weighted sample (churners kept first: see ``class_shares``); ``None``
             fits on every row. Metrics always use every origin row.
 
     Returns:

@@ -5,7 +5,7 @@ accounts that is over ten million rows, more than pandas should hold. Every
 model step reads it here instead: first the labelled rows' dates and label
 counts (one row per date and label), then the rows of one slice (a range of
 as-of dates), with its feature columns as float32 and, above a row cap, a
-sample of the non-churners drawn in the query itself.
+sample drawn in the query itself.
 
 The sample is a deterministic hash of ``(account_id, as_of_date, seed)`` (MD5,
 the same on any machine and DuckDB version), so a fixed seed keeps the same
@@ -79,12 +79,16 @@ class Share:
         return self.churners >= 1.0 and self.non_churners >= 1.0
 
 
-def churners_first(churners: int, non_churners: int, max_rows: int | None) -> float:
-    """The non-churner share that brings a slice to ``max_rows``, churners all kept.
+def class_shares(
+    churners: int, non_churners: int, max_rows: int | None
+) -> tuple[float, float]:
+    """The shares of churners and non-churners that bring a slice to ``max_rows``.
 
-    At least as many non-churners as churners are kept, so a cap below twice
-    the churners keeps more rows than the cap (the class balance is not
-    inverted).
+    Churners are the rare class, so they are kept first: every churner while
+    they take at most half the cap, the non-churners filling the rest. When
+    churners alone would take more than half (a large business: 2 % churn of
+    ten million rows), each class gets half the cap, so the rows fitted on stay
+    bounded whatever the data's size and the classes are never inverted.
 
     Args:
         churners: Label-1 rows in the slice.
@@ -92,12 +96,15 @@ def churners_first(churners: int, non_churners: int, max_rows: int | None) -> fl
         max_rows: The cap; ``None`` keeps everything.
 
     Returns:
-        The share in (0, 1]; 1.0 when the slice fits.
+        ``(churner share, non-churner share)``, each in (0, 1]; ``(1.0, 1.0)``
+        when the slice fits.
     """
-    if max_rows is None or churners + non_churners <= max_rows or non_churners == 0:
-        return 1.0
-    room = max(max_rows - churners, churners, 1)
-    return min(1.0, room / non_churners)
+    if max_rows is None or churners + non_churners <= max_rows:
+        return 1.0, 1.0
+    half = max(max_rows // 2, 1)
+    if churners <= half:
+        return 1.0, min(1.0, (max_rows - churners) / non_churners)
+    return half / churners, min(1.0, half / max(non_churners, 1))
 
 
 def uniform(rows: int, max_rows: int | None) -> float:
@@ -297,7 +304,7 @@ def training_sample(
     columns: Sequence[str] | None = None,
     what: str = "training",
 ) -> pd.DataFrame:
-    """The labelled rows up to ``last``: every churner, non-churners to ``max_rows``.
+    """The labelled rows up to ``last``, to at most ``max_rows`` (:func:`class_shares`).
 
     Args:
         snapshots: The model input table.
@@ -314,22 +321,22 @@ def training_sample(
     inside = counts[counts["as_of_date"] <= pd.Timestamp(last)]
     churners = int(inside["churners"].sum())
     rows = int(inside["rows"].sum())
-    share = churners_first(churners, rows - churners, max_rows)
-    sample = snapshots.read(
-        last=last,
-        share=Share(non_churners=share, seed=seed),
-        columns=columns,
-        float32=True,
+    churner_share, non_churner_share = class_shares(
+        churners, rows - churners, max_rows
     )
-    if share < 1.0:
+    share = Share(churners=churner_share, non_churners=non_churner_share, seed=seed)
+    sample = snapshots.read(last=last, share=share, columns=columns, float32=True)
+    if not share.keeps_all:
         logger.info(
-            "%s slice sampled: %d of %d rows (every one of %d churners, "
-            "non-churner share %.4f, weighted back; cap %d)",
+            "%s slice sampled: %d of %d rows (churner share %.4f of %d, "
+            "non-churner share %.4f of %d, weighted back; cap %d)",
             what.capitalize(),
             len(sample),
             rows,
+            churner_share,
             churners,
-            share,
+            non_churner_share,
+            rows - churners,
             max_rows,
         )
     return sample

@@ -36,8 +36,9 @@ def split_snapshots(
     The newest ``n_test_snapshots`` labelled as-of dates are the test set. Training
     keeps only as-of dates whose label window closes by the first test date, so
     no training label comes from the test period; above
-    ``sampling.max_training_rows`` it keeps every churner and a deterministic
-    share of non-churners, weighted back (``sample_weight``). The newest as-of
+    ``sampling.max_training_rows`` it keeps a deterministic sample, churners
+    first (every one while they fill at most half the cap, else half the cap
+    each), weighted back (``sample_weight``). The newest as-of
     date, which has no label yet, is what gets scored. The table is read
     slice by slice through DuckDB (:mod:`churn_pipeline.evaluation.snapshots`).
 
