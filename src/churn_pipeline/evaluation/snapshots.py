@@ -321,9 +321,7 @@ def training_sample(
     inside = counts[counts["as_of_date"] <= pd.Timestamp(last)]
     churners = int(inside["churners"].sum())
     rows = int(inside["rows"].sum())
-    churner_share, non_churner_share = class_shares(
-        churners, rows - churners, max_rows
-    )
+    churner_share, non_churner_share = class_shares(churners, rows - churners, max_rows)
     share = Share(churners=churner_share, non_churners=non_churner_share, seed=seed)
     sample = snapshots.read(last=last, share=share, columns=columns, float32=True)
     if not share.keeps_all:
