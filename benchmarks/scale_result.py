@@ -88,7 +88,7 @@ def summarise_profile(profile: Mapping[str, Any]) -> dict[str, Any]:
                 "group": group_of(r.get("stage")),
                 **{
                     key: r.get(key)
-                    for key in ("status", "wall_s", "cpu_s", "peak_rss_mb")
+                    for key in ("status", "wall_s", "run_s", "cpu_s", "peak_rss_mb")
                 },
             }
             for r in records

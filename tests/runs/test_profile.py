@@ -34,6 +34,15 @@ def _total(held: np.ndarray) -> float:
     return float(held.sum())
 
 
+class _CostlyToSave(MemoryDataset):
+    """Saving does the work, as a lazy engine expression's write does."""
+
+    def save(self, data: float) -> None:
+        # Kept, so it is still resident when the node's end is recorded.
+        self.work = np.random.default_rng(1).random(HELD_MB * 2**20 // 8)
+        super().save(data + float(self.work[0] > 2.0))
+
+
 def _fail(total: float) -> float:
     raise ValueError(f"column 'total' rejected: {total:.0f} is not below 0")
 
@@ -95,6 +104,27 @@ def test_every_node_recorded_with_stage_wall_and_peak(profile_path: Path):
     assert all(record["wall_s"] >= 0 for record in nodes.values())
     assert profile["peak_rss_mb"] >= held["peak_rss_mb"]
     assert not _samplers()
+
+
+def test_a_node_is_measured_until_its_outputs_are_written(profile_path: Path):
+    hooks = NodeProfileHooks(lambda: STAGES)
+    manager = _create_hook_manager()
+    manager.register(hooks)
+    catalog = DataCatalog({"params:seed": MemoryDataset(7), "total": _CostlyToSave()})
+    pipeline = Pipeline([node(float, "params:seed", "total", name="total_node")])
+    manager.hook.before_pipeline_run(
+        run_params={"pipeline_names": ["tiny"]}, pipeline=pipeline, catalog=catalog
+    )
+    SequentialRunner().run(pipeline, catalog, manager)
+    manager.hook.after_pipeline_run(
+        run_params={}, run_result={}, pipeline=pipeline, catalog=catalog
+    )
+
+    (record,) = json.loads(profile_path.read_text())["nodes"]
+    assert record["status"] == "completed"
+    # The save's allocation is inside the node's span, its function's is not.
+    assert record["peak_rss_mb"] >= record["rss_before_mb"] + 0.9 * HELD_MB
+    assert record["wall_s"] >= record["run_s"] >= 0
 
 
 def test_failed_node_and_run_recorded_with_the_error(profile_path: Path):

@@ -3,8 +3,12 @@
 Set ``CHURN_PIPELINE_PROFILE`` to a JSON path and every node of the next
 ``kedro run`` is recorded there: its stage (the smallest registered pipeline
 holding it), wall and CPU seconds, and the process's peak resident memory
-while it ran. The file is rewritten (atomically) when a node starts and ends,
-so a run the kernel kills for memory still names the node it was in.
+while it ran. A node's span runs from loading its first input to saving its
+last output: a feature node returns a lazy engine expression, and the engine
+does the work when the catalog writes it, so the function's own time
+(``run_s``) alone would credit that work to no node. The file is rewritten
+(atomically) when a node starts and ends, so a run the kernel kills for
+memory still names the node it was in.
 
 Memory is the Kedro process's own: DuckDB's and Spark's driver threads are
 in it, Spark's JVM (a child process) is not; ``benchmarks/bench_scale.py``
@@ -170,9 +174,45 @@ class NodeProfileHooks:
         logger.info("Profiling every node's wall time and peak RSS into %s", target)
 
     @hook_impl
+    def before_dataset_loaded(self, dataset_name: str, node: Node) -> None:
+        """Open the node's record at its first input: loading is its work."""
+        self._open_node(node)
+
+    @hook_impl
     def before_node_run(self, node: Node) -> None:
-        """Open the node's record and start sampling its memory."""
-        if self._sampler is None:
+        """Open the record of a node without inputs; mark where its function starts."""
+        self._open_node(node)
+        record = self._open.get(node.name)
+        if record is not None:
+            record["_run_began"] = time.perf_counter()
+
+    @hook_impl
+    def after_node_run(self, node: Node) -> None:
+        """Close the record, or wait for its outputs: writing them is its work."""
+        record = self._open.get(node.name)
+        if record is None:
+            return
+        began = record.pop("_run_began", None)
+        record["run_s"] = (
+            None if began is None else round(time.perf_counter() - began, 3)
+        )
+        record["_unsaved"] = set(node.outputs)
+        if not record["_unsaved"]:
+            self._close_node(node, "completed")
+
+    @hook_impl
+    def after_dataset_saved(self, dataset_name: str, node: Node) -> None:
+        """Close the node's record once its last output is written."""
+        record = self._open.get(node.name)
+        if record is None or "_unsaved" not in record:
+            return
+        record["_unsaved"].discard(dataset_name)
+        if not record["_unsaved"]:
+            self._close_node(node, "completed")
+
+    def _open_node(self, node: Node) -> None:
+        """Start the node's record and its memory sampling (once per node)."""
+        if self._sampler is None or node.name in self._open:
             return
         hwm = peak_rss_mb()
         record = {
@@ -181,6 +221,7 @@ class NodeProfileHooks:
             "status": "running",
             "started_s": round(time.perf_counter() - self._began, 3),
             "wall_s": None,
+            "run_s": None,
             "cpu_s": None,
             "peak_rss_mb": None,
             "rss_before_mb": round(rss_mb(), 1),
@@ -193,11 +234,6 @@ class NodeProfileHooks:
         self._document["nodes"].append(record)
         self._sampler.start_node(node.name)
         self._write()
-
-    @hook_impl
-    def after_node_run(self, node: Node) -> None:
-        """Close the node's record."""
-        self._close_node(node, "completed")
 
     @hook_impl
     def on_node_error(self, node: Node) -> None:
@@ -226,15 +262,18 @@ class NodeProfileHooks:
             logger.warning("Profile: nodes in no registered pipeline: %s", missing)
         return stages
 
-    def _close_node(self, node: Node, status: str) -> None:
-        record = self._open.pop(node.name, None)
+    def _close_node(self, node: Node | str, status: str) -> None:
+        name = node if isinstance(node, str) else node.name
+        record = self._open.pop(name, None)
         if self._sampler is None or record is None:
             return
-        sampled = self._sampler.end_node(node.name)
+        sampled = self._sampler.end_node(name)
         hwm = peak_rss_mb()
         # A raised high-water mark is this node's exact peak; otherwise the
         # samples are all there is.
         peak = hwm if hwm > record.pop("_hwm") else sampled
+        for private in ("_run_began", "_unsaved"):
+            record.pop(private, None)
         record.update(
             status=status,
             wall_s=round(time.perf_counter() - record.pop("_began"), 3),
@@ -247,13 +286,22 @@ class NodeProfileHooks:
     def _finish(self, status: str, error: str | None) -> None:
         if self._sampler is None:
             return
+        # A node whose save raised never had its outputs written.
+        for name in list(self._open):
+            self._close_node(name, "failed")
         self._sampler.stop()
+        node_peaks = [
+            record["peak_rss_mb"]
+            for record in self._document["nodes"]
+            if record["peak_rss_mb"] is not None
+        ]
         self._sampler = None
         self._document.update(
             status=status,
             error=error,
             wall_s=round(time.perf_counter() - self._began, 3),
-            peak_rss_mb=round(peak_rss_mb(), 1),
+            # VmHWM, or a node's sampled VmRSS where that read higher.
+            peak_rss_mb=round(max([peak_rss_mb(), *node_peaks]), 1),
             finished_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         )
         self._write()
