@@ -77,6 +77,20 @@ def test_duckdb_spills_to_the_default_place_unless_told():
     assert spill == str(engine.DEFAULT_SPILL / str(os.getpid()))
 
 
+def test_duckdb_spills_into_a_folder_whose_parents_did_not_exist(tmp_path):
+    spill = tmp_path / "not" / "yet" / "spill"
+    con = engine.connect(
+        "duckdb",
+        {"threads": 1, "memory_limit": "64MB", "temp_directory": str(spill)},
+    )
+    # Counting ~4M distinct 32-character keys under a 64 MB limit has to spill.
+    distinct = con.raw_sql(
+        "SELECT count(DISTINCT md5(CAST(i AS VARCHAR))) FROM range(4000000) t(i)"
+    ).fetchone()[0]
+    assert distinct == 4_000_000
+    assert spill.is_dir()
+
+
 @pytest.mark.parametrize("option", ["memory", "tmp_dir"])
 def test_an_unknown_duckdb_setting_is_named(option):
     with pytest.raises(ValueError, match=rf"unknown DuckDB option\(s\) \['{option}'\]"):

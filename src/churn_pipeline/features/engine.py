@@ -71,6 +71,9 @@ def connect(
         # The validation engine spills to the same place (docs/scale.md); a
         # folder per process, since two runs' DuckDBs would reuse one file name.
         options.setdefault("temp_directory", str(DEFAULT_SPILL / str(os.getpid())))
+        # DuckDB makes the spill folder itself but not its parents (a fresh
+        # machine has no DEFAULT_SPILL yet), and fails only once it spills.
+        Path(options["temp_directory"]).parent.mkdir(parents=True, exist_ok=True)
         con = ibis.duckdb.connect()
         for setting in DUCKDB_OPTIONS:
             if options.get(setting) is not None:
