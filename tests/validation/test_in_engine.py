@@ -18,6 +18,7 @@ from churn_pipeline.validation import (
     DataValidationError,
     ValidationResult,
     build_schema,
+    in_engine,
     validate_table,
 )
 from churn_pipeline.validation.engine_rules import ROW, cast_columns, flags
@@ -310,6 +311,34 @@ def test_small_tables_stay_on_pandera(
         _in_engine(
             duckdb_con, table, raw_tables[table], tmp_path / "x.parquet", **kwargs
         )
+
+
+@pytest.mark.parametrize("table", sorted(ENGINE_TABLES))
+def test_rule_query_reads_the_rows_once_without_a_shared_subquery(
+    raw_tables, validation_params, duckdb_con, tmp_path, table
+):
+    # DuckDB holds a subquery read twice (a CTE) in memory whole: the rows
+    # and their duplicate keys in one query ran a million accounts' usage out
+    # of memory. The duplicates are found beforehand instead.
+    raw_tables[table].to_parquet(tmp_path / "raw.parquet")
+    raw = in_engine.read_numbered(
+        duckdb_con, ParquetTable(str(tmp_path / "raw.parquet"))
+    )
+    schema = build_schema(
+        table,
+        allowed_values=validation_params["allowed_values"],
+        usage_columns=validation_params["usage_columns"],
+        accounts=raw_tables["accounts"],
+        max_date=MAX_DATE,
+    )
+    raw = raw.mutate(__cascade=ibis.literal(False))
+    flagged, found = in_engine._flagged(
+        duckdb_con, raw, schema, raw_tables["accounts"], MAX_DATE
+    )
+
+    sql = str(ibis.to_sql(flagged, dialect="duckdb"))
+    assert "WITH " not in sql.upper()
+    assert found
 
 
 @pytest.mark.parametrize("table", sorted(ENGINE_TABLES))

@@ -13,7 +13,7 @@ and no other rule of its column.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import ibis
@@ -71,7 +71,10 @@ def typed(column: str) -> str:
 
 
 def cast_columns(
-    raw: ir.Table, schema: pa.DataFrameSchema, accounts: ir.Table
+    raw: ir.Table,
+    schema: pa.DataFrameSchema,
+    accounts: ir.Table,
+    duplicates: Mapping[tuple[str, ...], ir.Table] | None = None,
 ) -> ir.Table:
     """``raw`` plus each column cast to its contract type and what rules look up.
 
@@ -79,19 +82,21 @@ def cast_columns(
         raw: The raw columns (exactly the schema's) plus ``ROW``.
         schema: The table's pandera schema.
         accounts: Accepted accounts: ``account_id`` and ``signup_date``.
+        duplicates: Per unique key (:func:`unique_keys`), its
+            :func:`duplicate_keys` table, computed beforehand (e.g. into a
+            temporary table); a key not given is computed in the same query.
 
     Returns:
         The raw columns, ``typed(<column>)`` for each, ``SIGNUP`` (null for an
         unknown account) and, per unique key, the first row holding it when
         it is duplicated (``_first_row(keys)``).
     """
-    casts = {
-        typed(name): cast_to_contract(raw[name], str(column.dtype))
-        for name, column in schema.columns.items()
-    }
-    table = raw.mutate(**casts)
-    for keys in _unique_keys(schema):
-        table = _with_first_row(table, keys)
+    table = typed_columns(raw, schema)
+    for keys in unique_keys(schema):
+        first = (duplicates or {}).get(tuple(keys))
+        if first is None:
+            first = duplicate_keys(table, keys)
+        table = _with_first_row(table, keys, first)
     known = accounts.select(
         __account=accounts["account_id"].cast("string"),
         **{SIGNUP: accounts["signup_date"].cast("timestamp")},
@@ -100,7 +105,18 @@ def cast_columns(
     return joined.drop("__account")
 
 
-def _unique_keys(schema: pa.DataFrameSchema) -> list[list[str]]:
+def typed_columns(raw: ir.Table, schema: pa.DataFrameSchema) -> ir.Table:
+    """``raw`` plus ``typed(<column>)``: each column cast to its contract type."""
+    return raw.mutate(
+        **{
+            typed(name): cast_to_contract(raw[name], str(column.dtype))
+            for name, column in schema.columns.items()
+        }
+    )
+
+
+def unique_keys(schema: pa.DataFrameSchema) -> list[list[str]]:
+    """The column sets ``schema`` holds unique: each unique column, the table key."""
     keys = [[name] for name, column in schema.columns.items() if column.unique]
     if schema.unique:
         keys.append(
@@ -113,21 +129,34 @@ def _first_row(keys: list[str]) -> str:
     return f"{_FIRST}_{'_'.join(keys)}"
 
 
-def _with_first_row(table: ir.Table, keys: list[str]) -> ir.Table:
-    """Add the first row of each duplicated key; null for a key seen once."""
+def duplicate_keys(table: ir.Table, keys: list[str]) -> ir.Table:
+    """Each key value held by more than one row, with the first row holding it.
+
+    Args:
+        table: :func:`typed_columns` of the raw rows.
+        keys: One of :func:`unique_keys`.
+
+    Returns:
+        ``__dup<i>`` (the typed key columns) and ``_first_row(keys)``.
+    """
     columns = [typed(k) for k in keys]
-    first = (
+    return (
         table.aggregate(
             by=columns,
             **{_first_row(keys): table[ROW].min(), "__n": table[ROW].count()},
         )
         .filter(lambda t: t["__n"] > 1)
         .drop("__n")
+        # Renamed: the join with the rows keeps the left side's key names.
+        .rename({f"__dup{i}": c for i, c in enumerate(columns)})
     )
-    # Rename the right side's keys: the join keeps the left ones.
-    right = first.rename({f"__dup{i}": c for i, c in enumerate(columns)})
-    predicates = [table[c] == right[f"__dup{i}"] for i, c in enumerate(columns)]
-    joined = table.left_join(right, predicates)
+
+
+def _with_first_row(table: ir.Table, keys: list[str], first: ir.Table) -> ir.Table:
+    """Add the first row of each duplicated key; null for a key seen once."""
+    columns = [typed(k) for k in keys]
+    predicates = [table[c] == first[f"__dup{i}"] for i, c in enumerate(columns)]
+    joined = table.left_join(first, predicates)
     return joined.drop(*[f"__dup{i}" for i in range(len(columns))])
 
 
@@ -166,7 +195,7 @@ def flags(
         column, _, rule = str(check.name).partition(RULE_SEPARATOR)
         found.append(Flag(column, rule, _row_rule(table, column, rule)))
     if schema.unique:
-        keys = _unique_keys(schema)[-1]
+        keys = unique_keys(schema)[-1]
         first_seen = _later_duplicate(table, keys)
         found.extend(Flag(c, "multiple_fields_uniqueness", first_seen) for c in keys)
     for name, column in schema.columns.items():
