@@ -88,6 +88,36 @@ def test_a_newer_write_replaces_values_and_manifest(
 
 
 @pytest.mark.parametrize("kind", KINDS)
+def test_a_write_in_batches_stores_every_account(
+    make_settings: MakeSettings, kind: str
+) -> None:
+    settings = make_settings(kind)
+    frame = feature_frame("2024-03-01")
+
+    manifest = write_online(
+        settings, frame, numeric=NUMERIC, categorical=CATEGORICAL, batch_rows=2
+    )
+
+    reader = OnlineFeatureReader(settings)
+    stored = reader.read(["A1", "A2", "A3"])
+    assert {a: s.values for a, s in stored.items()} == expected_values(frame)
+    assert manifest.n_accounts == 3
+    assert reader.manifest() == manifest
+    reader.close()
+
+
+def test_a_batch_of_no_rows_is_refused(make_settings: MakeSettings) -> None:
+    with pytest.raises(ValueError, match="batch_rows must be >= 1, got 0"):
+        write_online(
+            make_settings("sqlite"),
+            feature_frame("2024-03-01"),
+            numeric=NUMERIC,
+            categorical=CATEGORICAL,
+            batch_rows=0,
+        )
+
+
+@pytest.mark.parametrize("kind", KINDS)
 def test_reads_from_many_threads(make_settings: MakeSettings, kind: str) -> None:
     settings = make_settings(kind)
     write_repo(settings)
