@@ -280,6 +280,28 @@ def _with_playbook(**overrides: object) -> ScoringPolicy:
     )
 
 
+@pytest.mark.parametrize(
+    "policy", [make_policy(), _with_playbook()], ids=["plain", "playbook"]
+)
+def test_scoring_in_batches_gives_the_same_list(
+    model: ChurnEnsemble, accounts: pd.DataFrame, policy: ScoringPolicy
+) -> None:
+    whole = score_accounts(model, accounts, policy)
+    batched = score_accounts(model, accounts, policy, batch_rows=70)
+    explanation = model.explain(accounts)
+    given = score_accounts(model, accounts, policy, explanation, batch_rows=70)
+
+    pd.testing.assert_frame_equal(batched, whole)
+    pd.testing.assert_frame_equal(given, whole)
+
+
+def test_a_batch_of_no_accounts_is_refused(
+    model: ChurnEnsemble, accounts: pd.DataFrame
+) -> None:
+    with pytest.raises(ValueError, match="batch_rows must be >= 1, got 0"):
+        score_accounts(model, accounts, make_policy(), batch_rows=0)
+
+
 def test_the_list_carries_the_accounts_context_and_currency(
     model: ChurnEnsemble, accounts: pd.DataFrame
 ) -> None:

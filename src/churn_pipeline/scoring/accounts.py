@@ -38,6 +38,12 @@ from churn_pipeline.scoring.value import (
 logger = logging.getLogger(__name__)
 
 
+# Accounts scored at a time by score_accounts: the explanation and the reason
+# texts are per-account Python objects, so memory follows the batch, not the
+# number of accounts (a million accounts are scored in 20 batches).
+SCORE_BATCH_ROWS = 50_000
+
+
 def score_accounts(
     model: ChurnEnsemble,
     features: Columns,
@@ -45,11 +51,42 @@ def score_accounts(
     explanation: Explanation | None = None,
     *,
     explainer: ChurnExplainer | None = None,
+    batch_rows: int = SCORE_BATCH_ROWS,
 ) -> pd.DataFrame:
-    """:func:`score_columns` as a DataFrame, one row per account."""
-    return pd.DataFrame(
-        score_columns(model, features, policy, explanation, explainer=explainer)
-    )
+    """:func:`score_columns` as a DataFrame, one row per account.
+
+    A frame of more than ``batch_rows`` accounts is scored ``batch_rows`` at a
+    time (each account's score depends on its own row only, so the list is the
+    same), with the matching rows of ``explanation`` when one is given.
+    """
+    if batch_rows < 1:
+        raise ValueError(f"batch_rows must be >= 1, got {batch_rows}")
+    if not isinstance(features, pd.DataFrame) or len(features) <= batch_rows:
+        return pd.DataFrame(
+            score_columns(model, features, policy, explanation, explainer=explainer)
+        )
+    if explanation is None and explainer is None:
+        explainer = ChurnExplainer(model)
+    parts = []
+    for start in range(0, len(features), batch_rows):
+        rows = slice(start, start + batch_rows)
+        part = None
+        if explanation is not None:
+            part = Explanation(
+                explanation.base_value,
+                explanation.contributions.iloc[rows],
+                explanation.calibration_slope,
+            )
+        columns = score_columns(
+            model, features.iloc[rows], policy, part, explainer=explainer
+        )
+        parts.append(pd.DataFrame(columns))
+        logger.info(
+            "Scored %d of %d accounts",
+            min(start + batch_rows, len(features)),
+            len(features),
+        )
+    return pd.concat(parts, ignore_index=True)
 
 
 def score_columns(
