@@ -313,6 +313,16 @@ def test_small_tables_stay_on_pandera(
         )
 
 
+def _schema(table: str, tables: Tables, params: dict[str, Any]) -> Any:
+    return build_schema(
+        table,
+        allowed_values=params["allowed_values"],
+        usage_columns=params["usage_columns"],
+        accounts=tables["accounts"],
+        max_date=MAX_DATE,
+    )
+
+
 @pytest.mark.parametrize("table", sorted(ENGINE_TABLES))
 def test_rule_query_reads_the_rows_once_without_a_shared_subquery(
     raw_tables, validation_params, duckdb_con, tmp_path, table
@@ -324,13 +334,7 @@ def test_rule_query_reads_the_rows_once_without_a_shared_subquery(
     raw = in_engine.read_numbered(
         duckdb_con, ParquetTable(str(tmp_path / "raw.parquet"))
     )
-    schema = build_schema(
-        table,
-        allowed_values=validation_params["allowed_values"],
-        usage_columns=validation_params["usage_columns"],
-        accounts=raw_tables["accounts"],
-        max_date=MAX_DATE,
-    )
+    schema = _schema(table, raw_tables, validation_params)
     raw = raw.mutate(__cascade=ibis.literal(False))
     flagged, found = in_engine._flagged(
         duckdb_con, raw, schema, raw_tables["accounts"], MAX_DATE
@@ -343,13 +347,7 @@ def test_rule_query_reads_the_rows_once_without_a_shared_subquery(
 
 @pytest.mark.parametrize("table", sorted(ENGINE_TABLES))
 def test_every_schema_rule_has_an_engine_version(raw_tables, validation_params, table):
-    schema = build_schema(
-        table,
-        allowed_values=validation_params["allowed_values"],
-        usage_columns=validation_params["usage_columns"],
-        accounts=raw_tables["accounts"],
-        max_date=MAX_DATE,
-    )
+    schema = _schema(table, raw_tables, validation_params)
     # Flags are built on an unbound table: no rows, no engine.
     empty = ibis.table({**{c: "string" for c in schema.columns}, ROW: "int64"})
     accounts = ibis.table({"account_id": "string", "signup_date": "timestamp"})
