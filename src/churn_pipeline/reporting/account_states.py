@@ -98,15 +98,49 @@ def _last_before(
     return merged.set_index("row").sort_index()[columns]
 
 
+# Accounts whose states are looked up at a time: each as-of join copies its
+# lookups a few times over, and a million accounts x 25 month boundaries in one
+# pass took ~8 GB (docs/benchmarks.md, "Whole run at scale").
+STATE_BATCH_ACCOUNTS = 50_000
+
+
 def state_at(
-    acc: pd.DataFrame, ev: pd.DataFrame, codes: np.ndarray, at: np.ndarray
+    acc: pd.DataFrame,
+    ev: pd.DataFrame,
+    codes: np.ndarray,
+    at: np.ndarray,
+    *,
+    batch_accounts: int = STATE_BATCH_ACCOUNTS,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Whether each account is cancelled at each instant, and its plan and MRR.
+
+    Accounts are looked up ``batch_accounts`` at a time (by code), each with
+    its own events only, so memory follows the batch, not the accounts.
 
     Returns:
         ``cancelled`` (bool), ``plan`` and ``mrr``, one entry per lookup; plan and
         MRR are those after the last event, or at signup if there is none.
     """
+    codes = np.asarray(codes)
+    cancelled = np.zeros(len(codes), dtype=bool)
+    plan = np.empty(len(codes), dtype=object)
+    mrr = np.zeros(len(codes), dtype=float)
+    for first in range(0, len(acc), batch_accounts):
+        last = first + batch_accounts
+        rows = np.flatnonzero((codes >= first) & (codes < last))
+        if not len(rows):
+            continue
+        mine = ev[(ev["code"] >= first) & (ev["code"] < last)]
+        cancelled[rows], plan[rows], mrr[rows] = _state_of(
+            acc, mine, codes[rows], np.asarray(at)[rows]
+        )
+    return cancelled, plan, mrr
+
+
+def _state_of(
+    acc: pd.DataFrame, ev: pd.DataFrame, codes: np.ndarray, at: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`state_at` for one batch of lookups and those accounts' events."""
     lookups = pd.DataFrame({"code": codes, "at": at})
     # Lifecycle state from lifecycle events only: a plan change filed after a
     # same-day cancellation must not read as a reactivation.
