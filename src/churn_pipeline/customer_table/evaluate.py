@@ -24,12 +24,12 @@ from churn_pipeline.customer_table.folds import (
 from churn_pipeline.evaluation.backtest import score_metrics
 from churn_pipeline.models import ChurnEnsemble
 from churn_pipeline.models.baseline import BASELINE, default_xgboost, single_member
+from churn_pipeline.models.batches import ENSEMBLE
 from churn_pipeline.models.tuning import tune_members_cv
 from churn_pipeline.pipelines.model_training.nodes import build_ensemble
 
 logger = logging.getLogger(__name__)
 
-ENSEMBLE = "ensemble"
 Tuned = dict[str, dict[str, Any]]
 # Trials fit small inner folds on one thread each: there, a second OpenMP thread
 # costs more in synchronisation than it gains, and on a busy 2-core machine far

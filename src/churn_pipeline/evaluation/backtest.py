@@ -22,10 +22,10 @@ from churn_pipeline.evaluation.snapshots import (
 )
 from churn_pipeline.models import ChurnEnsemble
 from churn_pipeline.models.baseline import BASELINE, fit_baseline, single_member
+from churn_pipeline.models.batches import ENSEMBLE, scores_by_model
 
 logger = logging.getLogger(__name__)
 
-ENSEMBLE = "ensemble"
 # What a backtest reports for every model, in this order.
 BACKTEST_METRICS = (
     "roc_auc",
@@ -190,11 +190,7 @@ def _judge_origin(
         random_state=model.random_state,
     )
     y_true = test["label"].to_numpy(dtype=int)
-    scores = {
-        ENSEMBLE: fitted.predict_proba(test)[:, 1],
-        **fitted.member_probabilities(test),
-        BASELINE: baseline.predict_proba(test)[:, 1],
-    }
+    scores = scores_by_model(fitted, test, baseline.predict_proba)
     only = single_member(fitted.weights_)
     return pd.DataFrame(
         [

@@ -28,6 +28,17 @@ def scoring() -> pd.DataFrame:
     return synthetic.holdout_table().iloc[:300]
 
 
+def test_explaining_in_batches_gives_the_same_explanation(
+    model: ChurnEnsemble, scoring: pd.DataFrame
+) -> None:
+    whole = explain_scores(model, scoring)
+    batched = explain_scores(model, scoring, batch_rows=70)
+
+    assert batched.base_value == whole.base_value
+    assert batched.calibration_slope == whole.calibration_slope
+    pd.testing.assert_frame_equal(batched.contributions, whole.contributions)
+
+
 def test_explain_scores_aligns_with_the_scored_rows(
     model: ChurnEnsemble, scoring: pd.DataFrame
 ) -> None:

@@ -11,20 +11,35 @@ from churn_pipeline.models import (
     Explanation,
     driver_groups,
 )
+from churn_pipeline.models.batches import BATCH_ROWS, row_batches
 from churn_pipeline.reporting.shap_plots import plot_driver_importance
 
 
-def explain_scores(model: ChurnEnsemble, scoring: pd.DataFrame) -> Explanation:
+def explain_scores(
+    model: ChurnEnsemble, scoring: pd.DataFrame, batch_rows: int = BATCH_ROWS
+) -> Explanation:
     """Exact SHAP contributions (log-odds) for every account being scored.
 
     Args:
         model: The fitted ensemble.
         scoring: Snapshots at the newest as-of date.
+        batch_rows: Rows explained at a time.
 
     Returns:
-        The explanation (rows align with ``scoring``).
+        The explanation (rows align with ``scoring``), computed a batch of rows
+        at a time (:mod:`churn_pipeline.models.batches`).
     """
-    return ChurnExplainer(model).explain(scoring)
+    explainer = ChurnExplainer(model)
+    parts = [
+        explainer.explain(scoring.iloc[rows]) for rows in row_batches(len(scoring))
+    ]
+    if not parts:
+        return explainer.explain(scoring)
+    return Explanation(
+        parts[0].base_value,
+        pd.concat([part.contributions for part in parts]),
+        parts[0].calibration_slope,
+    )
 
 
 def _importance(contributions: pd.DataFrame, key: str) -> pd.DataFrame:

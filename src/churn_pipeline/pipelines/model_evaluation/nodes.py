@@ -6,7 +6,6 @@ import logging
 from typing import Any
 
 import mlflow
-import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
@@ -24,6 +23,7 @@ from churn_pipeline.evaluation.economics import RetentionEconomics
 from churn_pipeline.evaluation.snapshots import Snapshots, weights_of
 from churn_pipeline.models import ChurnEnsemble
 from churn_pipeline.models.baseline import BASELINE, fit_baseline
+from churn_pipeline.models.batches import scores_by_model
 from churn_pipeline.pipelines.model_training.nodes import (
     configured_ensemble,
     max_training_rows,
@@ -65,12 +65,8 @@ def evaluate_model(
         gains-and-lift and score-distribution figures.
     """
     y_true = test["label"].to_numpy(dtype=int)
-    probability = model.predict_proba(test)[:, 1]
-    scores = {
-        ENSEMBLE: probability,
-        **model.member_probabilities(test),
-        BASELINE: _baseline_probability(model, train, test),
-    }
+    scores = scores_by_model(model, test, _fit_baseline(model, train).predict_proba)
+    probability = scores[ENSEMBLE]
     metrics: dict[str, float] = {
         "test_rows": float(len(test)),
         "test_churn_rate": float(y_true.mean()),
@@ -107,11 +103,9 @@ def evaluate_model(
     return metrics, roc, profit_figure, reliability, gains, distributions
 
 
-def _baseline_probability(
-    model: ChurnEnsemble, train: pd.DataFrame, test: pd.DataFrame
-) -> np.ndarray:
-    """The baseline's test scores, fitted on every row the ensemble saw."""
-    baseline = fit_baseline(
+def _fit_baseline(model: ChurnEnsemble, train: pd.DataFrame) -> Any:
+    """The baseline, fitted on every row the ensemble saw."""
+    return fit_baseline(
         model.numeric_features_,
         model.categorical_features_,
         train,
@@ -119,7 +113,6 @@ def _baseline_probability(
         sample_weight=weights_of(train),
         random_state=model.random_state,
     )
-    return baseline.predict_proba(test)[:, 1]
 
 
 def backtest_ensemble(
