@@ -25,9 +25,10 @@ def _validate(runtime: dict[str, Any] | None = None) -> Any:
 def test_defaults_bound_large_runs_and_leave_the_demo_alone() -> None:
     training = _validate().model_training
 
-    # The demo trains on ~27k rows and tunes on ~15k: below both caps.
-    assert training.sampling.max_training_rows == 150_000
-    assert training.tuning.max_rows == 100_000
+    # The demo trains on ~27k rows (backtest origins up to ~32k) and tunes on
+    # ~15k: below both caps, so its numbers are the unsampled ones.
+    assert training.sampling.max_training_rows == 40_000
+    assert training.tuning.max_rows == 20_000
     assert training.tuning.timeout_minutes == 10
 
 
