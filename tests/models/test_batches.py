@@ -3,29 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from tests.models import synthetic
 
 from churn_pipeline.models.baseline import BASELINE, fit_baseline
-from churn_pipeline.models.batches import ENSEMBLE, row_batches, scores_by_model
-
-
-@pytest.mark.parametrize(
-    ("n_rows", "batch_rows", "expected"),
-    [
-        (0, 3, []),
-        (3, 3, [(0, 3)]),
-        (7, 3, [(0, 3), (3, 6), (6, 7)]),
-    ],
-)
-def test_row_batches_cover_every_row_once(n_rows, batch_rows, expected):
-    got = [(s.start, s.stop) for s in row_batches(n_rows, batch_rows)]
-    assert got == expected
-
-
-def test_a_batch_of_no_rows_is_refused():
-    with pytest.raises(ValueError, match="batch_rows must be >= 1, got 0"):
-        list(row_batches(5, 0))
+from churn_pipeline.models.batches import ENSEMBLE, scores_by_model
 
 
 def test_scores_in_batches_equal_scores_at_once():
@@ -48,3 +29,13 @@ def test_scores_in_batches_equal_scores_at_once():
         np.testing.assert_array_equal(batched[name], score)
         assert len(score) == len(rows)
     np.testing.assert_array_equal(whole[ENSEMBLE], model.predict_proba(rows)[:, 1])
+
+
+def test_no_rows_give_an_empty_score_per_model():
+    model = synthetic.fitted_model()
+    rows = synthetic.holdout_table().iloc[:0]
+
+    scores = scores_by_model(model, rows)
+
+    assert set(scores) == {ENSEMBLE, *model.members_}
+    assert all(len(score) == 0 for score in scores.values())

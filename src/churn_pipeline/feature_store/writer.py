@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from redis import RedisError
 
+from churn_pipeline.batching import row_batches
 from churn_pipeline.feature_store.models import StoreManifest, StoreUnavailable
 from churn_pipeline.feature_store.repo import (
     JOIN_KEY,
@@ -67,8 +68,7 @@ def write_online(
         ValueError: On a malformed frame.
         StoreUnavailable: When the store cannot be reached or written.
     """
-    if batch_rows < 1:
-        raise ValueError(f"batch_rows must be >= 1, got {batch_rows}")
+    batches = row_batches(len(features), batch_rows, progress="Online store written")
     numeric, categorical = list(numeric), list(categorical)
     check_feature_names(numeric, categorical)
     frame = prepare_frame(features, numeric, categorical)
@@ -80,7 +80,7 @@ def write_online(
         settings.describe(),
     )
     started = time.perf_counter()
-    _write_through_feast(settings, definitions, frame, batch_rows)
+    _write_through_feast(settings, definitions, frame, batches)
     manifest = StoreManifest(
         as_of_date=frame[TIMESTAMP_FIELD].max().to_pydatetime(),
         n_accounts=len(frame),
@@ -106,7 +106,7 @@ def _write_through_feast(
     settings: OnlineStoreSettings,
     definitions: FeastDefinitions,
     frame: pd.DataFrame,
-    batch_rows: int,
+    batches: Iterable[slice],
 ) -> None:
     """Apply the definitions and write ``frame`` with Feast's SDK, in batches.
 
@@ -121,16 +121,8 @@ def _write_through_feast(
         store = FeatureStore(repo_path=settings.repo_path, config=repo_config(settings))
         store.apply([definitions.entity, definitions.source, definitions.feature_view])
         try:
-            starts = range(0, len(frame), batch_rows)
-            for start in starts:
-                batch = frame.iloc[start : start + batch_rows]
-                store.write_to_online_store(settings.feature_view, df=batch)
-                if len(starts) > 1:
-                    logger.info(
-                        "Online store: %d of %d accounts written",
-                        min(start + batch_rows, len(frame)),
-                        len(frame),
-                    )
+            for rows in batches:
+                store.write_to_online_store(settings.feature_view, df=frame.iloc[rows])
         finally:
             _close_feast_connections(store)
     except (sqlite3.Error, RedisError) as error:

@@ -8,11 +8,12 @@ depends on each row alone, so batches give the same numbers.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import pandas as pd
 
+from churn_pipeline.batching import row_batches
 from churn_pipeline.models.baseline import BASELINE
 from churn_pipeline.models.ensemble import ChurnEnsemble
 
@@ -20,18 +21,6 @@ from churn_pipeline.models.ensemble import ChurnEnsemble
 BATCH_ROWS = 100_000
 # The ensemble's own score in scores_by_model (as in the evaluation tables).
 ENSEMBLE = "ensemble"
-
-
-def row_batches(n_rows: int, batch_rows: int = BATCH_ROWS) -> Iterator[slice]:
-    """Consecutive slices of at most ``batch_rows`` covering ``range(n_rows)``.
-
-    Raises:
-        ValueError: If ``batch_rows`` is below 1.
-    """
-    if batch_rows < 1:
-        raise ValueError(f"batch_rows must be >= 1, got {batch_rows}")
-    for start in range(0, n_rows, batch_rows):
-        yield slice(start, min(start + batch_rows, n_rows))
 
 
 def scores_by_model(
@@ -54,7 +43,7 @@ def scores_by_model(
         probability per row, in ``rows``' order.
     """
     parts: list[Mapping[str, np.ndarray]] = []
-    for batch in row_batches(len(rows), batch_rows) if len(rows) else [slice(0, 0)]:
+    for batch in row_batches(len(rows), batch_rows, progress="Scored by every model"):
         chunk = rows.iloc[batch]
         scores = {
             ENSEMBLE: model.predict_proba(chunk)[:, 1],

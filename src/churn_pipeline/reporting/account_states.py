@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from churn_pipeline.batching import row_batches
 from churn_pipeline.validation.lifecycle import CANCELLATION, LIFECYCLE_EVENTS
 
 logger = logging.getLogger(__name__)
@@ -125,8 +126,8 @@ def state_at(
     cancelled = np.zeros(len(codes), dtype=bool)
     plan = np.empty(len(codes), dtype=object)
     mrr = np.zeros(len(codes), dtype=float)
-    for first in range(0, len(acc), batch_accounts):
-        last = first + batch_accounts
+    for batch in row_batches(len(acc), batch_accounts, progress="Account states"):
+        first, last = batch.start, batch.stop
         rows = np.flatnonzero((codes >= first) & (codes < last))
         if not len(rows):
             continue

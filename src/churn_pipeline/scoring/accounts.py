@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from churn_pipeline.batching import row_batches
 from churn_pipeline.evaluation.checks import FloatArray
 from churn_pipeline.models import ChurnEnsemble, ChurnExplainer, Explanation
 from churn_pipeline.models.columns import Columns, column_values
@@ -59,17 +60,16 @@ def score_accounts(
     time (each account's score depends on its own row only, so the list is the
     same), with the matching rows of ``explanation`` when one is given.
     """
-    if batch_rows < 1:
-        raise ValueError(f"batch_rows must be >= 1, got {batch_rows}")
-    if not isinstance(features, pd.DataFrame) or len(features) <= batch_rows:
+    if not isinstance(features, pd.DataFrame):
         return pd.DataFrame(
             score_columns(model, features, policy, explanation, explainer=explainer)
         )
+    batches = row_batches(len(features), batch_rows, progress="Scored")
     if explanation is None and explainer is None:
+        # One explainer for every batch (building it walks every tree).
         explainer = ChurnExplainer(model)
     parts = []
-    for start in range(0, len(features), batch_rows):
-        rows = slice(start, start + batch_rows)
+    for rows in batches:
         part = None
         if explanation is not None:
             part = Explanation(
@@ -81,11 +81,6 @@ def score_accounts(
             model, features.iloc[rows], policy, part, explainer=explainer
         )
         parts.append(pd.DataFrame(columns))
-        logger.info(
-            "Scored %d of %d accounts",
-            min(start + batch_rows, len(features)),
-            len(features),
-        )
     return pd.concat(parts, ignore_index=True)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -29,10 +31,16 @@ def scoring() -> pd.DataFrame:
 
 
 def test_explaining_in_batches_gives_the_same_explanation(
-    model: ChurnEnsemble, scoring: pd.DataFrame
+    model: ChurnEnsemble, scoring: pd.DataFrame, caplog: pytest.LogCaptureFixture
 ) -> None:
     whole = explain_scores(model, scoring)
-    batched = explain_scores(model, scoring, batch_rows=70)
+    with caplog.at_level(logging.INFO, logger="churn_pipeline.batching"):
+        batched = explain_scores(model, scoring, batch_rows=70)
+
+    # 300 rows, 70 at a time: five batches, each reported when done.
+    assert [r.getMessage() for r in caplog.records] == [
+        f"Explained: {done} of 300 rows" for done in (70, 140, 210, 280, 300)
+    ]
 
     assert batched.base_value == whole.base_value
     assert batched.calibration_slope == whole.calibration_slope

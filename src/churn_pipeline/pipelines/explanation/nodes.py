@@ -5,13 +5,14 @@ from __future__ import annotations
 import pandas as pd
 from matplotlib.figure import Figure
 
+from churn_pipeline.batching import row_batches
 from churn_pipeline.models import (
     ChurnEnsemble,
     ChurnExplainer,
     Explanation,
     driver_groups,
 )
-from churn_pipeline.models.batches import BATCH_ROWS, row_batches
+from churn_pipeline.models.batches import BATCH_ROWS
 from churn_pipeline.reporting.shap_plots import plot_driver_importance
 
 
@@ -27,14 +28,11 @@ def explain_scores(
 
     Returns:
         The explanation (rows align with ``scoring``), computed a batch of rows
-        at a time (:mod:`churn_pipeline.models.batches`).
+        at a time (:mod:`churn_pipeline.batching`).
     """
     explainer = ChurnExplainer(model)
-    parts = [
-        explainer.explain(scoring.iloc[rows]) for rows in row_batches(len(scoring))
-    ]
-    if not parts:
-        return explainer.explain(scoring)
+    batches = row_batches(len(scoring), batch_rows, progress="Explained")
+    parts = [explainer.explain(scoring.iloc[rows]) for rows in batches]
     return Explanation(
         parts[0].base_value,
         pd.concat([part.contributions for part in parts]),
