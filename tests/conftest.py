@@ -10,6 +10,9 @@ import pandas as pd
 import pytest
 import yaml
 
+# Before any test module loads XGBoost: the package sets the OpenMP spin count.
+import churn_pipeline  # noqa: F401
+
 if TYPE_CHECKING:
     from churn_pipeline.scoring.policy import ScoringPolicy
 
