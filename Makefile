@@ -106,7 +106,7 @@ bento: install  ## Import the champion into BentoML's store and build a self-con
 viz: install-dev  ## Show the pipelines in kedro-viz on 127.0.0.1:4141
 	$(BIN)/kedro viz run --host 127.0.0.1 --port 4141 --no-browser
 
-bench: install-dev loadgen redis  ## Every benchmark: serving A/B, serving, feature build, whole run at scale (hours; BENCH_SCALE_SIZES), store reads (benchmarks/results; needs make run)
+bench: install-dev loadgen redis  ## Every benchmark: serving A/B, serving, feature build, OpenMP spin, whole run at scale (hours; BENCH_SCALE_SIZES), store reads (benchmarks/results; needs make run)
 	MLFLOW_TRACKING_URI=$(TRACKING_URI) CHURN_MODEL_URI=$(MODEL_URI) $(BIN)/python -m benchmarks
 
 bench-features: install-dev  ## Feature build of 1M demo accounts: wall time and peak RSS (benchmarks/results/features.json)

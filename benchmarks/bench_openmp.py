@@ -18,9 +18,11 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from importlib.metadata import version
 from pathlib import Path
 
+from benchmarks import log_progress
 from benchmarks.machine import code_version, machine_info
 from benchmarks.results_file import write_json
 
@@ -89,12 +91,13 @@ def measure(repeats: int) -> dict[str, dict[str, list[float]]]:
     return results
 
 
-def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run every setting quiet and busy and write the results file."""
+    log_progress()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=2, help="runs per setting")
     parser.add_argument("--output", type=Path, default=RESULT, help="result JSON")
-    args = parser.parse_args(argv)
+    args = parser.parse_args([] if argv is None else argv)
     load_before = os.getloadavg()
     started = time.time()
     results = measure(args.repeats)
