@@ -68,10 +68,11 @@ def write_online(
         ValueError: On a malformed frame.
         StoreUnavailable: When the store cannot be reached or written.
     """
-    batches = row_batches(len(features), batch_rows, progress="Online store written")
     numeric, categorical = list(numeric), list(categorical)
     check_feature_names(numeric, categorical)
     frame = prepare_frame(features, numeric, categorical)
+    # Slices of the frame Feast writes, checked before the repository is touched.
+    batches = row_batches(len(frame), batch_rows, progress="Online store written")
     definitions = ensure_feature_repo(settings, numeric, categorical, frame)
     logger.info(
         "Writing %d accounts x %d features to the %s",
